@@ -1,0 +1,42 @@
+# The two commands: `make run` and `make test`. Everything else is a step of theirs.
+BUILD_DIR ?= build
+JOBS ?= $(shell nproc)
+CTEST_ARGS ?=
+
+.PHONY: all deps build run test unit integration bench fmt fmt-check clean
+
+all: build
+
+deps:
+	@scripts/install-deps.sh test
+
+$(BUILD_DIR)/build.ninja:
+	cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=Release
+
+build: deps $(BUILD_DIR)/build.ninja
+	cmake --build $(BUILD_DIR) -j $(JOBS)
+
+run: build
+	scripts/run-local.sh
+
+test: build fmt-check
+	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS) $(CTEST_ARGS)
+
+unit: build
+	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS) -L unit
+
+integration: build
+	cd $(BUILD_DIR) && ctest --output-on-failure -L integration
+
+bench: build
+	@scripts/install-deps.sh bench
+	bench/run.sh
+
+fmt:
+	@git ls-files '*.cc' '*.h' | xargs clang-format -i
+
+fmt-check:
+	@git ls-files '*.cc' '*.h' | xargs -r clang-format --dry-run --Werror
+
+clean:
+	rm -rf $(BUILD_DIR)

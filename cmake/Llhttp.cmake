@@ -1,0 +1,10 @@
+# llhttp is compiled from the C sources that Debian's node-llhttp package ships.
+set(LLHTTP_DIR /usr/share/llhttp CACHE PATH "llhttp C sources")
+find_path(LLHTTP_INCLUDE_DIR llhttp.h PATHS /usr/share/include/llhttp REQUIRED NO_DEFAULT_PATH)
+if(NOT EXISTS ${LLHTTP_DIR}/llhttp.c)
+  message(FATAL_ERROR "llhttp sources not found in ${LLHTTP_DIR}: install node-llhttp")
+endif()
+add_library(portico_llhttp STATIC ${LLHTTP_DIR}/llhttp.c ${LLHTTP_DIR}/api.c ${LLHTTP_DIR}/http.c)
+set_target_properties(portico_llhttp PROPERTIES C_STANDARD 99 POSITION_INDEPENDENT_CODE ON)
+target_compile_options(portico_llhttp PRIVATE -O2 -w)
+target_include_directories(portico_llhttp SYSTEM PUBLIC ${LLHTTP_INCLUDE_DIR})

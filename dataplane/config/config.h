@@ -1,0 +1,60 @@
+#pragma once
+// The one immutable configuration root of the data plane, compiled from a
+// snapshot off the worker threads and published to workers by pointer swap.
+// Everything reachable from a Config is immutable once built.
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "common/net/ip_address.h"
+#include "dataplane/router/route_table.h"
+#include "dataplane/upstream/cluster_config.h"
+#include "portico/v1/snapshot.pb.h"
+
+namespace portico::dataplane::config {
+
+struct GlobalConfig {
+  net::CidrSet trusted_proxies;  // snapshot settings + --trusted-proxies
+  std::chrono::milliseconds client_header_timeout{60000};
+  std::chrono::milliseconds client_body_timeout{60000};
+  std::chrono::milliseconds keepalive_timeout{75000};
+  uint32_t max_request_header_bytes = 32768;
+  uint32_t max_request_headers = 100;
+  uint32_t max_request_line_bytes = 8192;
+  uint64_t max_request_body_bytes = 0;  // 0: unlimited
+  uint32_t max_keepalive_requests = 1000;
+  bool add_via_header = false;
+};
+
+struct Config {
+  uint64_t version = 0;
+  GlobalConfig settings;
+  std::unique_ptr<const router::RouteTable> routes;
+  absl::flat_hash_map<std::string, std::shared_ptr<const upstream::ClusterConfig>> clusters;
+
+  const upstream::ClusterConfig* FindCluster(std::string_view name) const {
+    // Debian's abseil has its own string_view type, which heterogeneous lookup needs.
+    auto it = clusters.find(absl::string_view(name.data(), name.size()));
+    return it == clusters.end() ? nullptr : it->second.get();
+  }
+};
+
+// Validates the whole snapshot and compiles it. Any error rejects the snapshot
+// (the caller keeps serving the previous one) and names the offending resource:
+// a route naming an unknown cluster, endpoints of an unknown cluster, duplicate
+// names, an unparseable address, CIDR or regex, a zero total weight.
+absl::StatusOr<std::shared_ptr<const Config>> Compile(const v1::Snapshot& snapshot,
+                                                      const net::CidrSet& extra_trusted_proxies);
+
+// Proto3 JSON mapping; unknown fields are an error (a typo must not pass silently).
+absl::StatusOr<v1::Snapshot> ParseSnapshotJson(std::string_view json);
+
+// Reads a snapshot file: binary proto when the name ends in ".pb", JSON otherwise.
+absl::StatusOr<v1::Snapshot> LoadSnapshotFile(const std::string& path);
+
+}  // namespace portico::dataplane::config

@@ -1,0 +1,106 @@
+#pragma once
+// One upstream HTTP/1.1 connection: non-blocking connect, one exchange at a
+// time, keep-alive, streamed bodies with backpressure, connect and response
+// timeouts. Owned by a connection pool on one worker.
+
+#include <llhttp.h>
+#include <sys/socket.h>
+
+#include <string>
+
+#include "dataplane/event/buffer.h"
+#include "dataplane/event/event_loop.h"
+#include "dataplane/http/client_stream.h"
+
+namespace portico::dataplane::http1 {
+
+class ClientConnection;
+
+class ClientConnectionOwner {
+ public:
+  virtual ~ClientConnectionOwner() = default;
+  // The exchange finished and the connection can serve another request.
+  virtual void OnIdle(ClientConnection* connection) = 0;
+  // The socket is closed; the owner schedules deletion.
+  virtual void OnClosed(ClientConnection* connection) = 0;
+};
+
+struct ClientSettings {
+  double connect_timeout = 5;
+  double response_timeout = 60;
+  double idle_timeout = 60;
+};
+
+class ClientConnection final : public http::ClientStream, public event::Deferrable {
+ public:
+  ClientConnection(event::EventLoop& loop, ClientConnectionOwner& owner, std::string pool_key,
+                   ClientSettings settings);
+  ~ClientConnection() override;
+
+  // Starts the non-blocking connect; failures are reported to the handler.
+  void Connect(const sockaddr* addr, socklen_t len);
+  // Binds the next exchange to `handler` (a fresh or an idle connection).
+  void Attach(http::ClientStreamHandler* handler, ClientSettings settings);
+  // Idle in the pool: watch for the upstream closing it, and time out.
+  void Park();
+  void Close();
+
+  const std::string& pool_key() const { return pool_key_; }
+
+  // http::ClientStream
+  bool connected() const override { return state_ != State::kConnecting; }
+  bool reused() const override { return exchanges_ > 0; }
+  void SendRequest(const http::RequestHead& head, bool end_stream) override;
+  void SendBody(std::string_view data, bool end_stream) override;
+  bool RequestBlocked() const override;
+  void PauseResponse() override;
+  void ResumeResponse() override;
+  void Cancel() override;
+
+ private:
+  enum class State { kConnecting, kReady, kExchange, kIdle, kClosed };
+
+  int OnHeadersComplete();
+  int OnBodyData(const char* at, size_t len);
+  int OnMessageComplete();
+  friend struct ClientParserCallbacks;
+
+  void OnIo(int revents);
+  void OnConnected();
+  void OnReadable();
+  void OnTimeout();
+  void Fail(http::UpstreamFailure failure);
+  void Flush();
+  void ScheduleFlush();
+  void UpdateInterest();
+
+  event::EventLoop& loop_;
+  ClientConnectionOwner& owner_;
+  std::string pool_key_;
+  ClientSettings settings_;
+  int fd_ = -1;
+  std::unique_ptr<event::IoWatcher> io_;
+  event::Timer timer_;
+  llhttp_t parser_;
+  event::Buffer in_;
+  event::Buffer out_;
+  State state_ = State::kConnecting;
+  http::ClientStreamHandler* handler_ = nullptr;
+  uint64_t exchanges_ = 0;
+
+  // Current exchange.
+  bool head_request_ = false;
+  bool request_chunked_ = false;
+  bool request_complete_ = false;
+  bool request_blocked_ = false;
+  bool response_started_ = false;
+  bool response_paused_ = false;
+  bool informational_ = false;
+  bool flush_scheduled_ = false;
+  http::ResponseHead response_;
+  std::string field_;
+  std::string value_;
+  bool in_value_ = false;
+};
+
+}  // namespace portico::dataplane::http1

@@ -1,0 +1,522 @@
+#include "dataplane/http1/server_connection.h"
+
+#include <errno.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "common/strings.h"
+#include "dataplane/http1/wire.h"
+
+namespace portico::dataplane::http1 {
+namespace {
+
+constexpr size_t kReadSize = 65536;
+// Response bytes queued beyond this stop the upstream; below the low mark it resumes.
+constexpr size_t kHighWatermark = 256 * 1024;
+constexpr size_t kLowWatermark = 64 * 1024;
+// Pipelined input buffered while a response is pending.
+constexpr size_t kMaxPendingInput = 256 * 1024;
+// Request body still to come when the response already finished: read and drop
+// at most this much before giving up on keep-alive.
+constexpr uint64_t kMaxDiscard = 1024 * 1024;
+constexpr double kLingerSeconds = 2;
+
+// Holds a finished handler until the end of the loop iteration: it may still
+// be on the stack when its response completes.
+struct HandlerGrave : event::Deferrable {
+  explicit HandlerGrave(std::unique_ptr<http::RequestHandler> h) : handler(std::move(h)) {}
+  std::unique_ptr<http::RequestHandler> handler;
+};
+
+ServerConnection* Self(llhttp_t* p) { return static_cast<ServerConnection*>(p->data); }
+
+}  // namespace
+
+// Static llhttp callbacks forwarding to the connection.
+struct ParserCallbacks {
+  static int MessageBegin(llhttp_t* p) { return Self(p)->OnMessageBegin(); }
+  static int Url(llhttp_t* p, const char* at, size_t n) { return Self(p)->OnUrl(at, n); }
+  static int Field(llhttp_t* p, const char* at, size_t n) { return Self(p)->OnHeaderField(at, n); }
+  static int Value(llhttp_t* p, const char* at, size_t n) { return Self(p)->OnHeaderValue(at, n); }
+  static int HeadersComplete(llhttp_t* p) { return Self(p)->OnHeadersComplete(); }
+  static int Body(llhttp_t* p, const char* at, size_t n) { return Self(p)->OnBodyData(at, n); }
+  static int MessageComplete(llhttp_t* p) { return Self(p)->OnMessageComplete(); }
+
+  static const llhttp_settings_t& Get() {
+    static const llhttp_settings_t settings = [] {
+      llhttp_settings_t s;
+      llhttp_settings_init(&s);
+      s.on_message_begin = MessageBegin;
+      s.on_url = Url;
+      s.on_header_field = Field;
+      s.on_header_value = Value;
+      s.on_headers_complete = HeadersComplete;
+      s.on_body = Body;
+      s.on_message_complete = MessageComplete;
+      return s;
+    }();
+    return settings;
+  }
+};
+
+ServerConnection::ServerConnection(event::EventLoop& loop, int fd, http::ConnectionInfo info,
+                                   ConnectionOwner& owner, http::RequestHandlerFactory& factory)
+    : loop_(loop),
+      fd_(fd),
+      info_(std::move(info)),
+      owner_(owner),
+      factory_(factory),
+      io_(loop, fd, [this](int revents) { OnIo(revents); }),
+      timer_(loop, [this] { OnTimeout(); }) {
+  llhttp_init(&parser_, HTTP_REQUEST, &ParserCallbacks::Get());
+  parser_.data = this;
+  info_.protocol = "HTTP/1.1";
+}
+
+ServerConnection::~ServerConnection() {
+  if (fd_ >= 0) close(fd_);
+}
+
+void ServerConnection::Start() {
+  settings_ = owner_.settings();
+  // A new connection must send its first request within the header timeout.
+  timer_.Start(settings_.header_timeout);
+  UpdateReadInterest();
+}
+
+void ServerConnection::CloseWhenIdle() {
+  close_after_response_ = true;
+  if (idle() && in_.empty()) Close();
+}
+
+void ServerConnection::OnIo(int revents) {
+  if (revents & EV_WRITE) Flush();
+  if (state_ != State::kClosed && (revents & EV_READ)) OnReadable();
+}
+
+void ServerConnection::OnReadable() {
+  char* dst = in_.Reserve(kReadSize);
+  ssize_t n = read(fd_, dst, kReadSize);
+  if (n < 0) {
+    in_.Commit(0);
+    if (errno == EAGAIN || errno == EINTR) return;
+    Close();
+    return;
+  }
+  in_.Commit(static_cast<size_t>(n));
+  if (state_ == State::kLingering) {
+    in_.Clear();
+    if (n == 0) Close();
+    return;
+  }
+  if (n == 0) {
+    peer_eof_ = true;
+    // A client that half-closes after a complete request still gets its
+    // response; anything else ends the connection.
+    if (handler_ && request_complete_) {
+      UpdateReadInterest();
+      return;
+    }
+    Close();
+    return;
+  }
+  if (state_ == State::kBody) timer_.Start(settings_.body_timeout);
+  ProcessInput();
+}
+
+void ServerConnection::ProcessInput() {
+  process_scheduled_ = false;
+  if (state_ == State::kClosed || state_ == State::kLingering) return;
+  // One request at a time: pipelined requests wait in `in_` for the response.
+  while (!in_.empty() && !(handler_ && request_complete_)) {
+    const char* begin = in_.data();
+    llhttp_errno_t err = llhttp_execute(&parser_, begin, in_.size());
+    if (err == HPE_OK) {
+      in_.Consume(in_.size());
+      break;
+    }
+    if (err == HPE_PAUSED || err == HPE_PAUSED_UPGRADE) {
+      // Paused at the end of a message. Upgrade headers were stripped before
+      // the request went upstream, so the connection stays plain HTTP/1.1.
+      in_.Consume(llhttp_get_error_pos(&parser_) - begin);
+      if (err == HPE_PAUSED_UPGRADE) {
+        llhttp_resume_after_upgrade(&parser_);
+      } else {
+        llhttp_resume(&parser_);
+      }
+      if (state_ == State::kClosed || state_ == State::kLingering) return;
+      continue;
+    }
+    // A protocol error: a codec error is 400 unless a callback chose better.
+    int status = reject_status_ != 0 ? reject_status_ : 400;
+    owner_.OnProtocolError(status);
+    SendError(status);
+    return;
+  }
+  if (state_ != State::kClosed) UpdateReadInterest();
+}
+
+void ServerConnection::ScheduleProcessInput() {
+  if (process_scheduled_) return;
+  process_scheduled_ = true;
+  loop_.RunBeforeBlocking([this] { ProcessInput(); });
+}
+
+int ServerConnection::OnMessageBegin() {
+  settings_ = owner_.settings();
+  head_ = http::RequestHead();
+  url_.clear();
+  field_.clear();
+  value_.clear();
+  in_value_ = false;
+  header_bytes_ = 0;
+  body_bytes_ = 0;
+  reject_status_ = 0;
+  request_complete_ = false;
+  discard_body_ = false;
+  response_started_ = false;
+  response_chunked_ = false;
+  state_ = State::kHeaders;
+  // Slow senders: the whole header section must arrive within the timeout,
+  // however the bytes trickle in.
+  timer_.Start(settings_.header_timeout);
+  return 0;
+}
+
+int ServerConnection::OnUrl(const char* at, size_t len) {
+  if (url_.size() + len > settings_.max_request_line) return Reject(414);
+  url_.append(at, len);
+  return 0;
+}
+
+int ServerConnection::OnHeaderField(const char* at, size_t len) {
+  if (in_value_) {
+    if (int rc = CommitHeader(); rc != 0) return rc;
+  }
+  header_bytes_ += len;
+  if (header_bytes_ > settings_.max_header_bytes) return Reject(431);
+  field_.append(at, len);
+  return 0;
+}
+
+int ServerConnection::OnHeaderValue(const char* at, size_t len) {
+  in_value_ = true;
+  header_bytes_ += len;
+  if (header_bytes_ > settings_.max_header_bytes) return Reject(431);
+  value_.append(at, len);
+  return 0;
+}
+
+int ServerConnection::CommitHeader() {
+  in_value_ = false;
+  if (head_.headers.size() >= settings_.max_headers) return Reject(431);
+  if (!IsValidFieldName(field_) || !IsValidFieldValue(value_)) return Reject(400);
+  std::string name = absl::AsciiStrToLower(field_);
+  std::string value(TrimOws(value_));
+  field_.clear();
+  value_.clear();
+  head_.headers.Add(std::move(name), std::move(value));
+  return 0;
+}
+
+int ServerConnection::OnHeadersComplete() {
+  if (in_value_ || !field_.empty()) {
+    if (int rc = CommitHeader(); rc != 0) return rc;
+  }
+  head_.method = llhttp_method_name(static_cast<llhttp_method_t>(llhttp_get_method(&parser_)));
+  head_.version = llhttp_get_http_major(&parser_) * 10 + llhttp_get_http_minor(&parser_);
+  if (head_.version != 11 && head_.version != 10) return Reject(505);
+  head_.scheme = info_.scheme;
+  if (auto status = ParseRequestTarget(url_, head_); status != 0) return Reject(status);
+  if (auto status = ValidateRequestHeaders(head_); status != 0) return Reject(status);
+
+  const bool chunked = (parser_.flags & F_CHUNKED) != 0;
+  if (chunked) {
+    head_.has_body = true;
+  } else if (parser_.flags & F_CONTENT_LENGTH) {
+    head_.content_length = parser_.content_length;
+    head_.has_body = parser_.content_length > 0;
+  }
+  if (settings_.max_body_bytes > 0 && head_.content_length &&
+      *head_.content_length > settings_.max_body_bytes) {
+    return Reject(413);
+  }
+  // The framing is ours to choose upstream; these describe only this hop.
+  head_.headers.Remove("content-length");
+  head_.headers.Remove("transfer-encoding");
+  if (auto expect = head_.headers.Get("expect")) {
+    if (!absl::EqualsIgnoreCase(ToAbsl(*expect), "100-continue")) return Reject(417);
+    head_.expect_continue = head_.version == 11 && head_.has_body;
+    head_.headers.Remove("expect");
+  }
+  if (!llhttp_should_keep_alive(&parser_) || owner_.draining() ||
+      requests_ + 1 >= settings_.max_keepalive_requests) {
+    close_after_response_ = true;
+  }
+  ++requests_;
+  info_.protocol = head_.version == 10 ? "HTTP/1.0" : "HTTP/1.1";
+  state_ = head_.has_body ? State::kBody : State::kWaiting;
+  if (head_.has_body) {
+    timer_.Start(settings_.body_timeout);
+  } else {
+    timer_.Stop();
+  }
+  handler_ = factory_.NewRequest(*this);
+  bool end_stream = !head_.has_body;
+  handler_->OnHeaders(std::move(head_), end_stream);
+  return 0;
+}
+
+int ServerConnection::OnBodyData(const char* at, size_t len) {
+  body_bytes_ += len;
+  if (discard_body_) {
+    if (body_bytes_ > kMaxDiscard) return Reject(400);
+    return 0;
+  }
+  if (settings_.max_body_bytes > 0 && body_bytes_ > settings_.max_body_bytes) return Reject(413);
+  if (handler_) handler_->OnBody(std::string_view(at, len), false);
+  return 0;
+}
+
+int ServerConnection::OnMessageComplete() {
+  request_complete_ = true;
+  timer_.Stop();
+  bool had_body = state_ == State::kBody;
+  state_ = State::kWaiting;
+  if (handler_ && had_body && !discard_body_) handler_->OnBody({}, true);
+  if (!handler_) {
+    // The response already went out while the body was still arriving.
+    state_ = State::kIdle;
+    if (close_after_response_) {
+      FinishWithClose();
+    } else {
+      timer_.Start(settings_.keepalive_timeout);
+    }
+  }
+  // Stop after each message so pipelined requests wait their turn.
+  return HPE_PAUSED;
+}
+
+int ServerConnection::Reject(int status) {
+  reject_status_ = status;
+  return HPE_USER;
+}
+
+void ServerConnection::SendError(int status) {
+  close_after_response_ = true;
+  if (handler_) {
+    // A request already in progress breaks mid-body: its handler is told.
+    auto handler = std::move(handler_);
+    handler->OnAbort();
+    loop_.DeferDelete(std::make_unique<HandlerGrave>(std::move(handler)));
+    if (response_started_) {
+      Close();
+      return;
+    }
+  }
+  state_ = State::kWaiting;
+  AppendErrorResponse(status, out_);
+  response_started_ = true;
+  FinishWithClose();
+}
+
+void ServerConnection::SendInformational(int status) {
+  if (state_ == State::kClosed || response_started_) return;
+  AppendInformational(status, out_);
+  ScheduleFlush();
+}
+
+void ServerConnection::SendHeaders(http::ResponseHead head, bool end_stream) {
+  if (state_ == State::kClosed) return;
+  response_started_ = true;
+  if (owner_.draining()) close_after_response_ = true;
+  ResponseFraming framing = AppendResponseHead(head, info_.protocol == "HTTP/1.0",
+                                               close_after_response_, out_);
+  response_chunked_ = framing.chunked;
+  if (framing.close_delimited) close_after_response_ = true;
+  if (end_stream) {
+    if (response_chunked_) out_.Append("0\r\n\r\n");
+    ResponseComplete();
+    return;
+  }
+  ScheduleFlush();
+}
+
+void ServerConnection::SendBody(std::string_view data, bool end_stream) {
+  if (state_ == State::kClosed) return;
+  if (response_chunked_) {
+    if (!data.empty()) AppendChunk(data, out_);
+    if (end_stream) out_.Append("0\r\n\r\n");
+  } else {
+    out_.Append(data);
+  }
+  if (out_.size() >= kHighWatermark) {
+    response_blocked_ = true;
+    Flush();  // large bodies go out now rather than waiting for the loop
+  }
+  if (end_stream) {
+    ResponseComplete();
+  } else {
+    ScheduleFlush();
+  }
+}
+
+void ServerConnection::Abort() {
+  if (state_ == State::kClosed) return;
+  // The response was cut short: the only honest signal left in HTTP/1.1 is to
+  // close without completing the framing.
+  if (handler_) {
+    loop_.DeferDelete(std::make_unique<HandlerGrave>(std::move(handler_)));
+  }
+  Flush();
+  Close();
+}
+
+bool ServerConnection::ResponseBlocked() const { return out_.size() >= kHighWatermark; }
+
+void ServerConnection::PauseRequestBody() {
+  body_paused_ = true;
+  UpdateReadInterest();
+}
+
+void ServerConnection::ResumeRequestBody() {
+  if (!body_paused_) return;
+  body_paused_ = false;
+  if (state_ == State::kBody) timer_.Start(settings_.body_timeout);
+  UpdateReadInterest();
+  if (!in_.empty()) ScheduleProcessInput();
+}
+
+void ServerConnection::ResponseComplete() {
+  if (handler_) {
+    auto handler = std::move(handler_);
+    handler->OnComplete();
+    loop_.DeferDelete(std::make_unique<HandlerGrave>(std::move(handler)));
+  }
+  body_paused_ = false;
+  if (!request_complete_) {
+    // The response beat the request body (an error or local reply): read and
+    // drop the rest of the body so the connection stays usable, within limits.
+    discard_body_ = true;
+    if (close_after_response_) {
+      FinishWithClose();
+    } else {
+      Flush();
+      UpdateReadInterest();
+    }
+    return;
+  }
+  if (close_after_response_) {
+    FinishWithClose();
+    return;
+  }
+  state_ = State::kIdle;
+  in_.ShrinkIfIdle();
+  timer_.Start(settings_.keepalive_timeout);
+  Flush();
+  if (state_ == State::kClosed) return;
+  if (!in_.empty()) {
+    ScheduleProcessInput();
+  } else if (peer_eof_) {
+    Close();
+  } else {
+    UpdateReadInterest();
+  }
+}
+
+void ServerConnection::UpdateReadInterest() {
+  if (state_ == State::kClosed) return;
+  bool want_read = true;
+  if (peer_eof_) want_read = false;
+  if (body_paused_ && state_ == State::kBody) want_read = false;
+  if (handler_ && request_complete_ && in_.size() >= kMaxPendingInput) want_read = false;
+  int events = (want_read ? EV_READ : 0) | (out_.empty() ? 0 : EV_WRITE);
+  io_.Watch(events);
+}
+
+void ServerConnection::ScheduleFlush() {
+  if (flush_scheduled_) return;
+  flush_scheduled_ = true;
+  // Everything produced in this loop iteration goes out in one write.
+  loop_.RunBeforeBlocking([this] {
+    flush_scheduled_ = false;
+    Flush();
+  });
+}
+
+void ServerConnection::Flush() {
+  if (state_ == State::kClosed) return;
+  while (!out_.empty()) {
+    ssize_t n = send(fd_, out_.data(), out_.size(), MSG_NOSIGNAL);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN) break;
+      Close();
+      return;
+    }
+    out_.Consume(static_cast<size_t>(n));
+  }
+  if (out_.empty()) out_.ShrinkIfIdle();
+  if (response_blocked_ && out_.size() < kLowWatermark) {
+    response_blocked_ = false;
+    if (handler_) handler_->OnResponseDrained();
+    if (state_ == State::kClosed) return;
+  }
+  if (state_ == State::kLingering && out_.empty()) {
+    // Everything is written: half-close, then drain what the client still sends
+    // so its unread data does not turn our close into a reset.
+    shutdown(fd_, SHUT_WR);
+    timer_.Start(kLingerSeconds);
+  }
+  UpdateReadInterest();
+}
+
+void ServerConnection::FinishWithClose() {
+  state_ = State::kLingering;
+  timer_.Stop();
+  Flush();
+}
+
+void ServerConnection::OnTimeout() {
+  switch (state_) {
+    case State::kHeaders:
+    case State::kBody:
+      if (!response_started_) {
+        owner_.OnProtocolError(408);
+        SendError(408);
+        return;
+      }
+      Close();
+      return;
+    case State::kIdle:
+      // Idle keep-alive connection, or a new one that never sent a byte.
+      if (in_.empty()) {
+        Close();
+      } else {
+        owner_.OnProtocolError(408);
+        SendError(408);
+      }
+      return;
+    default:
+      Close();
+  }
+}
+
+void ServerConnection::Close() {
+  if (state_ == State::kClosed) return;
+  state_ = State::kClosed;
+  io_.Watch(0);
+  timer_.Stop();
+  if (handler_) {
+    auto handler = std::move(handler_);
+    handler->OnAbort();
+    loop_.DeferDelete(std::make_unique<HandlerGrave>(std::move(handler)));
+  }
+  close(fd_);
+  fd_ = -1;
+  owner_.OnConnectionClosed(this);
+}
+
+}  // namespace portico::dataplane::http1

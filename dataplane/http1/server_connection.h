@@ -1,0 +1,134 @@
+#pragma once
+// One downstream HTTP/1.1 connection: llhttp in strict mode, keep-alive,
+// pipelining (one request at a time, responses in order), streamed bodies with
+// backpressure, header/line/body limits and timeouts. Owned by a worker;
+// every method runs on that worker's thread.
+
+#include <llhttp.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "dataplane/event/buffer.h"
+#include "dataplane/event/event_loop.h"
+#include "dataplane/http/stream.h"
+
+namespace portico::dataplane::http1 {
+
+struct ServerSettings {
+  double header_timeout = 60;     // seconds from a request's first byte to its last header
+  double body_timeout = 60;       // seconds between two reads of a request body
+  double keepalive_timeout = 75;  // idle seconds between requests
+  uint32_t max_header_bytes = 32768;
+  uint32_t max_headers = 100;
+  uint32_t max_request_line = 8192;
+  uint64_t max_body_bytes = 0;  // 0: unlimited
+  uint32_t max_keepalive_requests = 1000;
+};
+
+class ServerConnection;
+
+// The worker side of a connection.
+class ConnectionOwner {
+ public:
+  virtual ~ConnectionOwner() = default;
+  // Current limits; read at the start of each request.
+  virtual const ServerSettings& settings() const = 0;
+  virtual bool draining() const = 0;
+  // The connection closed its socket; the owner schedules its deletion.
+  virtual void OnConnectionClosed(ServerConnection* connection) = 0;
+  // A request rejected by the codec itself (malformed, too large, too slow).
+  virtual void OnProtocolError(int status) = 0;
+};
+
+class ServerConnection final : public http::ResponseSink, public event::Deferrable {
+ public:
+  // Takes ownership of `fd` (connected, non-blocking).
+  ServerConnection(event::EventLoop& loop, int fd, http::ConnectionInfo info,
+                   ConnectionOwner& owner, http::RequestHandlerFactory& factory);
+  ~ServerConnection() override;
+
+  void Start();
+  // Drain: close now if idle, else after the current response.
+  void CloseWhenIdle();
+  bool idle() const { return state_ == State::kIdle && !handler_; }
+
+  // http::ResponseSink
+  const http::ConnectionInfo& connection() const override { return info_; }
+  void SendInformational(int status) override;
+  void SendHeaders(http::ResponseHead head, bool end_stream) override;
+  void SendBody(std::string_view data, bool end_stream) override;
+  void Abort() override;
+  bool ResponseBlocked() const override;
+  void PauseRequestBody() override;
+  void ResumeRequestBody() override;
+  bool closing() const override { return close_after_response_; }
+
+ private:
+  enum class State { kIdle, kHeaders, kBody, kWaiting, kLingering, kClosed };
+
+  // llhttp trampolines' targets.
+  int OnMessageBegin();
+  int OnUrl(const char* at, size_t len);
+  int OnHeaderField(const char* at, size_t len);
+  int OnHeaderValue(const char* at, size_t len);
+  int OnHeadersComplete();
+  int OnBodyData(const char* at, size_t len);
+  int OnMessageComplete();
+  friend struct ParserCallbacks;
+
+  void OnIo(int revents);
+  void OnReadable();
+  void OnTimeout();
+  void ProcessInput();
+  void ScheduleProcessInput();
+  int CommitHeader();
+  int Reject(int status);
+  void SendError(int status);
+  void ResponseComplete();
+  void UpdateReadInterest();
+  void ScheduleFlush();
+  void Flush();
+  void FinishWithClose();
+  void Close();
+
+  event::EventLoop& loop_;
+  int fd_;
+  http::ConnectionInfo info_;
+  ConnectionOwner& owner_;
+  http::RequestHandlerFactory& factory_;
+  event::IoWatcher io_;
+  event::Timer timer_;
+  llhttp_t parser_;
+  event::Buffer in_;
+  event::Buffer out_;
+  State state_ = State::kIdle;
+  ServerSettings settings_;
+
+  // Request being parsed.
+  http::RequestHead head_;
+  std::string url_;
+  std::string field_;
+  std::string value_;
+  bool in_value_ = false;
+  uint32_t header_bytes_ = 0;
+  uint64_t body_bytes_ = 0;
+  int reject_status_ = 0;
+  bool request_complete_ = false;
+  bool discard_body_ = false;  // response finished before the request: drop the rest
+
+  // Response being written.
+  std::unique_ptr<http::RequestHandler> handler_;
+  bool response_started_ = false;
+  bool response_chunked_ = false;
+  bool response_blocked_ = false;
+  bool close_after_response_ = false;
+  bool body_paused_ = false;
+  bool flush_scheduled_ = false;
+  bool process_scheduled_ = false;
+  bool peer_eof_ = false;
+  uint32_t requests_ = 0;
+};
+
+}  // namespace portico::dataplane::http1

@@ -1,0 +1,119 @@
+#pragma once
+// The immutable routing table: host and path matching with Ingress semantics.
+// Built once off the worker threads; read concurrently by every worker without locks.
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "re2/re2.h"
+
+namespace portico::dataplane::router {
+
+enum class PathMatchType { kPrefix, kExact, kRegex };
+
+struct ClusterWeight {
+  std::string cluster;
+  uint32_t weight = 1;
+};
+
+struct RedirectAction {
+  std::string scheme;  // empty: keep
+  std::string host;    // empty: keep
+  uint32_t port = 0;   // 0: keep (default port of the scheme is omitted)
+  std::string path;    // empty: keep
+  int code = 301;
+  bool strip_query = false;
+};
+
+struct DirectResponseAction {
+  int status = 200;
+  std::string body;
+  std::string content_type;
+};
+
+struct RouteOrigin {
+  std::string ns;
+  std::string ingress;
+  std::string service;
+  std::string service_port;
+};
+
+// What to do with a matched request: exactly one of the members is set.
+struct RouteAction {
+  std::vector<ClusterWeight> clusters;  // one entry, or a weighted split
+  std::optional<RedirectAction> redirect;
+  std::optional<DirectResponseAction> direct_response;
+};
+
+struct Route {
+  std::string name;
+  PathMatchType match_type = PathMatchType::kPrefix;
+  std::string path;  // as configured
+  RouteAction action;
+  RouteOrigin origin;
+};
+
+struct VirtualHostSpec {
+  std::string name;
+  // Lower-cased by Build. Exact names or "*.suffix" (exactly one extra label).
+  // Empty: the catch-all virtual host.
+  std::vector<std::string> hostnames;
+  std::vector<Route> routes;
+};
+
+struct MatchResult {
+  const Route* route = nullptr;  // nullptr: nothing matched (404 / default action)
+  std::string_view virtual_host;  // name of the matched virtual host, if any
+};
+
+class RouteTable {
+ public:
+  // Validates and indexes. Errors: a hostname that is neither exact nor a
+  // one-label wildcard, a hostname claimed by two virtual hosts, two catch-all
+  // virtual hosts, an invalid regex, a path not starting with '/'.
+  static absl::StatusOr<std::unique_ptr<RouteTable>> Build(std::vector<VirtualHostSpec> vhosts,
+                                                           std::optional<RouteAction> default_action);
+
+  // host: the Host header or :authority as received (any case, optional
+  // ":port", IPv6 literals in brackets). path: the normalised path without query.
+  // Virtual host: exact name, else one-label wildcard, else catch-all. Within it:
+  // an Exact route equal to path, else the longest Prefix matching whole path
+  // elements (Exact beats Prefix on equal length), else the first Regex route
+  // (in configured order) that matches from the start of the path.
+  // A virtual host with no matching route does not fall through to another.
+  MatchResult Match(std::string_view host, std::string_view path) const;
+
+  // Out of line: VirtualHost is only complete in the .cc file.
+  ~RouteTable();
+
+  const std::optional<RouteAction>& default_action() const { return default_action_; }
+
+ private:
+  struct VirtualHost;
+  RouteTable() = default;
+  const VirtualHost* FindVirtualHost(std::string_view host) const;
+
+  std::vector<std::unique_ptr<VirtualHost>> vhosts_;
+  absl::flat_hash_map<std::string, const VirtualHost*> exact_hosts_;
+  absl::flat_hash_map<std::string, const VirtualHost*> wildcard_hosts_;  // key: suffix after "*."
+  const VirtualHost* catch_all_ = nullptr;
+  std::optional<RouteAction> default_action_;
+};
+
+// Removes dot segments (RFC 3986 5.2.4, also for "%2e" spelled dots) and
+// returns the path without query. Returns nullopt for targets that do not
+// start with '/'. Used for matching and forwarding, so that "/public/../admin"
+// cannot reach /admin's backend under /public's route.
+std::optional<std::string> NormalizePath(std::string_view target);
+
+// Lower-cases and strips the port of a Host value; returns empty for a
+// malformed value (bad characters, unterminated IPv6 bracket).
+std::string NormalizeHost(std::string_view host);
+
+}  // namespace portico::dataplane::router
