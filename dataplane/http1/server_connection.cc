@@ -332,8 +332,8 @@ void ServerConnection::SendHeaders(http::ResponseHead head, bool end_stream) {
   if (state_ == State::kClosed) return;
   response_started_ = true;
   if (owner_.draining()) close_after_response_ = true;
-  ResponseFraming framing = AppendResponseHead(head, info_.protocol == "HTTP/1.0",
-                                               close_after_response_, out_);
+  ResponseFraming framing =
+      AppendResponseHead(head, info_.protocol == "HTTP/1.0", close_after_response_, out_);
   response_chunked_ = framing.chunked;
   if (framing.close_delimited) close_after_response_ = true;
   if (end_stream) {

@@ -68,7 +68,7 @@ struct VirtualHostSpec {
 };
 
 struct MatchResult {
-  const Route* route = nullptr;  // nullptr: nothing matched (404 / default action)
+  const Route* route = nullptr;   // nullptr: nothing matched (404 / default action)
   std::string_view virtual_host;  // name of the matched virtual host, if any
 };
 
@@ -77,8 +77,8 @@ class RouteTable {
   // Validates and indexes. Errors: a hostname that is neither exact nor a
   // one-label wildcard, a hostname claimed by two virtual hosts, two catch-all
   // virtual hosts, an invalid regex, a path not starting with '/'.
-  static absl::StatusOr<std::unique_ptr<RouteTable>> Build(std::vector<VirtualHostSpec> vhosts,
-                                                           std::optional<RouteAction> default_action);
+  static absl::StatusOr<std::unique_ptr<RouteTable>> Build(
+      std::vector<VirtualHostSpec> vhosts, std::optional<RouteAction> default_action);
 
   // host: the Host header or :authority as received (any case, optional
   // ":port", IPv6 literals in brackets). path: the normalised path without query.

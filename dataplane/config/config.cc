@@ -1,0 +1,457 @@
+#include "dataplane/config/config.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
+#include "common/strings.h"
+#include "google/protobuf/util/json_util.h"
+
+namespace portico::dataplane::config {
+namespace {
+
+using std::chrono::milliseconds;
+
+// Names from the snapshot end up in NACK reasons and logs: escape them.
+std::string Quote(std::string_view text) {
+  return portico::StrCat("\"", absl::CHexEscape(ToAbsl(text)), "\"");
+}
+
+absl::Status Invalid(std::string message) { return absl::InvalidArgumentError(std::move(message)); }
+
+// Unset or zero keeps the default: proto3 cannot tell the two apart for the
+// integer knobs, and a zero timeout is never what anyone means.
+absl::StatusOr<milliseconds> ToMillis(const google::protobuf::Duration& d, bool has,
+                                      milliseconds fallback, std::string_view what) {
+  if (!has || (d.seconds() == 0 && d.nanos() == 0)) return fallback;
+  if (d.seconds() < 0 || d.nanos() < 0) {
+    return Invalid(portico::StrCat(what, ": negative duration"));
+  }
+  // Round up so that a positive sub-millisecond value does not become zero.
+  return milliseconds(d.seconds() * 1000 + (d.nanos() + 999999) / 1000000);
+}
+
+template <typename T>
+T OrDefault(T value, T fallback) {
+  return value == 0 ? fallback : value;
+}
+
+absl::StatusOr<GlobalConfig> CompileSettings(const v1::GlobalSettings& s,
+                                             const net::CidrSet& extra_trusted_proxies) {
+  GlobalConfig g;
+  g.trusted_proxies = extra_trusted_proxies;
+  for (int i = 0; i < s.trusted_proxies_size(); ++i) {
+    absl::StatusOr<net::Cidr> cidr = net::Cidr::Parse(s.trusted_proxies(i));
+    if (!cidr.ok()) {
+      return Invalid(
+          portico::StrCat("settings.trusted_proxies[", i, "]: ", cidr.status().message()));
+    }
+    g.trusted_proxies.Add(*cidr);
+  }
+  absl::StatusOr<milliseconds> d =
+      ToMillis(s.client_header_timeout(), s.has_client_header_timeout(), g.client_header_timeout,
+               "settings.client_header_timeout");
+  if (!d.ok()) return d.status();
+  g.client_header_timeout = *d;
+  d = ToMillis(s.client_body_timeout(), s.has_client_body_timeout(), g.client_body_timeout,
+               "settings.client_body_timeout");
+  if (!d.ok()) return d.status();
+  g.client_body_timeout = *d;
+  d = ToMillis(s.keepalive_timeout(), s.has_keepalive_timeout(), g.keepalive_timeout,
+               "settings.keepalive_timeout");
+  if (!d.ok()) return d.status();
+  g.keepalive_timeout = *d;
+  g.max_request_header_bytes = OrDefault(s.max_request_header_bytes(), g.max_request_header_bytes);
+  g.max_request_headers = OrDefault(s.max_request_headers(), g.max_request_headers);
+  g.max_request_line_bytes = OrDefault(s.max_request_line_bytes(), g.max_request_line_bytes);
+  g.max_request_body_bytes = s.max_request_body_bytes();  // 0 is unlimited
+  g.max_keepalive_requests = OrDefault(s.max_keepalive_requests(), g.max_keepalive_requests);
+  g.add_via_header = s.add_via_header();
+  return g;
+}
+
+// --- Clusters ------------------------------------------------------------------
+
+absl::StatusOr<upstream::EndpointConfig> CompileEndpoint(const v1::Endpoint& e,
+                                                         std::string_view where) {
+  upstream::EndpointConfig ep;
+  absl::StatusOr<net::IpAddress> ip = net::IpAddress::Parse(e.address());
+  if (!ip.ok()) return Invalid(portico::StrCat(where, ": ", ip.status().message()));
+  if (e.port() == 0 || e.port() > 65535) {
+    return Invalid(portico::StrCat(where, ": port ", e.port(), " is not in 1..65535"));
+  }
+  ep.address = *ip;
+  ep.port = static_cast<uint16_t>(e.port());
+  ep.weight = OrDefault(e.weight(), 1u);
+  ep.ready = e.ready();
+  ep.terminating = e.terminating();
+  ep.zone = e.zone();
+  const auto& bytes = ip->bytes();
+  if (ip->is_v4()) {
+    auto* sin = reinterpret_cast<sockaddr_in*>(&ep.sockaddr);
+    sin->sin_family = AF_INET;
+    sin->sin_port = htons(ep.port);
+    std::memcpy(&sin->sin_addr, bytes.data(), 4);
+    ep.sockaddr_len = sizeof(sockaddr_in);
+    ep.key = portico::StrCat(ip->ToString(), ":", ep.port);
+  } else {
+    auto* sin6 = reinterpret_cast<sockaddr_in6*>(&ep.sockaddr);
+    sin6->sin6_family = AF_INET6;
+    sin6->sin6_port = htons(ep.port);
+    std::memcpy(&sin6->sin6_addr, bytes.data(), 16);
+    ep.sockaddr_len = sizeof(sockaddr_in6);
+    ep.key = portico::StrCat("[", ip->ToString(), "]:", ep.port);
+  }
+  return ep;
+}
+
+absl::StatusOr<upstream::LbPolicy> CompileLbPolicy(v1::Cluster::LbPolicy p,
+                                                   std::string_view where) {
+  switch (p) {
+    case v1::Cluster::LB_POLICY_UNSPECIFIED:
+    case v1::Cluster::LB_POLICY_ROUND_ROBIN:
+      return upstream::LbPolicy::kRoundRobin;
+    case v1::Cluster::LB_POLICY_LEAST_REQUEST:
+      return upstream::LbPolicy::kLeastRequest;
+    case v1::Cluster::LB_POLICY_RANDOM:
+      return upstream::LbPolicy::kRandom;
+    default:
+      // Open enum: a newer controller may send a value this build does not know.
+      return Invalid(portico::StrCat(where, ": unknown lb_policy ", static_cast<int>(p)));
+  }
+}
+
+absl::StatusOr<upstream::Protocol> CompileProtocol(v1::Cluster::Protocol p,
+                                                   std::string_view where) {
+  switch (p) {
+    case v1::Cluster::PROTOCOL_UNSPECIFIED:
+    case v1::Cluster::PROTOCOL_HTTP1:
+      return upstream::Protocol::kHttp1;
+    case v1::Cluster::PROTOCOL_H2C:
+      return upstream::Protocol::kH2c;
+    case v1::Cluster::PROTOCOL_H2:
+      return upstream::Protocol::kH2;
+    case v1::Cluster::PROTOCOL_HTTPS:
+      return upstream::Protocol::kHttps;
+    default:
+      return Invalid(portico::StrCat(where, ": unknown protocol ", static_cast<int>(p)));
+  }
+}
+
+absl::StatusOr<upstream::ClusterConfig> CompileCluster(const v1::Cluster& c) {
+  const std::string where = portico::StrCat("cluster ", Quote(c.name()));
+  upstream::ClusterConfig cc;
+  cc.name = c.name();
+  absl::StatusOr<upstream::LbPolicy> lb = CompileLbPolicy(c.lb_policy(), where);
+  if (!lb.ok()) return lb.status();
+  cc.lb_policy = *lb;
+  absl::StatusOr<upstream::Protocol> protocol = CompileProtocol(c.protocol(), where);
+  if (!protocol.ok()) return protocol.status();
+  cc.protocol = *protocol;
+
+  absl::StatusOr<milliseconds> d = ToMillis(c.connect_timeout(), c.has_connect_timeout(),
+                                            cc.connect_timeout, where + " connect_timeout");
+  if (!d.ok()) return d.status();
+  cc.connect_timeout = *d;
+  d = ToMillis(c.response_timeout(), c.has_response_timeout(), cc.response_timeout,
+               where + " response_timeout");
+  if (!d.ok()) return d.status();
+  cc.response_timeout = *d;
+  d = ToMillis(c.idle_timeout(), c.has_idle_timeout(), cc.idle_timeout, where + " idle_timeout");
+  if (!d.ok()) return d.status();
+  cc.idle_timeout = *d;
+  cc.max_idle_connections = OrDefault(c.max_idle_connections(), cc.max_idle_connections);
+  cc.max_connections = c.max_connections();  // 0 is unlimited
+  cc.connect_retries = OrDefault(c.connect_retries(), cc.connect_retries);
+
+  const v1::OutlierDetection& o = c.outlier_detection();
+  cc.outlier.enabled = !o.disabled();
+  cc.outlier.consecutive_failures =
+      OrDefault(o.consecutive_failures(), cc.outlier.consecutive_failures);
+  d = ToMillis(o.base_ejection_time(), o.has_base_ejection_time(), cc.outlier.base_ejection_time,
+               where + " outlier_detection.base_ejection_time");
+  if (!d.ok()) return d.status();
+  cc.outlier.base_ejection_time = *d;
+  cc.outlier.max_ejection_percent =
+      OrDefault(o.max_ejection_percent(), cc.outlier.max_ejection_percent);
+  if (cc.outlier.max_ejection_percent > 100) {
+    return Invalid(portico::StrCat(where, ": outlier_detection.max_ejection_percent ",
+                                   cc.outlier.max_ejection_percent, " is above 100"));
+  }
+  return cc;
+}
+
+absl::Status CompileEndpoints(const v1::ClusterEndpoints& ce, upstream::ClusterConfig& cc) {
+  cc.endpoints.reserve(ce.endpoints_size());
+  for (int i = 0; i < ce.endpoints_size(); ++i) {
+    absl::StatusOr<upstream::EndpointConfig> ep = CompileEndpoint(
+        ce.endpoints(i),
+        portico::StrCat("endpoints of cluster ", Quote(ce.cluster()), " [", i, "]"));
+    if (!ep.ok()) return ep.status();
+    cc.endpoints.push_back(std::move(*ep));
+  }
+  // Sorted by key so that the order, and what load balancers derive from it,
+  // does not depend on the order the controller listed them in. The same
+  // address twice (EndpointSlices overlap while they are rewritten) is one
+  // endpoint: the first listed wins.
+  auto by_key = [](const upstream::EndpointConfig& a, const upstream::EndpointConfig& b) {
+    return a.key < b.key;
+  };
+  std::stable_sort(cc.endpoints.begin(), cc.endpoints.end(), by_key);
+  auto dup = std::unique(cc.endpoints.begin(), cc.endpoints.end(),
+                         [](const auto& a, const auto& b) { return a.key == b.key; });
+  cc.endpoints.erase(dup, cc.endpoints.end());
+  return absl::OkStatus();
+}
+
+using ClusterMap = absl::flat_hash_map<std::string, upstream::ClusterConfig>;
+
+absl::StatusOr<ClusterMap> CompileClusters(const v1::Snapshot& snapshot) {
+  ClusterMap clusters;
+  for (const v1::Cluster& c : snapshot.clusters()) {
+    if (c.name().empty()) return Invalid("a cluster has an empty name");
+    if (clusters.contains(c.name())) {
+      return Invalid(portico::StrCat("duplicate cluster ", Quote(c.name())));
+    }
+    absl::StatusOr<upstream::ClusterConfig> cc = CompileCluster(c);
+    if (!cc.ok()) return cc.status();
+    clusters.emplace(c.name(), std::move(*cc));
+  }
+  absl::flat_hash_map<std::string, bool> seen;
+  for (const v1::ClusterEndpoints& ce : snapshot.endpoints()) {
+    auto it = clusters.find(ce.cluster());
+    if (it == clusters.end()) {
+      return Invalid(portico::StrCat("endpoints for unknown cluster ", Quote(ce.cluster())));
+    }
+    if (!seen.emplace(ce.cluster(), true).second) {
+      return Invalid(portico::StrCat("duplicate endpoints for cluster ", Quote(ce.cluster())));
+    }
+    if (absl::Status s = CompileEndpoints(ce, it->second); !s.ok()) return s;
+  }
+  return clusters;
+}
+
+// --- Routes --------------------------------------------------------------------
+
+bool IsRedirectCode(uint32_t code) {
+  return code == 301 || code == 302 || code == 303 || code == 307 || code == 308;
+}
+
+// `where` names the route (or the default action) in errors.
+absl::StatusOr<router::RouteAction> CompileAction(const v1::RouteAction& a,
+                                                  const ClusterMap& clusters,
+                                                  std::string_view where) {
+  router::RouteAction action;
+  auto known = [&](const std::string& name) -> absl::Status {
+    if (clusters.contains(name)) return absl::OkStatus();
+    return Invalid(portico::StrCat(where, ": unknown cluster ", Quote(name)));
+  };
+  switch (a.action_case()) {
+    case v1::RouteAction::kCluster:
+      if (absl::Status s = known(a.cluster()); !s.ok()) return s;
+      action.clusters.push_back({a.cluster(), 1});
+      break;
+    case v1::RouteAction::kWeightedClusters: {
+      uint64_t total = 0;
+      for (const v1::WeightedCluster& wc : a.weighted_clusters().clusters()) {
+        if (absl::Status s = known(wc.cluster()); !s.ok()) return s;
+        action.clusters.push_back({wc.cluster(), wc.weight()});
+        total += wc.weight();
+      }
+      if (total == 0) {
+        return Invalid(portico::StrCat(where, ": weighted clusters have a total weight of zero"));
+      }
+      break;
+    }
+    case v1::RouteAction::kRedirect: {
+      const v1::Redirect& r = a.redirect();
+      router::RedirectAction redirect;
+      redirect.scheme = r.scheme();
+      if (!redirect.scheme.empty() && redirect.scheme != "http" && redirect.scheme != "https") {
+        return Invalid(portico::StrCat(where, ": redirect scheme ", Quote(r.scheme()),
+                                       " is not http or https"));
+      }
+      redirect.host = r.host();
+      if (r.port() > 65535) {
+        return Invalid(portico::StrCat(where, ": redirect port ", r.port(), " is above 65535"));
+      }
+      redirect.port = r.port();
+      redirect.path = r.path();
+      if (!redirect.path.empty() && redirect.path.front() != '/') {
+        return Invalid(
+            portico::StrCat(where, ": redirect path ", Quote(r.path()), " must start with '/'"));
+      }
+      uint32_t code = OrDefault(r.code(), 301u);
+      if (!IsRedirectCode(code)) {
+        return Invalid(portico::StrCat(where, ": redirect code ", code,
+                                       " is not one of 301, 302, 303, 307, 308"));
+      }
+      redirect.code = static_cast<int>(code);
+      redirect.strip_query = r.strip_query();
+      action.redirect = std::move(redirect);
+      break;
+    }
+    case v1::RouteAction::kDirectResponse: {
+      const v1::DirectResponse& r = a.direct_response();
+      uint32_t status = OrDefault(r.status(), 200u);
+      if (status < 200 || status > 599) {
+        return Invalid(
+            portico::StrCat(where, ": direct response status ", status, " is not in 200..599"));
+      }
+      action.direct_response =
+          router::DirectResponseAction{static_cast<int>(status), r.body(), r.content_type()};
+      break;
+    }
+    case v1::RouteAction::ACTION_NOT_SET:
+      break;  // RouteTable::Build names the route that has no action
+  }
+  return action;
+}
+
+absl::StatusOr<router::PathMatchType> CompileMatchType(v1::PathMatch::Type t,
+                                                       std::string_view where) {
+  switch (t) {
+    case v1::PathMatch::TYPE_UNSPECIFIED:  // like ImplementationSpecific in an Ingress
+    case v1::PathMatch::TYPE_PREFIX:
+      return router::PathMatchType::kPrefix;
+    case v1::PathMatch::TYPE_EXACT:
+      return router::PathMatchType::kExact;
+    case v1::PathMatch::TYPE_REGEX:
+      return router::PathMatchType::kRegex;
+    default:
+      return Invalid(portico::StrCat(where, ": unknown path match type ", static_cast<int>(t)));
+  }
+}
+
+absl::StatusOr<std::unique_ptr<const router::RouteTable>> CompileRoutes(
+    const v1::Snapshot& snapshot, const ClusterMap& clusters) {
+  std::vector<router::VirtualHostSpec> vhosts;
+  vhosts.reserve(snapshot.virtual_hosts_size());
+  for (const v1::VirtualHost& vh : snapshot.virtual_hosts()) {
+    router::VirtualHostSpec spec;
+    spec.name = vh.name();
+    spec.hostnames.assign(vh.hostnames().begin(), vh.hostnames().end());
+    spec.routes.reserve(vh.routes_size());
+    for (const v1::Route& r : vh.routes()) {
+      const std::string where =
+          portico::StrCat("virtual host ", Quote(vh.name()), " route ", Quote(r.name()));
+      router::Route route;
+      route.name = r.name();
+      absl::StatusOr<router::PathMatchType> type = CompileMatchType(r.match().type(), where);
+      if (!type.ok()) return type.status();
+      route.match_type = *type;
+      route.path = r.match().path();
+      absl::StatusOr<router::RouteAction> action = CompileAction(r.action(), clusters, where);
+      if (!action.ok()) return action.status();
+      route.action = std::move(*action);
+      route.origin = {r.origin().namespace_(), r.origin().ingress(), r.origin().service(),
+                      r.origin().service_port()};
+      spec.routes.push_back(std::move(route));
+    }
+    vhosts.push_back(std::move(spec));
+  }
+  std::optional<router::RouteAction> default_action;
+  if (snapshot.has_default_action()) {
+    absl::StatusOr<router::RouteAction> action =
+        CompileAction(snapshot.default_action(), clusters, "default action");
+    if (!action.ok()) return action.status();
+    default_action = std::move(*action);
+  }
+  absl::StatusOr<std::unique_ptr<router::RouteTable>> table =
+      router::RouteTable::Build(std::move(vhosts), std::move(default_action));
+  if (!table.ok()) return table.status();
+  return std::unique_ptr<const router::RouteTable>(std::move(*table));
+}
+
+absl::Status FileError(int err, const std::string& path) {
+  return absl::ErrnoToStatus(err, ToAbsl(portico::StrCat("cannot read snapshot file ", path)));
+}
+
+// POSIX rather than iostreams so that every failure (a directory, EIO) has an
+// errno to report.
+absl::StatusOr<std::string> ReadFile(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return FileError(errno, path);
+  std::string data;
+  char buf[65536];
+  while (true) {
+    ssize_t n = ::read(fd, buf, sizeof(buf));
+    if (n == 0) break;
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      int err = errno;
+      ::close(fd);
+      return FileError(err, path);
+    }
+    data.append(buf, static_cast<size_t>(n));
+  }
+  ::close(fd);
+  return data;
+}
+
+}  // namespace
+
+absl::StatusOr<std::shared_ptr<const Config>> Compile(const v1::Snapshot& snapshot,
+                                                      const net::CidrSet& extra_trusted_proxies) {
+  auto config = std::make_shared<Config>();
+  config->version = snapshot.version();
+  absl::StatusOr<GlobalConfig> settings =
+      CompileSettings(snapshot.settings(), extra_trusted_proxies);
+  if (!settings.ok()) return settings.status();
+  config->settings = std::move(*settings);
+
+  absl::StatusOr<ClusterMap> clusters = CompileClusters(snapshot);
+  if (!clusters.ok()) return clusters.status();
+  absl::StatusOr<std::unique_ptr<const router::RouteTable>> routes =
+      CompileRoutes(snapshot, *clusters);
+  if (!routes.ok()) return routes.status();
+  config->routes = std::move(*routes);
+
+  config->clusters.reserve(clusters->size());
+  for (auto& [name, cc] : *clusters) {
+    config->clusters.emplace(name, std::make_shared<const upstream::ClusterConfig>(std::move(cc)));
+  }
+  return std::shared_ptr<const Config>(std::move(config));
+}
+
+absl::StatusOr<v1::Snapshot> ParseSnapshotJson(std::string_view json) {
+  v1::Snapshot snapshot;
+  google::protobuf::util::JsonParseOptions options;
+  options.ignore_unknown_fields = false;
+  auto status = google::protobuf::util::JsonStringToMessage(
+      google::protobuf::StringPiece(json.data(), json.size()), &snapshot, options);
+  if (!status.ok()) {
+    auto message = status.message();
+    return Invalid(portico::StrCat("invalid snapshot JSON: ",
+                                   std::string_view(message.data(), message.size())));
+  }
+  return snapshot;
+}
+
+absl::StatusOr<v1::Snapshot> LoadSnapshotFile(const std::string& path) {
+  absl::StatusOr<std::string> data = ReadFile(path);
+  if (!data.ok()) return data.status();
+  if (absl::EndsWith(path, ".pb")) {
+    v1::Snapshot snapshot;
+    if (!snapshot.ParseFromString(*data)) {
+      return Invalid(portico::StrCat("snapshot file ", path, ": not a binary portico.v1.Snapshot"));
+    }
+    return snapshot;
+  }
+  absl::StatusOr<v1::Snapshot> snapshot = ParseSnapshotJson(*data);
+  if (!snapshot.ok()) {
+    return Invalid(portico::StrCat("snapshot file ", path, ": ", snapshot.status().message()));
+  }
+  return snapshot;
+}
+
+}  // namespace portico::dataplane::config

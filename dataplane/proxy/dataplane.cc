@@ -1,0 +1,216 @@
+#include "dataplane/proxy/dataplane.h"
+
+#include <ev.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "common/strings.h"
+#include "dataplane/event/socket.h"
+#include "dataplane/proxy/access_log.h"
+
+namespace portico::dataplane::proxy {
+
+// libev watchers of the main loop; `data` points at the Dataplane.
+struct DataplaneCallbacks {
+  ev_signal sighup, sigterm, sigint;
+  ev_stat snapshot_stat;
+  ev_timer drain_poll;
+
+  static Dataplane* Self(void* data) { return static_cast<Dataplane*>(data); }
+  static void OnHup(struct ev_loop*, ev_signal* w, int) { Self(w->data)->Reload("SIGHUP"); }
+  static void OnTerm(struct ev_loop*, ev_signal* w, int) { Self(w->data)->BeginDrain(); }
+  static void OnStat(struct ev_loop*, ev_stat* w, int) {
+    // A rename over the file or a rewrite both land here; a vanished file is
+    // a transient state of the writer, not a request to drop the config.
+    if (w->attr.st_nlink == 0) return;
+    Self(w->data)->Reload("file change");
+  }
+  static void OnDrainPoll(struct ev_loop*, ev_timer* w, int) {
+    Self(w->data)->CheckWorkersFinished();
+  }
+};
+
+namespace {
+DataplaneCallbacks g_watchers;
+}  // namespace
+
+Dataplane::Dataplane(DataplaneOptions options) : options_(std::move(options)) {}
+
+Dataplane::~Dataplane() {
+  if (admin_) admin_->Stop();
+}
+
+absl::Status Dataplane::Run() {
+  // Workers inherit a mask without these: only the main loop handles them.
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGHUP);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  loop_ = ev_default_loop(EVFLAG_AUTO);
+  if (!options_.snapshot_path.empty()) Reload("start");
+
+  std::vector<int> fds;
+  if (auto status = StartListeners(fds); !status.ok()) return status;
+  std::shared_ptr<const config::Config> initial;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    initial = current_;
+  }
+  WorkerOptions worker_options;
+  worker_options.access_log = options_.access_log;
+  for (size_t i = 0; i < fds.size(); ++i) {
+    workers_.push_back(std::make_unique<Worker>(static_cast<int>(i), fds[i], worker_options));
+  }
+  for (auto& w : workers_) w->Start(initial);
+  if (auto status = StartAdmin(); !status.ok()) {
+    for (auto& w : workers_) w->PostStop();
+    for (auto& w : workers_) w->Join();
+    return status;
+  }
+
+  ev_signal_init(&g_watchers.sighup, &DataplaneCallbacks::OnHup, SIGHUP);
+  ev_signal_init(&g_watchers.sigterm, &DataplaneCallbacks::OnTerm, SIGTERM);
+  ev_signal_init(&g_watchers.sigint, &DataplaneCallbacks::OnTerm, SIGINT);
+  for (ev_signal* s : {&g_watchers.sighup, &g_watchers.sigterm, &g_watchers.sigint}) {
+    s->data = this;
+    ev_signal_start(loop_, s);
+  }
+  if (!options_.snapshot_path.empty()) {
+    ev_stat_init(&g_watchers.snapshot_stat, &DataplaneCallbacks::OnStat,
+                 options_.snapshot_path.c_str(), 1.0);
+    g_watchers.snapshot_stat.data = this;
+    ev_stat_start(loop_, &g_watchers.snapshot_stat);
+  }
+  ev_run(loop_, 0);
+
+  for (auto& w : workers_) w->Join();
+  if (admin_) admin_->Stop();
+  LogInfo("dataplane", "stopped");
+  return absl::OkStatus();
+}
+
+absl::Status Dataplane::StartListeners(std::vector<int>& fds) {
+  auto addr = event::ParseSocketAddress(options_.http_listen);
+  if (!addr.ok()) return addr.status();
+  // The first socket fixes the port (port 0 picks one); the others join it
+  // through SO_REUSEPORT so the kernel spreads connections across workers.
+  for (int i = 0; i < options_.workers; ++i) {
+    auto fd = event::Listen(*addr, /*reuse_port=*/true);
+    if (!fd.ok()) {
+      for (int open_fd : fds) close(open_fd);
+      fds.clear();
+      return fd.status();
+    }
+    fds.push_back(*fd);
+    if (i == 0) {
+      auto bound = event::LocalAddress(*fd);
+      if (!bound.ok()) return bound.status();
+      *addr = *bound;
+      LogInfo("dataplane", "http listening on ", addr->ToString(), " with ", options_.workers,
+              " workers");
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Dataplane::StartAdmin() {
+  auto addr = event::ParseSocketAddress(options_.admin_listen);
+  if (!addr.ok()) return addr.status();
+  std::string text = addr->ToString();
+  std::string host = text.substr(0, text.rfind(':'));
+  if (!host.empty() && host.front() == '[') host = host.substr(1, host.size() - 2);
+  admin::AdminHandlers handlers;
+  handlers.ready = [this] {
+    std::lock_guard<std::mutex> lock(mu_);
+    return current_ != nullptr && !draining_.load();
+  };
+  handlers.metrics = [this] { return RenderMetrics(); };
+  handlers.config_info = [this] { return ConfigInfo(); };
+  auto admin = admin::AdminServer::Start(host, addr->port(), std::move(handlers));
+  if (!admin.ok()) return admin.status();
+  admin_ = std::move(*admin);
+  bool v6 = addr->storage.ss_family == AF_INET6;
+  LogInfo("dataplane", "admin listening on ", v6 ? "[" : "", host, v6 ? "]" : "", ":",
+          admin_->port());
+  return absl::OkStatus();
+}
+
+void Dataplane::Reload(const char* why) {
+  if (draining_.load()) return;
+  auto snapshot = config::LoadSnapshotFile(options_.snapshot_path);
+  absl::StatusOr<std::shared_ptr<const config::Config>> compiled =
+      snapshot.ok() ? config::Compile(*snapshot, options_.trusted_proxies)
+                    : absl::StatusOr<std::shared_ptr<const config::Config>>(snapshot.status());
+  if (!compiled.ok()) {
+    // The previous configuration keeps serving.
+    config_errors_.fetch_add(1);
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      last_error_ = std::string(compiled.status().message());
+    }
+    LogError("dataplane", "snapshot rejected (", why, "): ", compiled.status().message());
+    return;
+  }
+  uint64_t version = (*compiled)->version;
+  Publish(std::move(*compiled));
+  LogInfo("dataplane", "applied snapshot version ", version, " (", why, ")");
+}
+
+void Dataplane::Publish(std::shared_ptr<const config::Config> config) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    current_ = config;
+    last_error_.clear();
+  }
+  config_applies_.fetch_add(1);
+  for (auto& w : workers_) w->PostConfig(config);
+}
+
+void Dataplane::BeginDrain() {
+  if (draining_.exchange(true)) {
+    // A second signal: stop waiting.
+    for (auto& w : workers_) w->PostStop();
+    return;
+  }
+  LogInfo("dataplane", "draining: finishing in-flight requests (deadline ", options_.drain_timeout,
+          "s)");
+  if (!options_.snapshot_path.empty()) ev_stat_stop(loop_, &g_watchers.snapshot_stat);
+  for (auto& w : workers_) w->PostDrain();
+  drain_started_ = ev_now(loop_);
+  ev_timer_init(&g_watchers.drain_poll, &DataplaneCallbacks::OnDrainPoll, 0.02, 0.02);
+  g_watchers.drain_poll.data = this;
+  ev_timer_start(loop_, &g_watchers.drain_poll);
+}
+
+void Dataplane::CheckWorkersFinished() {
+  bool all = true;
+  for (auto& w : workers_) all = all && w->finished();
+  if (!all && ev_now(loop_) - drain_started_ < options_.drain_timeout) return;
+  if (!all) {
+    LogWarning("dataplane", "drain deadline reached; closing remaining connections");
+    for (auto& w : workers_) w->PostStop();
+  }
+  ev_timer_stop(loop_, &g_watchers.drain_poll);
+  for (ev_signal* s : {&g_watchers.sighup, &g_watchers.sigterm, &g_watchers.sigint}) {
+    ev_signal_stop(loop_, s);
+  }
+  ev_break(loop_, EVBREAK_ALL);
+}
+
+std::string Dataplane::ConfigInfo() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::string out =
+      StrCat("{\"version\":", current_ ? current_->version : 0,
+             ",\"loaded\":", current_ ? "true" : "false", ",\"applies\":", config_applies_.load(),
+             ",\"errors\":", config_errors_.load(), ",\"last_error\":");
+  AppendJsonString(last_error_, out);
+  out += "}\n";
+  return out;
+}
+
+}  // namespace portico::dataplane::proxy

@@ -1,0 +1,67 @@
+#pragma once
+// The data plane process: listeners, workers, the config life cycle (load,
+// validate, publish by pointer swap, reload on SIGHUP or file change), the
+// admin endpoint, and graceful drain on SIGTERM. Runs on the main thread.
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "common/net/ip_address.h"
+#include "dataplane/admin/admin_server.h"
+#include "dataplane/config/config.h"
+#include "dataplane/proxy/worker.h"
+
+struct ev_loop;
+
+namespace portico::dataplane::proxy {
+
+struct DataplaneOptions {
+  std::string snapshot_path;  // empty: no snapshot yet (503 until one arrives)
+  std::string http_listen = "127.0.0.1:8080";
+  std::string admin_listen = "127.0.0.1:10254";
+  int workers = 1;
+  net::CidrSet trusted_proxies;
+  bool access_log = true;
+  double drain_timeout = 30;  // seconds
+};
+
+class Dataplane {
+ public:
+  explicit Dataplane(DataplaneOptions options);
+  ~Dataplane();
+
+  // Serves until SIGTERM or SIGINT, then drains. Returns an error only when
+  // start-up fails (bad listen address, port in use).
+  absl::Status Run();
+
+ private:
+  absl::Status StartListeners(std::vector<int>& fds);
+  absl::Status StartAdmin();
+  void Reload(const char* why);
+  void Publish(std::shared_ptr<const config::Config> config);
+  void BeginDrain();
+  void CheckWorkersFinished();
+  std::string RenderMetrics() const;
+  std::string ConfigInfo() const;
+
+  friend struct DataplaneCallbacks;
+
+  DataplaneOptions options_;
+  struct ev_loop* loop_ = nullptr;
+  std::vector<std::unique_ptr<Worker>> workers_;
+  std::unique_ptr<admin::AdminServer> admin_;
+
+  mutable std::mutex mu_;
+  std::shared_ptr<const config::Config> current_;  // guarded by mu_
+  std::string last_error_;                         // guarded by mu_
+  std::atomic<uint64_t> config_applies_{0};
+  std::atomic<uint64_t> config_errors_{0};
+  std::atomic<bool> draining_{false};
+  double drain_started_ = 0;
+};
+
+}  // namespace portico::dataplane::proxy

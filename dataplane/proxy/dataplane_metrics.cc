@@ -1,0 +1,120 @@
+// Prometheus exposition of the data plane's counters, summed over workers at
+// scrape time (docs/metrics.md lists every family).
+#include "common/metrics.h"
+#include "dataplane/http/client_stream.h"
+#include "dataplane/proxy/dataplane.h"
+
+namespace portico::dataplane::proxy {
+namespace {
+
+template <typename Get>
+double Sum(const std::vector<std::unique_ptr<Worker>>& workers, Get get) {
+  double total = 0;
+  for (const auto& w : workers) total += static_cast<double>(get(w->stats_view()));
+  return total;
+}
+
+void SumHistogram(const std::vector<std::unique_ptr<Worker>>& workers,
+                  const metrics::Histogram WorkerStats::*member, metrics::TextWriter& out,
+                  std::string_view name) {
+  std::array<uint64_t, metrics::Histogram::kBuckets> buckets{};
+  uint64_t count = 0;
+  double sum = 0;
+  for (const auto& w : workers) (w->stats_view().*member).AddTo(buckets, count, sum);
+  out.HistogramSamples(name, buckets, count, sum);
+}
+
+}  // namespace
+
+std::string Dataplane::RenderMetrics() const {
+  metrics::TextWriter out;
+  const auto& ws = workers_;
+
+  out.Family("portico_requests_total", "counter", "Requests answered, by status class.");
+  static constexpr const char* kClasses[] = {"other", "1xx", "2xx", "3xx", "4xx", "5xx"};
+  for (int c = 0; c < 6; ++c) {
+    out.Sample("portico_requests_total", {{"code", kClasses[c]}},
+               Sum(ws, [c](const WorkerStats& s) { return s.requests_by_class[c].value(); }));
+  }
+  out.Family("portico_request_duration_seconds", "histogram",
+             "Time from the request's headers to the end of the response.");
+  SumHistogram(ws, &WorkerStats::request_duration, out, "portico_request_duration_seconds");
+  out.Family("portico_upstream_duration_seconds", "histogram",
+             "Time from sending a request upstream to the end of its response.");
+  SumHistogram(ws, &WorkerStats::upstream_duration, out, "portico_upstream_duration_seconds");
+
+  out.Family("portico_request_bytes_total", "counter", "Request body bytes received.");
+  out.Sample("portico_request_bytes_total",
+             Sum(ws, [](const WorkerStats& s) { return s.bytes_in.value(); }));
+  out.Family("portico_response_bytes_total", "counter", "Response body bytes sent.");
+  out.Sample("portico_response_bytes_total",
+             Sum(ws, [](const WorkerStats& s) { return s.bytes_out.value(); }));
+  out.Family("portico_active_requests", "gauge", "Requests in flight.");
+  out.Sample("portico_active_requests",
+             Sum(ws, [](const WorkerStats& s) { return s.active_requests.value(); }));
+
+  out.Family("portico_downstream_connections_total", "counter", "Client connections accepted.");
+  out.Sample("portico_downstream_connections_total",
+             Sum(ws, [](const WorkerStats& s) { return s.connections_accepted.value(); }));
+  out.Family("portico_downstream_connections_active", "gauge", "Open client connections.");
+  out.Sample("portico_downstream_connections_active", {{"protocol", "http1"}},
+             Sum(ws, [](const WorkerStats& s) { return s.active_connections.value(); }));
+
+  out.Family("portico_protocol_errors_total", "counter",
+             "Requests rejected by the HTTP codec (malformed, too large, too slow), by status.");
+  for (size_t i = 0; i <= kProtocolErrorStatuses.size(); ++i) {
+    std::string code = i < kProtocolErrorStatuses.size() ? std::to_string(kProtocolErrorStatuses[i])
+                                                         : std::string("other");
+    out.Sample("portico_protocol_errors_total", {{"code", code}},
+               Sum(ws, [i](const WorkerStats& s) { return s.protocol_errors[i].value(); }));
+  }
+
+  out.Family("portico_upstream_failures_total", "counter",
+             "Failed upstream attempts, by reason (each retry attempt counts).");
+  for (int f = 0; f < 5; ++f) {
+    out.Sample("portico_upstream_failures_total",
+               {{"reason", http::UpstreamFailureName(static_cast<http::UpstreamFailure>(f))}},
+               Sum(ws, [f](const WorkerStats& s) { return s.upstream_failures[f].value(); }));
+  }
+  out.Family("portico_upstream_retries_total", "counter", "Upstream attempts retried.");
+  out.Sample("portico_upstream_retries_total",
+             Sum(ws, [](const WorkerStats& s) { return s.upstream_retries.value(); }));
+  out.Family("portico_upstream_overflow_total", "counter",
+             "Attempts refused by a cluster's max_connections.");
+  out.Sample("portico_upstream_overflow_total",
+             Sum(ws, [](const WorkerStats& s) { return s.upstream_overflow.value(); }));
+  out.Family("portico_upstream_connections_opened_total", "counter",
+             "Upstream connections opened (few per request means keep-alive works).");
+  out.Sample("portico_upstream_connections_opened_total",
+             Sum(ws, [](const WorkerStats& s) { return s.upstream_connections_opened.value(); }));
+  out.Family("portico_upstream_connections", "gauge", "Upstream connections by state.");
+  out.Sample("portico_upstream_connections", {{"state", "active"}},
+             Sum(ws, [](const WorkerStats& s) { return s.upstream_connections_active.value(); }));
+  out.Sample("portico_upstream_connections", {{"state", "idle"}},
+             Sum(ws, [](const WorkerStats& s) { return s.upstream_connections_idle.value(); }));
+
+  uint64_t version = 0;
+  bool loaded = false;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (current_) {
+      version = current_->version;
+      loaded = true;
+    }
+  }
+  out.Family("portico_config_version", "gauge", "Version of the snapshot being served.");
+  out.Sample("portico_config_version", static_cast<double>(version));
+  out.Family("portico_config_loaded", "gauge", "1 once a snapshot has been applied.");
+  out.Sample("portico_config_loaded", loaded ? 1 : 0);
+  out.Family("portico_config_applies_total", "counter", "Snapshots applied.");
+  out.Sample("portico_config_applies_total", static_cast<double>(config_applies_.load()));
+  out.Family(
+      "portico_config_load_errors_total", "counter",
+      "Snapshots rejected (unreadable, unparseable or invalid); the previous one kept serving.");
+  out.Sample("portico_config_load_errors_total", static_cast<double>(config_errors_.load()));
+  out.Family("portico_workers", "gauge", "Worker threads.");
+  out.Sample("portico_workers", static_cast<double>(ws.size()));
+  return out.text();
+}
+
+}  // namespace portico::dataplane::proxy

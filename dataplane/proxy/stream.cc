@@ -1,0 +1,406 @@
+#include "dataplane/proxy/stream.h"
+
+#include "common/strings.h"
+#include "dataplane/policy/forwarded.h"
+#include "dataplane/proxy/access_log.h"
+#include "dataplane/proxy/worker.h"
+
+namespace portico::dataplane::proxy {
+namespace {
+
+// Request body kept for a retry after a stale keep-alive connection failed;
+// beyond this the request is not retried once body bytes went upstream.
+constexpr size_t kMaxReplayBytes = 64 * 1024;
+// Body buffered while the upstream connects, before the client is paused.
+constexpr size_t kMaxPendingBody = 64 * 1024;
+
+double SecondsSince(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+}
+
+}  // namespace
+
+Stream::Stream(Worker& worker, http::ResponseSink& sink)
+    : worker_(worker), sink_(sink), start_(Clock::now()) {
+  worker_.stats().active_requests.Add(1);
+}
+
+Stream::~Stream() {
+  DetachUpstream();
+  worker_.stats().active_requests.Add(-1);
+}
+
+void Stream::OnHeaders(http::RequestHead head, bool end_stream) {
+  config_ = worker_.config();
+  method_ = head.method;
+  authority_ = head.authority;
+  path_ = head.path;
+  scheme_ = head.scheme;
+  request_has_body_ = head.has_body;
+  request_ended_ = end_stream;
+  if (!config_ || !config_->routes) {
+    LocalReply(503, "no configuration loaded\n");
+    return;
+  }
+  Route(head);
+}
+
+void Stream::Route(http::RequestHead& head) {
+  size_t query = head.path.find('?');
+  auto path = router::NormalizePath(head.path);
+  if (!path) {
+    LocalReply(400);
+    return;
+  }
+  router::MatchResult match = config_->routes->Match(head.authority, *path);
+  route_ = match.route;
+  const router::RouteAction* action = nullptr;
+  if (route_ != nullptr) {
+    action = &route_->action;
+  } else if (config_->routes->default_action()) {
+    action = &*config_->routes->default_action();
+  }
+  if (action == nullptr) {
+    LocalReply(404);
+    return;
+  }
+  if (action->redirect) {
+    Redirect(*action->redirect);
+    return;
+  }
+  if (action->direct_response) {
+    const auto& direct = *action->direct_response;
+    std::vector<http::Header> headers;
+    if (!direct.content_type.empty()) headers.push_back({"content-type", direct.content_type});
+    LocalReply(direct.status, direct.body, std::move(headers));
+    return;
+  }
+  // The forwarded path is the normalised one: what was routed is what the
+  // upstream sees, so "/a/../b" cannot reach b's upstream through a's route.
+  head.path = *path;
+  if (query != std::string::npos) head.path.append(path_, query);
+  ProxyTo(worker_.PickCluster(action->clusters), head);
+}
+
+void Stream::ProxyTo(const std::string& cluster_name, http::RequestHead& head) {
+  cluster_ = worker_.FindCluster(cluster_name);
+  if (!cluster_) {
+    LocalReply(503);
+    return;
+  }
+  const http::ConnectionInfo& conn = sink_.connection();
+  http::StripHopByHop(head.headers);
+  policy::ConnectionInfo forwarded_conn{conn.peer, conn.scheme, conn.local_port};
+  policy::ClientIdentity identity;
+  policy::ApplyForwardedHeaders(config_->settings.trusted_proxies, forwarded_conn, head.authority,
+                                head.headers, &identity);
+  client_ip_ = identity.client.ToString();
+  if (config_->settings.add_via_header) head.headers.Add("via", "1.1 portico");
+  bool expect_continue = head.expect_continue;
+  upstream_head_ = std::move(head);
+  // The proxy answers Expect itself (as nginx does): the body is wanted as
+  // soon as a route accepted the request.
+  if (expect_continue && !request_ended_) sink_.SendInformational(100);
+  StartAttempt();
+}
+
+void Stream::StartAttempt() {
+  if (!cluster_->HasReadyEndpoint()) {
+    LocalReply(503, "no ready endpoints\n");
+    return;
+  }
+  const upstream::ClusterConfig& cluster = cluster_->config();
+  while (true) {
+    auto index = cluster_->Pick(upstream::Clock::now(), tried_);
+    if (!index) {
+      // Everything ready is ejected, or every endpoint failed this request.
+      LocalReply(tried_.empty() ? 503 : 502);
+      return;
+    }
+    tried_.push_back(*index);
+    ++attempts_;
+    endpoint_ = *index;
+    const upstream::EndpointConfig& endpoint = cluster_->endpoint_config(endpoint_);
+    upstream_addr_ = endpoint.key;
+    upstream_ = worker_.pool().Acquire(cluster, endpoint, this);
+    if (upstream_ == nullptr) {
+      worker_.stats().upstream_overflow.Inc();
+      if (attempts_ > cluster.connect_retries) {
+        LocalReply(503, "upstream connection limit reached\n");
+        return;
+      }
+      continue;
+    }
+    break;
+  }
+  endpoint_active_ = true;
+  ++cluster_->endpoint(endpoint_).active_requests;
+  upstream_sent_ = false;
+  if (upstream_->connected()) SendUpstreamRequest();
+}
+
+void Stream::OnUpstreamReady() { SendUpstreamRequest(); }
+
+void Stream::SendUpstreamRequest() {
+  upstream_sent_ = true;
+  upstream_start_ = Clock::now();
+  if (!request_has_body_) {
+    upstream_->SendRequest(upstream_head_, true);
+    return;
+  }
+  upstream_->SendRequest(upstream_head_, false);
+  if (!pending_body_.empty() || request_ended_) {
+    upstream_->SendBody(pending_body_.view(), request_ended_);
+    pending_body_.Clear();
+  }
+  if (request_paused_ && !upstream_->RequestBlocked()) {
+    request_paused_ = false;
+    sink_.ResumeRequestBody();
+  }
+}
+
+void Stream::OnBody(std::string_view data, bool end_stream) {
+  if (done_) return;
+  bytes_in_ += data.size();
+  request_ended_ = end_stream;
+  if (replayable_) {
+    if (replay_.size() + data.size() <= kMaxReplayBytes) {
+      replay_.append(data);
+    } else {
+      replayable_ = false;
+      std::string().swap(replay_);
+    }
+  }
+  if (upstream_ != nullptr && upstream_sent_) {
+    upstream_->SendBody(data, end_stream);
+    if (upstream_ != nullptr && upstream_->RequestBlocked() && !request_paused_) {
+      request_paused_ = true;
+      sink_.PauseRequestBody();
+    }
+    return;
+  }
+  pending_body_.Append(data);
+  if (pending_body_.size() > kMaxPendingBody && !request_paused_) {
+    request_paused_ = true;
+    sink_.PauseRequestBody();
+  }
+}
+
+void Stream::OnRequestDrained() {
+  if (request_paused_) {
+    request_paused_ = false;
+    sink_.ResumeRequestBody();
+  }
+}
+
+void Stream::OnResponseHeaders(http::ResponseHead head, bool end_stream) {
+  if (done_) return;
+  upstream_status_ = head.status;
+  status_ = head.status;
+  http::StripHopByHop(head.headers);
+  if (config_->settings.add_via_header) head.headers.Add("via", "1.1 portico");
+  response_started_ = true;
+  if (end_stream) ReleaseEndpoint(head.status < 500);
+  sink_.SendHeaders(std::move(head), end_stream);
+}
+
+void Stream::OnResponseBody(std::string_view data, bool end_stream) {
+  if (done_) return;
+  bytes_out_ += data.size();
+  if (end_stream) {
+    upstream_ = nullptr;  // the connection went back to its pool
+    ReleaseEndpoint(upstream_status_ < 500);
+    sink_.SendBody(data, true);
+    return;
+  }
+  sink_.SendBody(data, false);
+  if (upstream_ != nullptr && !upstream_paused_ && sink_.ResponseBlocked()) {
+    upstream_paused_ = true;
+    upstream_->PauseResponse();
+  }
+}
+
+void Stream::OnResponseDrained() {
+  if (upstream_paused_ && upstream_ != nullptr) {
+    upstream_paused_ = false;
+    upstream_->ResumeResponse();
+  }
+}
+
+bool Stream::Retryable(http::UpstreamFailure failure) const {
+  switch (failure) {
+    case http::UpstreamFailure::kConnectFailed:
+    case http::UpstreamFailure::kConnectTimeout:
+      return true;  // nothing was sent
+    case http::UpstreamFailure::kReset:
+      // A reused keep-alive connection the upstream closed as we picked it up.
+      return upstream_ != nullptr && upstream_->reused() && replayable_;
+    default:
+      return false;
+  }
+}
+
+void Stream::OnUpstreamFailure(http::UpstreamFailure failure, bool response_started) {
+  if (done_) return;
+  worker_.stats().upstream_failures[static_cast<int>(failure)].Inc();
+  bool retryable = !response_started_ && Retryable(failure);
+  bool stale_reuse = failure == http::UpstreamFailure::kReset && retryable;
+  upstream_ = nullptr;
+  // A stale pooled connection says nothing about the endpoint's health.
+  ReleaseEndpoint(stale_reuse);
+  if (response_started_) {
+    // Part of the response is already with the client: cut it off visibly.
+    done_ = true;
+    sink_.Abort();
+    return;
+  }
+  const upstream::ClusterConfig& cluster = cluster_->config();
+  if (retryable && attempts_ <= cluster.connect_retries + (stale_reuse ? 1 : 0)) {
+    worker_.stats().upstream_retries.Inc();
+    if (stale_reuse) {
+      // Same endpoint is fine; replay what was already sent.
+      tried_.pop_back();
+      pending_body_.Clear();
+      pending_body_.Append(replay_);
+    }
+    StartAttempt();
+    return;
+  }
+  switch (failure) {
+    case http::UpstreamFailure::kConnectTimeout:
+    case http::UpstreamFailure::kResponseTimeout:
+      LocalReply(504);
+      return;
+    default:
+      LocalReply(502);
+  }
+}
+
+void Stream::ReleaseEndpoint(bool success) {
+  if (upstream_seconds_ < 0 && upstream_sent_) {
+    upstream_seconds_ = SecondsSince(upstream_start_);
+  }
+  if (!endpoint_active_) return;
+  endpoint_active_ = false;
+  auto& state = cluster_->endpoint(endpoint_);
+  if (state.active_requests > 0) --state.active_requests;
+  if (success) {
+    cluster_->RecordSuccess(endpoint_);
+  } else {
+    cluster_->RecordFailure(endpoint_, upstream::Clock::now());
+  }
+}
+
+void Stream::DetachUpstream() {
+  if (upstream_ != nullptr) {
+    http::ClientStream* upstream = upstream_;
+    upstream_ = nullptr;
+    upstream->Cancel();
+  }
+  if (endpoint_active_) {
+    endpoint_active_ = false;
+    auto& state = cluster_->endpoint(endpoint_);
+    if (state.active_requests > 0) --state.active_requests;
+  }
+}
+
+void Stream::LocalReply(int status, std::string_view body, std::vector<http::Header> extra) {
+  DetachUpstream();
+  if (response_started_) {
+    done_ = true;
+    sink_.Abort();
+    return;
+  }
+  done_ = true;
+  status_ = status;
+  std::string text =
+      body.empty() ? StrCat(status, " ", http::ReasonPhrase(status), "\n") : std::string(body);
+  http::ResponseHead head;
+  head.status = status;
+  bool has_type = false;
+  for (auto& h : extra) {
+    has_type |= h.name == "content-type";
+    head.headers.Add(std::move(h.name), std::move(h.value));
+  }
+  if (!has_type) head.headers.Add("content-type", "text/plain; charset=utf-8");
+  head.content_length = text.size();
+  head.has_body = method_ != "HEAD" && !text.empty();
+  response_started_ = true;
+  bytes_out_ = head.has_body ? text.size() : 0;
+  if (!head.has_body) {
+    sink_.SendHeaders(std::move(head), true);
+    return;
+  }
+  sink_.SendHeaders(std::move(head), false);
+  sink_.SendBody(text, true);
+}
+
+void Stream::Redirect(const router::RedirectAction& redirect) {
+  std::string scheme = redirect.scheme.empty() ? scheme_ : redirect.scheme;
+  std::string host = redirect.host;
+  if (host.empty()) host = router::NormalizeHost(authority_);
+  uint32_t port = redirect.port;
+  bool default_port =
+      port == 0 || (scheme == "http" && port == 80) || (scheme == "https" && port == 443);
+  std::string location = StrCat(scheme, "://", host);
+  if (!default_port) location += StrCat(":", port);
+  size_t query = path_.find('?');
+  if (redirect.path.empty()) {
+    location += path_.substr(0, query);
+  } else {
+    location += redirect.path;
+  }
+  if (!redirect.strip_query && query != std::string::npos) location += path_.substr(query);
+  LocalReply(redirect.code, StrCat(redirect.code, " ", http::ReasonPhrase(redirect.code), "\n"),
+             {{"location", location}});
+}
+
+void Stream::OnAbort() {
+  DetachUpstream();
+  if (!done_) {
+    done_ = true;
+    // nginx's convention for "client closed the connection first".
+    if (!response_started_) status_ = 499;
+    WriteLog();
+  }
+}
+
+void Stream::OnComplete() {
+  done_ = true;
+  WriteLog();
+}
+
+void Stream::WriteLog() {
+  double duration = SecondsSince(start_);
+  WorkerStats& stats = worker_.stats();
+  int cls = status_ / 100;
+  stats.requests_by_class[(cls >= 1 && cls <= 5) ? cls : 0].Inc();
+  stats.request_duration.Observe(duration);
+  if (upstream_seconds_ >= 0) stats.upstream_duration.Observe(upstream_seconds_);
+  stats.bytes_in.Inc(bytes_in_);
+  stats.bytes_out.Inc(bytes_out_);
+  if (!worker_.access_log_enabled()) return;
+  AccessLogEntry entry;
+  entry.client_ip = client_ip_.empty() ? sink_.connection().peer.ToString() : client_ip_;
+  entry.method = method_;
+  entry.host = authority_;
+  entry.path = path_;
+  entry.protocol = sink_.connection().protocol;
+  entry.status = status_;
+  entry.bytes_in = bytes_in_;
+  entry.bytes_out = bytes_out_;
+  entry.duration = duration;
+  entry.upstream_addr = upstream_addr_;
+  entry.upstream_status = upstream_status_;
+  entry.upstream_duration = upstream_seconds_;
+  if (route_ != nullptr) {
+    entry.route = route_->name;
+    entry.ns = route_->origin.ns;
+    entry.ingress = route_->origin.ingress;
+    entry.service = route_->origin.service;
+  }
+  if (cluster_) entry.cluster = cluster_->config().name;
+  worker_.WriteAccessLog(entry);
+}
+
+}  // namespace portico::dataplane::proxy

@@ -1,0 +1,98 @@
+#pragma once
+// One proxied request, independent of the downstream and upstream codecs:
+// route lookup, client identity headers, endpoint choice with retries, body
+// streaming with backpressure both ways, local replies, access log and metrics.
+// Lives on one worker thread; owned by the downstream codec.
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "dataplane/config/config.h"
+#include "dataplane/event/buffer.h"
+#include "dataplane/http/client_stream.h"
+#include "dataplane/http/stream.h"
+#include "dataplane/upstream/cluster_runtime.h"
+
+namespace portico::dataplane::proxy {
+
+class Worker;
+
+class Stream final : public http::RequestHandler, public http::ClientStreamHandler {
+ public:
+  Stream(Worker& worker, http::ResponseSink& sink);
+  ~Stream() override;
+
+  // http::RequestHandler (downstream side)
+  void OnHeaders(http::RequestHead head, bool end_stream) override;
+  void OnBody(std::string_view data, bool end_stream) override;
+  void OnResponseDrained() override;
+  void OnAbort() override;
+  void OnComplete() override;
+
+  // http::ClientStreamHandler (upstream side)
+  void OnUpstreamReady() override;
+  void OnResponseHeaders(http::ResponseHead head, bool end_stream) override;
+  void OnResponseBody(std::string_view data, bool end_stream) override;
+  void OnUpstreamFailure(http::UpstreamFailure failure, bool response_started) override;
+  void OnRequestDrained() override;
+
+ private:
+  using Clock = std::chrono::steady_clock;
+
+  void Route(http::RequestHead& head);
+  void ProxyTo(const std::string& cluster_name, http::RequestHead& head);
+  void StartAttempt();
+  void SendUpstreamRequest();
+  void ReleaseEndpoint(bool success);
+  void DetachUpstream();
+  bool Retryable(http::UpstreamFailure failure) const;
+  void LocalReply(int status, std::string_view body = {},
+                  std::vector<http::Header> extra_headers = {});
+  void Redirect(const router::RedirectAction& redirect);
+  void WriteLog();
+
+  Worker& worker_;
+  http::ResponseSink& sink_;
+  std::shared_ptr<const config::Config> config_;
+  Clock::time_point start_;
+
+  // Request.
+  std::string method_;
+  std::string authority_;
+  std::string path_;  // as received, for the log
+  std::string scheme_;
+  std::string client_ip_;
+  http::RequestHead upstream_head_;
+  bool request_has_body_ = false;
+  bool request_ended_ = false;
+  bool request_paused_ = false;
+  uint64_t bytes_in_ = 0;
+  event::Buffer pending_body_;  // body received before the upstream was ready
+  std::string replay_;          // body sent so far, kept while small enough to retry
+  bool replayable_ = true;
+
+  // Route and upstream.
+  const router::Route* route_ = nullptr;
+  std::shared_ptr<upstream::ClusterRuntime> cluster_;
+  std::vector<size_t> tried_;
+  size_t endpoint_ = 0;
+  bool endpoint_active_ = false;
+  http::ClientStream* upstream_ = nullptr;
+  bool upstream_sent_ = false;
+  bool upstream_paused_ = false;
+  uint32_t attempts_ = 0;
+  Clock::time_point upstream_start_;
+  double upstream_seconds_ = -1;
+  std::string upstream_addr_;
+  int upstream_status_ = 0;
+
+  // Response.
+  int status_ = 0;
+  bool response_started_ = false;
+  bool done_ = false;
+  uint64_t bytes_out_ = 0;
+};
+
+}  // namespace portico::dataplane::proxy

@@ -1,0 +1,231 @@
+#include "dataplane/proxy/worker.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "dataplane/event/socket.h"
+#include "dataplane/proxy/stream.h"
+
+namespace portico::dataplane::proxy {
+namespace {
+
+// Accepts per readiness event, so one busy listener cannot starve the loop.
+constexpr int kMaxAcceptsPerEvent = 64;
+
+http1::ServerSettings ToServerSettings(const config::GlobalConfig& g) {
+  http1::ServerSettings s;
+  s.header_timeout = g.client_header_timeout.count() / 1000.0;
+  s.body_timeout = g.client_body_timeout.count() / 1000.0;
+  s.keepalive_timeout = g.keepalive_timeout.count() / 1000.0;
+  s.max_header_bytes = g.max_request_header_bytes;
+  s.max_headers = g.max_request_headers;
+  s.max_request_line = g.max_request_line_bytes;
+  s.max_body_bytes = g.max_request_body_bytes;
+  s.max_keepalive_requests = g.max_keepalive_requests;
+  return s;
+}
+
+}  // namespace
+
+Worker::Worker(int index, int listen_fd, WorkerOptions options)
+    : index_(index),
+      listen_fd_(listen_fd),
+      options_(std::move(options)),
+      pool_(std::make_unique<upstream::ConnectionPool>(loop_)),
+      gauge_timer_(loop_, [this] { StartGaugeTimer(); }),
+      rng_(std::random_device{}() + static_cast<uint64_t>(index)) {}
+
+Worker::~Worker() {
+  Join();
+  connections_.clear();
+  pool_.reset();
+  if (listen_fd_ >= 0) close(listen_fd_);
+}
+
+void Worker::Start(std::shared_ptr<const config::Config> initial) {
+  if (initial) ApplyConfig(std::move(initial));
+  thread_ = std::thread([this] { Run(); });
+}
+
+void Worker::PostConfig(std::shared_ptr<const config::Config> config) {
+  loop_.Post([this, config = std::move(config)]() mutable { ApplyConfig(std::move(config)); });
+}
+
+void Worker::PostDrain() {
+  loop_.Post([this] { Drain(); });
+}
+
+void Worker::PostStop() {
+  loop_.Post([this] { loop_.Stop(); });
+}
+
+void Worker::Join() {
+  if (thread_.joinable()) thread_.join();
+}
+
+void Worker::Run() {
+  accept_watcher_ =
+      std::make_unique<event::IoWatcher>(loop_, listen_fd_, [this](int) { OnAcceptable(); });
+  accept_watcher_->Watch(EV_READ);
+  StartGaugeTimer();
+  loop_.Run();
+  gauge_timer_.Stop();
+  // Whatever is left after a forced stop is closed here, on this thread.
+  for (auto& [raw, conn] : connections_) conn->CloseWhenIdle();
+  accept_watcher_.reset();
+  FlushAccessLog();
+  finished_.store(true);
+}
+
+void Worker::StartGaugeTimer() {
+  // Pool sizes are plain fields of this thread; the admin thread sees copies.
+  UpdatePoolGauges();
+  gauge_timer_.Start(1.0);
+}
+
+void Worker::ApplyConfig(std::shared_ptr<const config::Config> config) {
+  // Per-worker state is derived here, on the worker: pools stay, LB and
+  // outlier state carry over by cluster name and endpoint identity.
+  absl::flat_hash_map<std::string, std::shared_ptr<upstream::ClusterRuntime>> clusters;
+  for (const auto& [name, cluster] : config->clusters) {
+    auto old = clusters_.find(name);
+    if (old != clusters_.end() && old->second->config_ptr() == cluster) {
+      clusters.emplace(name, old->second);
+      continue;
+    }
+    const upstream::ClusterRuntime* previous = old == clusters_.end() ? nullptr : old->second.get();
+    clusters.emplace(name, std::make_shared<upstream::ClusterRuntime>(cluster, rng_, previous));
+  }
+  clusters_ = std::move(clusters);
+  server_settings_ = ToServerSettings(config->settings);
+  config_ = std::move(config);
+}
+
+std::shared_ptr<upstream::ClusterRuntime> Worker::FindCluster(const std::string& name) const {
+  auto it = clusters_.find(name);
+  return it == clusters_.end() ? nullptr : it->second;
+}
+
+const std::string& Worker::PickCluster(const std::vector<router::ClusterWeight>& clusters) {
+  if (clusters.size() == 1) return clusters.front().cluster;
+  uint64_t total = 0;
+  for (const auto& c : clusters) total += c.weight;
+  if (total == 0) return clusters.front().cluster;
+  uint64_t pick = std::uniform_int_distribution<uint64_t>(0, total - 1)(rng_);
+  for (const auto& c : clusters) {
+    if (pick < c.weight) return c.cluster;
+    pick -= c.weight;
+  }
+  return clusters.back().cluster;
+}
+
+void Worker::OnAcceptable() {
+  for (int i = 0; i < kMaxAcceptsPerEvent && !draining_; ++i) {
+    sockaddr_storage peer{};
+    socklen_t len = sizeof(peer);
+    int fd =
+        accept4(listen_fd_, reinterpret_cast<sockaddr*>(&peer), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) {
+      if (errno == EAGAIN || errno == EINTR || errno == ECONNABORTED) return;
+      // EMFILE and friends: log and back off until the next readiness.
+      LogWarning("worker", "accept failed: ", strerror(errno));
+      return;
+    }
+    event::SetNoDelay(fd);
+    http::ConnectionInfo info;
+    info.id = (static_cast<uint64_t>(index_) << 48) | next_connection_id_++;
+    if (auto ip = net::IpAddress::FromSockaddr(reinterpret_cast<sockaddr*>(&peer)); ip.ok()) {
+      info.peer = *ip;
+    }
+    event::SocketAddress peer_addr;
+    peer_addr.storage = peer;
+    peer_addr.len = len;
+    info.peer_port = peer_addr.port();
+    info.scheme = options_.scheme;
+    if (auto local = event::LocalAddress(fd); local.ok()) info.local_port = local->port();
+    auto conn = std::make_unique<http1::ServerConnection>(loop_, fd, std::move(info), *this, *this);
+    http1::ServerConnection* raw = conn.get();
+    connections_.emplace(raw, std::move(conn));
+    stats_.connections_accepted.Inc();
+    stats_.active_connections.Add(1);
+    raw->Start();
+  }
+}
+
+void Worker::OnConnectionClosed(http1::ServerConnection* connection) {
+  auto node = connections_.extract(connection);
+  if (node.empty()) return;
+  stats_.active_connections.Add(-1);
+  loop_.DeferDelete(std::move(node.mapped()));
+  if (draining_) MaybeFinishDrain();
+}
+
+void Worker::OnProtocolError(int status) {
+  stats_.protocol_errors[ProtocolErrorIndex(status)].Inc();
+}
+
+std::unique_ptr<http::RequestHandler> Worker::NewRequest(http::ResponseSink& sink) {
+  return std::make_unique<Stream>(*this, sink);
+}
+
+void Worker::Drain() {
+  if (draining_) return;
+  draining_ = true;
+  if (accept_watcher_) accept_watcher_->Watch(0);
+  std::vector<http1::ServerConnection*> all;
+  all.reserve(connections_.size());
+  for (auto& [raw, conn] : connections_) all.push_back(raw);
+  for (http1::ServerConnection* conn : all) conn->CloseWhenIdle();
+  pool_->CloseIdle();
+  MaybeFinishDrain();
+}
+
+void Worker::MaybeFinishDrain() {
+  if (!connections_.empty()) return;
+  pool_->CloseIdle();
+  // Let deferred deletions and the access log flush run, then leave.
+  loop_.RunBeforeBlocking([this] {
+    FlushAccessLog();
+    loop_.Stop();
+  });
+}
+
+void Worker::WriteAccessLog(const AccessLogEntry& entry) {
+  AppendAccessLogLine(entry, access_log_buffer_);
+  if (access_log_buffer_.size() > 64 * 1024) {
+    FlushAccessLog();
+    return;
+  }
+  if (!access_log_flush_scheduled_) {
+    access_log_flush_scheduled_ = true;
+    loop_.RunBeforeBlocking([this] {
+      access_log_flush_scheduled_ = false;
+      FlushAccessLog();
+    });
+  }
+}
+
+void Worker::FlushAccessLog() {
+  size_t off = 0;
+  while (off < access_log_buffer_.size()) {
+    ssize_t n =
+        write(STDOUT_FILENO, access_log_buffer_.data() + off, access_log_buffer_.size() - off);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      break;  // stdout is gone or full: drop the log rather than block requests
+    }
+    off += static_cast<size_t>(n);
+  }
+  access_log_buffer_.clear();
+}
+
+void Worker::UpdatePoolGauges() {
+  stats_.upstream_connections_active.Set(static_cast<int64_t>(pool_->active_connections()));
+  stats_.upstream_connections_idle.Set(static_cast<int64_t>(pool_->idle_connections()));
+  stats_.upstream_connections_opened.Set(static_cast<int64_t>(pool_->connections_opened()));
+}
+
+}  // namespace portico::dataplane::proxy

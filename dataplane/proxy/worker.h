@@ -1,0 +1,98 @@
+#pragma once
+// A worker thread: its own libev loop, its own SO_REUSEPORT listener, its
+// connections, upstream pools, load-balancer state and counters. No locks on
+// the request path; other threads talk to it only through Post*().
+
+#include <atomic>
+#include <memory>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "dataplane/config/config.h"
+#include "dataplane/event/event_loop.h"
+#include "dataplane/http1/server_connection.h"
+#include "dataplane/proxy/access_log.h"
+#include "dataplane/proxy/worker_stats.h"
+#include "dataplane/upstream/cluster_runtime.h"
+#include "dataplane/upstream/connection_pool.h"
+
+namespace portico::dataplane::proxy {
+
+struct WorkerOptions {
+  bool access_log = true;
+  std::string scheme = "http";
+};
+
+class Worker final : public http1::ConnectionOwner, public http::RequestHandlerFactory {
+ public:
+  // Takes ownership of `listen_fd`.
+  Worker(int index, int listen_fd, WorkerOptions options);
+  ~Worker() override;
+
+  // Thread-safe control from the main thread.
+  void Start(std::shared_ptr<const config::Config> initial);
+  void PostConfig(std::shared_ptr<const config::Config> config);
+  // Stop accepting, finish in-flight requests, close idle connections; the
+  // thread exits when the last connection is gone.
+  void PostDrain();
+  // Ends the loop now (after the drain deadline).
+  void PostStop();
+  void Join();
+  bool finished() const { return finished_.load(); }
+  const WorkerStats& stats_view() const { return stats_; }
+
+  // Worker-thread only.
+  const std::shared_ptr<const config::Config>& config() const { return config_; }
+  std::shared_ptr<upstream::ClusterRuntime> FindCluster(const std::string& name) const;
+  const std::string& PickCluster(const std::vector<router::ClusterWeight>& clusters);
+  upstream::ConnectionPool& pool() { return *pool_; }
+  WorkerStats& stats() { return stats_; }
+  bool access_log_enabled() const { return options_.access_log; }
+  void WriteAccessLog(const AccessLogEntry& entry);
+
+  // http1::ConnectionOwner
+  const http1::ServerSettings& settings() const override { return server_settings_; }
+  bool draining() const override { return draining_; }
+  void OnConnectionClosed(http1::ServerConnection* connection) override;
+  void OnProtocolError(int status) override;
+
+  // http::RequestHandlerFactory
+  std::unique_ptr<http::RequestHandler> NewRequest(http::ResponseSink& sink) override;
+
+ private:
+  void Run();
+  void ApplyConfig(std::shared_ptr<const config::Config> config);
+  void OnAcceptable();
+  void Drain();
+  void MaybeFinishDrain();
+  void FlushAccessLog();
+  void UpdatePoolGauges();
+  void StartGaugeTimer();
+
+  const int index_;
+  int listen_fd_;
+  WorkerOptions options_;
+  event::EventLoop loop_;
+  std::unique_ptr<event::IoWatcher> accept_watcher_;
+  std::unique_ptr<upstream::ConnectionPool> pool_;
+  event::Timer gauge_timer_;
+  std::thread thread_;
+  std::mt19937_64 rng_;
+  WorkerStats stats_;
+
+  std::shared_ptr<const config::Config> config_;
+  http1::ServerSettings server_settings_;
+  absl::flat_hash_map<std::string, std::shared_ptr<upstream::ClusterRuntime>> clusters_;
+  absl::flat_hash_map<http1::ServerConnection*, std::unique_ptr<http1::ServerConnection>>
+      connections_;
+  uint64_t next_connection_id_ = 0;
+  bool draining_ = false;
+  std::atomic<bool> finished_{false};
+  std::string access_log_buffer_;
+  bool access_log_flush_scheduled_ = false;
+};
+
+}  // namespace portico::dataplane::proxy

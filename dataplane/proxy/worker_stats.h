@@ -1,0 +1,42 @@
+#pragma once
+// Counters of one worker. Written only by that worker's thread, read by the
+// admin thread at scrape time (relaxed atomics; totals are summed per scrape).
+
+#include <array>
+
+#include "common/metrics.h"
+
+namespace portico::dataplane::proxy {
+
+struct WorkerStats {
+  // Index: status / 100 for 1xx..5xx; 0 for anything else (499: client gone).
+  std::array<metrics::Counter, 6> requests_by_class;
+  metrics::Histogram request_duration;
+  metrics::Histogram upstream_duration;
+  metrics::Counter bytes_in;
+  metrics::Counter bytes_out;
+  metrics::Gauge active_requests;
+  metrics::Counter connections_accepted;
+  metrics::Gauge active_connections;
+  // Requests the codec rejected, by status: 400, 405, 408, 413, 414, 417, 431, 505, other.
+  std::array<metrics::Counter, 9> protocol_errors;
+  // Indexed by http::UpstreamFailure.
+  std::array<metrics::Counter, 5> upstream_failures;
+  metrics::Counter upstream_retries;
+  metrics::Counter upstream_overflow;
+  metrics::Gauge upstream_connections_opened;  // a counter, mirrored from the pool
+  metrics::Gauge upstream_connections_active;
+  metrics::Gauge upstream_connections_idle;
+};
+
+inline constexpr std::array<int, 8> kProtocolErrorStatuses = {400, 405, 408, 413,
+                                                              414, 417, 431, 505};
+
+inline int ProtocolErrorIndex(int status) {
+  for (size_t i = 0; i < kProtocolErrorStatuses.size(); ++i) {
+    if (kProtocolErrorStatuses[i] == status) return static_cast<int>(i);
+  }
+  return static_cast<int>(kProtocolErrorStatuses.size());
+}
+
+}  // namespace portico::dataplane::proxy

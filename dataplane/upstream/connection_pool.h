@@ -1,0 +1,58 @@
+#pragma once
+// Per-worker keep-alive pools of upstream HTTP/1.1 connections, keyed by
+// endpoint. Owned by one worker; never shared.
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "dataplane/event/event_loop.h"
+#include "dataplane/http1/client_connection.h"
+#include "dataplane/upstream/cluster_config.h"
+
+namespace portico::dataplane::upstream {
+
+class ConnectionPool final : public http1::ClientConnectionOwner {
+ public:
+  explicit ConnectionPool(event::EventLoop& loop);
+  ~ConnectionPool() override;
+
+  // A connection to `endpoint` bound to `handler`: the most recently idled
+  // one when available (connected() is true), else a new one that reports
+  // OnUpstreamReady or a failure. Returns nullptr when the cluster's
+  // max_connections for this endpoint is reached.
+  http::ClientStream* Acquire(const ClusterConfig& cluster, const EndpointConfig& endpoint,
+                              http::ClientStreamHandler* handler);
+
+  // Closes every idle connection (drain, shutdown).
+  void CloseIdle();
+
+  size_t active_connections() const { return connections_.size() - idle_count_; }
+  size_t idle_connections() const { return idle_count_; }
+  uint64_t connections_opened() const { return opened_; }
+
+  // http1::ClientConnectionOwner
+  void OnIdle(http1::ClientConnection* connection) override;
+  void OnClosed(http1::ClientConnection* connection) override;
+
+ private:
+  struct EndpointPool {
+    std::vector<http1::ClientConnection*> idle;  // most recent last
+    uint32_t max_idle = 64;
+    uint32_t total = 0;
+  };
+  void RemoveIdle(http1::ClientConnection* connection);
+
+  event::EventLoop& loop_;
+  absl::flat_hash_map<std::string, EndpointPool> pools_;
+  absl::flat_hash_map<http1::ClientConnection*, std::unique_ptr<http1::ClientConnection>>
+      connections_;
+  size_t idle_count_ = 0;
+  uint64_t opened_ = 0;
+};
+
+http1::ClientSettings SettingsFor(const ClusterConfig& cluster);
+
+}  // namespace portico::dataplane::upstream
