@@ -36,6 +36,11 @@ absl::StatusOr<milliseconds> ToMillis(const google::protobuf::Duration& d, bool 
   if (d.seconds() < 0 || d.nanos() < 0) {
     return Invalid(portico::StrCat(what, ": negative duration"));
   }
+  // The binary format does not enforce Duration's documented range (~10000
+  // years); beyond it the conversion below would overflow.
+  if (d.seconds() > 315576000000 || d.nanos() > 999999999) {
+    return Invalid(portico::StrCat(what, ": duration out of range"));
+  }
   // Round up so that a positive sub-millisecond value does not become zero.
   return milliseconds(d.seconds() * 1000 + (d.nanos() + 999999) / 1000000);
 }

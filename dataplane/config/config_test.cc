@@ -592,6 +592,15 @@ TEST(CompileTest, UnknownEnumValuesFromANewerControllerAreRejected) {
   EXPECT_THAT(std::string(config.status().message()), HasSubstr("unknown path match type 7"));
 }
 
+TEST(CompileTest, OutOfRangeDurationFromBinaryIsRejected) {
+  v1::Snapshot snapshot;
+  snapshot.mutable_settings()->mutable_client_body_timeout()->set_seconds(INT64_MAX);
+  auto config = Compile(snapshot, net::CidrSet());
+  ASSERT_FALSE(config.ok());
+  EXPECT_THAT(std::string(config.status().message()),
+              HasSubstr("settings.client_body_timeout: duration out of range"));
+}
+
 // --- Parsing and loading ------------------------------------------------------------
 
 TEST(ParseSnapshotJsonTest, UnknownFieldIsAnError) {

@@ -132,7 +132,10 @@ void ServerConnection::ProcessInput() {
   // One request at a time: pipelined requests wait in `in_` for the response.
   while (!in_.empty() && !(handler_ && request_complete_)) {
     const char* begin = in_.data();
+    const char last = begin[in_.size() - 1];
+    exec_begin_ = begin;
     llhttp_errno_t err = llhttp_execute(&parser_, begin, in_.size());
+    exec_prev_byte_ = last;
     if (err == HPE_OK) {
       in_.Consume(in_.size());
       break;
@@ -202,6 +205,13 @@ int ServerConnection::OnHeaderField(const char* at, size_t len) {
 }
 
 int ServerConnection::OnHeaderValue(const char* at, size_t len) {
+  // llhttp 8 accepts obs-fold (a line starting with whitespace continues the
+  // previous value). RFC 9112 5.2 lets a proxy reject it, and it is a classic
+  // smuggling vector, so look back: whitespace preceded by LF means a fold.
+  const char* p = at;
+  while (p > exec_begin_ && (p[-1] == ' ' || p[-1] == '\t')) --p;
+  char before = p > exec_begin_ ? p[-1] : exec_prev_byte_;
+  if (before == '\n') return Reject(400);
   in_value_ = true;
   header_bytes_ += len;
   if (header_bytes_ > settings_.max_header_bytes) return Reject(431);

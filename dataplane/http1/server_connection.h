@@ -112,6 +112,8 @@ class ServerConnection final : public http::ResponseSink, public event::Deferrab
   std::string field_;
   std::string value_;
   bool in_value_ = false;
+  const char* exec_begin_ = nullptr;  // start of the input given to llhttp_execute
+  char exec_prev_byte_ = 0;           // last byte of the previous input
   uint32_t header_bytes_ = 0;
   uint64_t body_bytes_ = 0;
   int reject_status_ = 0;
