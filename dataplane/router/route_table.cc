@@ -296,8 +296,12 @@ std::optional<std::string> NormalizePath(std::string_view target) {
   // A fragment is not valid in a request target; drop it with the query
   // rather than let it become part of a path.
   std::string_view path = target.substr(0, target.find_first_of("?#"));
-  if (path.find_first_of(".%") == std::string_view::npos) return std::string(path);
+  if (path.find_first_of(".%") == std::string_view::npos && path.find("//") == path.npos) {
+    return std::string(path);
+  }
 
+  // Repeated slashes are merged (as nginx's merge_slashes does), so that
+  // "//admin" is routed, and filtered, as "/admin".
   // RFC 3986 5.2.4 segment by segment. Other percent-escapes are left alone:
   // decoding them would change what the backend receives.
   std::string out;
@@ -318,6 +322,10 @@ std::optional<std::string> NormalizePath(std::string_view target) {
         break;
       }
       default:
+        if (segment.empty()) {
+          if (last && (out.empty() || out.back() != '/')) out.push_back('/');
+          break;
+        }
         out.push_back('/');
         out.append(segment);
         break;

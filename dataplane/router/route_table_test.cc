@@ -502,8 +502,9 @@ INSTANTIATE_TEST_SUITE_P(
         // Other escapes are not decoded.
         PathCase{"/a%2fb", "/a%2fb"}, PathCase{"/a/..%2fadmin", "/a/..%2fadmin"},
         PathCase{"/caf%C3%A9/%20x", "/caf%C3%A9/%20x"},
-        // Empty segments are kept.
-        PathCase{"//a//b", "//a//b"}, PathCase{"/a//..", "/a/"}, PathCase{"/a//../b", "/a/b"},
+        // Repeated slashes are merged (nginx's merge_slashes).
+        PathCase{"//a//b", "/a/b"}, PathCase{"/a//..", "/"}, PathCase{"/a//../b", "/b"},
+        PathCase{"//", "/"}, PathCase{"/a//", "/a/"}, PathCase{"///a", "/a"},
         // Not origin-form.
         PathCase{"", std::nullopt}, PathCase{"foo", std::nullopt}, PathCase{"*", std::nullopt},
         PathCase{"http://h/x", std::nullopt}, PathCase{"?x", std::nullopt}));
@@ -511,8 +512,8 @@ INSTANTIATE_TEST_SUITE_P(
 TEST(NormalizePathTest, PublicDotDotCannotReachAnotherRoute) {
   auto table = MustBuild(
       {VHost("h", {}, {PrefixRoute("public", "/public"), PrefixRoute("admin", "/admin")})});
-  for (const char* target :
-       {"/public/../admin", "/public/%2e%2e/admin/x?y", "/public/./%2E./admin"}) {
+  for (const char* target : {"/public/../admin", "/public/%2e%2e/admin/x?y", "/public/./%2E./admin",
+                             "//admin", "/public/..//admin"}) {
     std::optional<std::string> path = NormalizePath(target);
     ASSERT_TRUE(path.has_value()) << target;
     EXPECT_EQ(RouteName(*table, "h", *path), "admin") << target;
