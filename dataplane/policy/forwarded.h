@@ -11,9 +11,9 @@
 namespace portico::dataplane::policy {
 
 struct ConnectionInfo {
-  net::IpAddress peer;       // the TCP (or PROXY protocol) peer
-  std::string scheme;        // "http" / "https" of the listener
-  uint16_t local_port = 0;   // the listener's port
+  net::IpAddress peer;      // the TCP (or PROXY protocol) peer
+  std::string scheme;       // "http" / "https" of the listener
+  uint16_t local_port = 0;  // the listener's port
 };
 
 struct ClientIdentity {
