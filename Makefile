@@ -10,8 +10,13 @@ all: build
 deps:
 	@scripts/install-deps.sh test
 
-$(BUILD_DIR)/build.ninja:
-	cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=Release
+# Compiler output is cached across clones and CI runs.
+CACHE_DIR ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/portico
+export CCACHE_DIR ?= $(CACHE_DIR)/ccache
+LAUNCHER = $(if $(shell command -v ccache),-DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DCMAKE_C_COMPILER_LAUNCHER=ccache)
+
+$(BUILD_DIR)/build.ninja: | deps
+	cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=Release $(LAUNCHER)
 
 build: deps $(BUILD_DIR)/build.ninja
 	cmake --build $(BUILD_DIR) -j $(JOBS)

@@ -11,7 +11,7 @@ build_pkgs=(
   libabsl-dev libre2-dev libcpp-httplib-dev nlohmann-json3-dev libyaml-cpp-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   node-llhttp
-  clang-format
+  clang-format ccache
 )
 test_pkgs=(
   curl python3 python3-pytest python3-h2 python3-grpcio python3-websockets python3-yaml

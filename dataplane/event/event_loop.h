@@ -38,6 +38,8 @@ class EventLoop {
   void Post(std::function<void()> task);
   // Destroys `object` once the current callback has returned.
   void DeferDelete(std::unique_ptr<Deferrable> object);
+  // Destroys everything DeferDelete'd so far; for shutdown, once Run returned.
+  void DestroyDeferred() { DrainDeferred(); }
   // Runs `task` before the loop next blocks (same thread only).
   void RunBeforeBlocking(std::function<void()> task);
 

@@ -73,9 +73,12 @@ void Worker::Run() {
   StartGaugeTimer();
   loop_.Run();
   gauge_timer_.Stop();
-  // Whatever is left after a forced stop is closed here, on this thread.
-  for (auto& [raw, conn] : connections_) conn->CloseWhenIdle();
+  // Whatever is left after a forced stop is destroyed here, on this thread,
+  // while the stats and pools its requests refer to still exist.
+  connections_.clear();
+  pool_->CloseIdle();
   accept_watcher_.reset();
+  loop_.DestroyDeferred();
   FlushAccessLog();
   finished_.store(true);
 }
