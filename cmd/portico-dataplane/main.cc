@@ -6,6 +6,7 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "absl/flags/usage_config.h"
 #include "absl/time/time.h"
 #include "common/log.h"
 #include "common/strings.h"
@@ -53,6 +54,14 @@ int main(int argc, char** argv) {
       "Portico data plane: an HTTP reverse proxy serving a route snapshot.\n"
       "Usage: portico-dataplane --snapshot=FILE [flags]  (--http-listen and --http_listen "
       "are the same flag)");
+  // --help lists the flags defined under cmd/ (abseil's default matches the
+  // program's file name, which is main.cc here).
+  absl::FlagsUsageConfig usage;
+  usage.contains_help_flags = [](absl::string_view path) {
+    return path.find("cmd/") != absl::string_view::npos;
+  };
+  usage.contains_helpshort_flags = usage.contains_help_flags;
+  absl::SetFlagsUsageConfig(usage);
   std::vector<std::string> args = NormalizeFlagNames(argc, argv);
   std::vector<char*> argv2;
   for (std::string& a : args) argv2.push_back(a.data());
