@@ -80,6 +80,9 @@ absl::Status Dataplane::Run() {
     s->data = this;
     ev_signal_start(loop_, s);
   }
+  // Handlers are installed; only now may this thread receive the signals
+  // (libev leaves the mask alone, and every other thread keeps them blocked).
+  pthread_sigmask(SIG_UNBLOCK, &set, nullptr);
   if (!options_.snapshot_path.empty()) {
     ev_stat_init(&g_watchers.snapshot_stat, &DataplaneCallbacks::OnStat,
                  options_.snapshot_path.c_str(), 1.0);
