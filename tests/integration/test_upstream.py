@@ -1,0 +1,207 @@
+"""The upstream side: connection reuse, error statuses (502/503/504), retries
+on connect failure, and backend statuses passed through untouched."""
+
+import hashlib
+import socket
+import threading
+import time
+
+import pytest
+
+from harness import pattern_sha256, route, single_route_snapshot, snapshot, vhost, wait_until
+from rawhttp import Conn
+
+
+@pytest.fixture(scope="module")
+def refusing_port():
+    """A port that refuses connections: bound but never listening, so no one
+    else can take it while the tests run."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    yield sock.getsockname()[1]
+    sock.close()
+
+
+def ipv6_loopback():
+    try:
+        with socket.socket(socket.AF_INET6) as sock:
+            sock.bind(("::1", 0))
+        return True
+    except OSError:
+        return False
+
+
+@pytest.fixture(scope="module")
+def env(module_launch, refusing_port):
+    good = module_launch.backend("good")
+    slow = module_launch.backend("slow")
+    v6 = module_launch.backend("v6", host="::1") if ipv6_loopback() else good
+    refused = {"address": "127.0.0.1", "port": refusing_port, "ready": True}
+    clusters = {
+        "good": ({}, [good.endpoint()]),
+        "refused": ({"connectRetries": 0}, [refused]),
+        "retry": ({}, [refused, good.endpoint(), refused]),
+        "not-ready": ({}, [good.endpoint(ready=False)]),
+        "empty": ({}, []),
+        "slow": ({"responseTimeout": "0.5s"}, [slow.endpoint()]),
+        "v6": ({}, [v6.endpoint()]),
+    }
+    routes = [route(name, f"/{name}", name) for name in clusters]
+    proxy = module_launch.dataplane(snapshot([vhost("vh", [], routes)], clusters))
+    return proxy, good, slow
+
+
+def get(proxy, target, timeout=5):
+    with Conn(proxy.port, timeout=timeout) as conn:
+        return conn.request("GET", target)
+
+
+def test_keepalive_connections_to_upstream_are_reused(env):
+    proxy, good, _ = env
+    before = good.stats()["connections"]
+    for _ in range(5):  # several client connections, many requests each
+        with Conn(proxy.port) as conn:
+            for _ in range(40):
+                resp = conn.request("GET", "/good/ka")
+                assert resp.status == 200, resp
+    opened = good.stats()["connections"] - before
+    assert opened <= 4, f"200 sequential requests opened {opened} upstream connections"
+
+
+def test_upstream_closing_its_connection_is_not_an_error(env):
+    proxy, good, _ = env
+    with Conn(proxy.port) as conn:
+        for i in range(10):
+            resp = conn.request("GET", "/good/close" if i % 2 else "/good/x")
+            assert resp.status == 200, resp
+
+
+def test_connection_refused_is_502(env):
+    assert get(env[0], "/refused").status == 502
+
+
+def test_no_ready_endpoint_is_503(env):
+    assert get(env[0], "/not-ready").status == 503
+
+
+def test_no_endpoint_at_all_is_503(env):
+    assert get(env[0], "/empty").status == 503
+
+
+def test_response_timeout_is_504(env):
+    proxy, _, slow = env
+    start = time.monotonic()
+    resp = get(proxy, "/slow/delay/3000")
+    elapsed = time.monotonic() - start
+    assert resp.status == 504
+    assert 0.4 <= elapsed < 2.5, f"504 after {elapsed:.2f}s for a 0.5s response timeout"
+
+
+def test_connect_failure_is_retried_on_another_endpoint(env):
+    proxy, good, _ = env
+    for _ in range(20):
+        resp = get(proxy, "/retry/r")
+        assert resp.status == 200, resp
+        assert resp.json()["name"] == "good"
+
+
+def test_ipv6_endpoint(env):
+    if not ipv6_loopback():
+        pytest.skip("no IPv6 loopback")
+    resp = get(env[0], "/v6/x")
+    assert resp.status == 200 and resp.json()["name"] == "v6"
+
+
+@pytest.mark.parametrize("header", ["X-Bad:a%0Ab", "X-Bad:a%00b", "X-Bad:a%0Db", "X%01Bad:a"],
+                         ids=["bare-lf", "nul", "bare-cr", "ctl-in-name"])
+def test_malformed_upstream_response_is_502(env, header):
+    """Response splitting dies at the codec too: nothing of it reaches the client."""
+    with Conn(env[0].port) as conn:
+        resp = conn.request("GET", f"/good/split?hdr={header}")
+        assert resp.status == 502, resp
+        assert resp.header("X-Backend-Name") is None
+
+
+@pytest.mark.parametrize("status", [201, 204, 404, 500, 503])
+def test_backend_status_passes_through(env, status):
+    with Conn(env[0].port) as conn:
+        resp = conn.request("GET", f"/good/status/{status}")
+        assert resp.status == status
+        assert resp.header("X-Backend-Name") == "good"
+        assert conn.request("GET", "/good/after").status == 200  # framing intact
+
+
+def test_head_response_has_no_body(env):
+    with Conn(env[0].port) as conn:
+        resp = conn.request("HEAD", "/good/bytes/1000")
+        assert resp.status == 200 and resp.body == b""
+        assert conn.request("GET", "/good/after").status == 200  # no stray body bytes
+
+
+def test_pooled_connection_closed_by_the_backend_is_not_reused(launch):
+    """The backend closes idle connections after 200 ms; the next request must not fail."""
+    backend = launch.backend("idle", idle_timeout_ms=200)
+    proxy = launch.dataplane(single_route_snapshot(backend))
+    for i in range(3):
+        with Conn(proxy.port) as conn:
+            assert conn.request("GET", f"/idle{i}").status == 200
+        # 1: the /__stats request's own connection.
+        wait_until(lambda: backend.stats()["open_connections"] == 1, 5,
+                   "the backend to close its idle connection")
+
+
+def test_close_delimited_response_body_is_forwarded_whole(env):
+    proxy, _, _ = env
+    size = 3 * (1 << 20) + 7
+    with Conn(proxy.port) as conn:
+        resp = conn.request("GET", f"/good/bytes/{size}?close=1", timeout=10)
+        assert resp.status == 200 and len(resp.body) == size
+        assert hashlib.sha256(resp.body).hexdigest() == pattern_sha256(size)
+
+
+@pytest.mark.parametrize("query", ["", "?chunked=1", "?close=1"])
+def test_head_of_a_streamed_response(env, query):
+    with Conn(env[0].port) as conn:
+        resp = conn.request("HEAD", f"/good/bytes/1000{query}")
+        assert resp.status == 200 and resp.body == b""
+        if query != "?close=1":
+            assert conn.request("GET", "/good/after").status == 200
+
+
+@pytest.mark.timeout_s(20)
+def test_response_timeout_between_reads_aborts_the_response(env):
+    """Headers and half the body arrive, then nothing: the client sees a cut, not a hang."""
+    proxy, _, slow = env
+    try:
+        with Conn(proxy.port, timeout=10) as conn:
+            conn.send(b"GET /slow/bytes/2000000?hold=1 HTTP/1.1\r\nHost: a\r\n\r\n")
+            resp = conn.read_head()
+            assert resp.status == 200
+            start = time.monotonic()
+            with pytest.raises(EOFError):
+                conn.read_body(resp, lambda data: None, timeout=5)
+            assert time.monotonic() - start < 3
+    finally:
+        slow.release()
+
+
+def test_many_concurrent_clients(env):
+    proxy, good, _ = env
+    failures = []
+
+    def client():
+        try:
+            with Conn(proxy.port, timeout=10) as conn:
+                for _ in range(10):
+                    resp = conn.request("GET", "/good/delay/5")
+                    if resp.status != 200:
+                        failures.append(resp.status)
+        except Exception as e:  # noqa: BLE001 — recorded and asserted below
+            failures.append(repr(e))
+    threads = [threading.Thread(target=client) for _ in range(100)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert not any(t.is_alive() for t in threads)
+    assert failures == []
