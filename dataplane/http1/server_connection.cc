@@ -152,6 +152,12 @@ void ServerConnection::ProcessInput() {
       if (state_ == State::kClosed || state_ == State::kLingering) return;
       continue;
     }
+    if (discard_body_ && !handler_) {
+      // This request was already answered; whatever is wrong with the rest of
+      // its body only ends the connection.
+      FinishWithClose();
+      return;
+    }
     // A protocol error: a codec error is 400 unless a callback chose better.
     int status = reject_status_ != 0 ? reject_status_ : 400;
     owner_.OnProtocolError(status);

@@ -42,10 +42,10 @@ void Stream::OnHeaders(http::RequestHead head, bool end_stream) {
     LocalReply(503, "no configuration loaded\n");
     return;
   }
-  Route(head);
+  RouteRequest(head);
 }
 
-void Stream::Route(http::RequestHead& head) {
+void Stream::RouteRequest(http::RequestHead& head) {
   size_t query = head.path.find('?');
   auto path = router::NormalizePath(head.path);
   if (!path) {

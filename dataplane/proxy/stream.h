@@ -41,7 +41,7 @@ class Stream final : public http::RequestHandler, public http::ClientStreamHandl
  private:
   using Clock = std::chrono::steady_clock;
 
-  void Route(http::RequestHead& head);
+  void RouteRequest(http::RequestHead& head);
   void ProxyTo(const std::string& cluster_name, http::RequestHead& head);
   void StartAttempt();
   void SendUpstreamRequest();
