@@ -1,18 +1,72 @@
-// portico-controller: not implemented yet (issue: Controller v1). It only
-// documents its future interface so packaging and docs can refer to it.
-#include <cstdio>
-#include <cstring>
+// portico-controller: flags in, objects wired, no logic.
+#include <string>
+
+#include "absl/flags/flag.h"
+#include "absl/time/time.h"
+#include "common/flags.h"
+#include "common/log.h"
+#include "controller/app/controller.h"
+
+ABSL_FLAG(std::string, source, "file:examples",
+          "Where cluster state comes from: file:DIR (a directory of Kubernetes manifests, "
+          "watched with inotify).");
+ABSL_FLAG(std::string, ingress_class, "portico", "The IngressClass name this controller serves.");
+ABSL_FLAG(bool, watch_ingress_without_class, false,
+          "Also serve Ingresses that name no class when no IngressClass is marked default.");
+ABSL_FLAG(std::string, default_backend_service, "",
+          "namespace/name of the Service that gets requests no rule matches (default: 404).");
+ABSL_FLAG(std::string, settings_config_map, "",
+          "namespace/name of the ConfigMap with global settings.");
+ABSL_FLAG(absl::Duration, debounce, absl::Milliseconds(100),
+          "Quiet time after a change before translating.");
+ABSL_FLAG(absl::Duration, max_delay, absl::Seconds(1),
+          "Longest a stream of changes can postpone a translation.");
+ABSL_FLAG(std::string, grpc_listen, "127.0.0.1:18000",
+          "Snapshot stream listener for data planes (port 0 picks one).");
+ABSL_FLAG(std::string, admin_listen, "127.0.0.1:10255",
+          "Admin listener for /healthz, /readyz, /metrics.");
+ABSL_FLAG(bool, insecure, false,
+          "Plaintext gRPC (local runs only: private keys travel on this stream).");
+ABSL_FLAG(std::string, tls_cert, "", "Server certificate (PEM) for the snapshot stream.");
+ABSL_FLAG(std::string, tls_key, "", "Server private key (PEM).");
+ABSL_FLAG(std::string, tls_ca, "", "CA bundle (PEM) that data plane client certificates chain to.");
+ABSL_FLAG(std::string, log_level, "info", "debug, info, warning or error.");
 
 int main(int argc, char** argv) {
-  for (int i = 1; i < argc; ++i) {
-    if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-      printf(
-          "portico-controller: watches Ingress resources and streams route snapshots to\n"
-          "portico-dataplane over gRPC. Not implemented yet: run portico-dataplane with\n"
-          "--snapshot=FILE instead.\n");
-      return 0;
-    }
+  using namespace portico;
+  ParseFlags(argc, argv,
+             "Portico controller: translates Ingress resources into route snapshots and streams "
+             "them to portico-dataplane over gRPC.\n"
+             "Usage: portico-controller --source=file:DIR [flags]");
+  if (auto status = SetLogLevelByName(absl::GetFlag(FLAGS_log_level)); !status.ok()) {
+    LogError("main", status.message());
+    return 2;
   }
-  fprintf(stderr, "portico-controller: not implemented yet; see --help\n");
-  return 1;
+  controller::app::ControllerOptions options;
+  options.source = absl::GetFlag(FLAGS_source);
+  options.translate.ingress_class = absl::GetFlag(FLAGS_ingress_class);
+  options.translate.watch_ingress_without_class = absl::GetFlag(FLAGS_watch_ingress_without_class);
+  options.translate.default_backend_service = absl::GetFlag(FLAGS_default_backend_service);
+  options.translate.settings_config_map = absl::GetFlag(FLAGS_settings_config_map);
+  options.debounce = absl::ToDoubleSeconds(absl::GetFlag(FLAGS_debounce));
+  options.max_delay = absl::ToDoubleSeconds(absl::GetFlag(FLAGS_max_delay));
+  options.grpc.listen_address = absl::GetFlag(FLAGS_grpc_listen);
+  options.grpc.insecure = absl::GetFlag(FLAGS_insecure);
+  options.grpc.tls_cert = absl::GetFlag(FLAGS_tls_cert);
+  options.grpc.tls_key = absl::GetFlag(FLAGS_tls_key);
+  options.grpc.tls_ca = absl::GetFlag(FLAGS_tls_ca);
+  if (!options.grpc.insecure && (options.grpc.tls_cert.empty() || options.grpc.tls_key.empty() ||
+                                 options.grpc.tls_ca.empty())) {
+    LogError("main", "mTLS needs --tls-cert, --tls-key and --tls-ca (or --insecure)");
+    return 2;
+  }
+  options.admin_listen = absl::GetFlag(FLAGS_admin_listen);
+
+  controller::app::Controller controller(std::move(options));
+  absl::Status status = controller.Run();
+  if (!status.ok()) {
+    LogError("main", status.ToString());
+    return 1;
+  }
+  return 0;
 }

@@ -4,10 +4,9 @@
 #include <vector>
 
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
-#include "absl/flags/usage.h"
-#include "absl/flags/usage_config.h"
+#include "absl/flags/marshalling.h"
 #include "absl/time/time.h"
+#include "common/flags.h"
 #include "common/log.h"
 #include "common/strings.h"
 #include "dataplane/proxy/dataplane.h"
@@ -26,56 +25,32 @@ ABSL_FLAG(std::string, trusted_proxies, "",
 ABSL_FLAG(std::string, access_log, "stdout", "Access log: stdout (JSON lines) or off.");
 ABSL_FLAG(absl::Duration, drain_timeout, absl::Seconds(30),
           "On SIGTERM, how long in-flight requests may take before connections are closed.");
+ABSL_FLAG(std::vector<std::string>, controller, {},
+          "Controller gRPC addresses (host:port, comma-separated), tried in order and failed "
+          "over between. Exclusive with --snapshot.");
+ABSL_FLAG(std::string, node_id, "",
+          "This data plane's name towards the controller (default: "
+          "the host name).");
+ABSL_FLAG(std::string, state_dir, "",
+          "Directory where the last applied snapshot is kept, and served from at start while "
+          "no controller answers.");
+ABSL_FLAG(bool, insecure, false,
+          "Plaintext to the controller (local runs only; private keys travel on this stream).");
+ABSL_FLAG(std::string, tls_cert, "", "Client certificate (PEM) for mTLS to the controller.");
+ABSL_FLAG(std::string, tls_key, "", "Client private key (PEM) for mTLS to the controller.");
+ABSL_FLAG(std::string, tls_ca, "", "CA bundle (PEM) that signed the controller's certificate.");
+ABSL_FLAG(std::string, controller_name, "",
+          "Name expected in the controller's certificate when it differs from the address.");
 ABSL_FLAG(std::string, log_level, "info", "debug, info, warning or error.");
-
-// Accepts the documented kebab-case spelling (--http-listen) as well as
-// abseil's snake_case by rewriting flag names before parsing.
-std::vector<std::string> NormalizeFlagNames(int argc, char** argv) {
-  std::vector<std::string> out;
-  bool flags_done = false;
-  for (int i = 0; i < argc; ++i) {
-    std::string arg = argv[i];
-    if (i > 0 && !flags_done && arg == "--") flags_done = true;
-    if (i > 0 && !flags_done && arg.size() > 2 && arg[0] == '-' && arg[1] == '-') {
-      size_t end = arg.find('=');
-      if (end == std::string::npos) end = arg.size();
-      for (size_t j = 2; j < end; ++j) {
-        if (arg[j] == '-') arg[j] = '_';
-      }
-    }
-    out.push_back(std::move(arg));
-  }
-  return out;
-}
 
 int main(int argc, char** argv) {
   using namespace portico;
-  absl::SetProgramUsageMessage(
-      "Portico data plane: an HTTP reverse proxy serving a route snapshot.\n"
-      "Usage: portico-dataplane --snapshot=FILE [flags]  (--http-listen and --http_listen "
-      "are the same flag)");
-  // --help lists the flags defined under cmd/ (abseil's default matches the
-  // program's file name, which is main.cc here).
-  absl::FlagsUsageConfig usage;
-  usage.contains_help_flags = [](absl::string_view path) {
-    return path.find("cmd/") != absl::string_view::npos;
-  };
-  usage.contains_helpshort_flags = usage.contains_help_flags;
-  absl::SetFlagsUsageConfig(usage);
-  std::vector<std::string> args = NormalizeFlagNames(argc, argv);
-  std::vector<char*> argv2;
-  for (std::string& a : args) argv2.push_back(a.data());
-  absl::ParseCommandLine(static_cast<int>(argv2.size()), argv2.data());
-
-  std::string level = absl::GetFlag(FLAGS_log_level);
-  if (level == "debug") {
-    SetLogLevel(LogLevel::kDebug);
-  } else if (level == "warning") {
-    SetLogLevel(LogLevel::kWarning);
-  } else if (level == "error") {
-    SetLogLevel(LogLevel::kError);
-  } else if (level != "info") {
-    LogError("main", "--log_level: want debug, info, warning or error, got \"", level, "\"");
+  ParseFlags(argc, argv,
+             "Portico data plane: an HTTP reverse proxy serving route snapshots.\n"
+             "Usage: portico-dataplane --snapshot=FILE | --controller=HOST:PORT [flags]\n"
+             "Flags may be spelled --http-listen or --http_listen.");
+  if (auto status = SetLogLevelByName(absl::GetFlag(FLAGS_log_level)); !status.ok()) {
+    LogError("main", status.message());
     return 2;
   }
 
@@ -100,6 +75,20 @@ int main(int argc, char** argv) {
   }
   options.access_log = access_log == "stdout";
   options.drain_timeout = absl::ToDoubleSeconds(absl::GetFlag(FLAGS_drain_timeout));
+  auto& sub = options.subscription;
+  sub.controllers = absl::GetFlag(FLAGS_controller);
+  sub.node_id = absl::GetFlag(FLAGS_node_id);
+  sub.state_dir = absl::GetFlag(FLAGS_state_dir);
+  sub.insecure = absl::GetFlag(FLAGS_insecure);
+  sub.tls_cert = absl::GetFlag(FLAGS_tls_cert);
+  sub.tls_key = absl::GetFlag(FLAGS_tls_key);
+  sub.tls_ca = absl::GetFlag(FLAGS_tls_ca);
+  sub.server_name_override = absl::GetFlag(FLAGS_controller_name);
+  if (!sub.controllers.empty() && !sub.insecure &&
+      (sub.tls_cert.empty() || sub.tls_key.empty() || sub.tls_ca.empty())) {
+    LogError("main", "--controller needs --tls-cert, --tls-key and --tls-ca (or --insecure)");
+    return 2;
+  }
 
   dataplane::proxy::Dataplane dataplane(std::move(options));
   absl::Status status = dataplane.Run();

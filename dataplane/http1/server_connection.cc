@@ -113,9 +113,11 @@ void ServerConnection::OnReadable() {
   }
   if (n == 0) {
     peer_eof_ = true;
-    // A client that half-closes after a complete request still gets its
-    // response; anything else ends the connection.
-    if (handler_ && request_complete_) {
+    // A client that announced the end of the connection (Connection: close,
+    // HTTP/1.0) may half-close and still get its response. Otherwise EOF means
+    // the client went away: abort (499, as nginx) so nobody waits upstream
+    // for an answer that no one will read.
+    if (handler_ && request_complete_ && close_after_response_) {
       UpdateReadInterest();
       return;
     }
@@ -160,6 +162,12 @@ void ServerConnection::ProcessInput() {
     }
     // A protocol error: a codec error is 400 unless a callback chose better.
     int status = reject_status_ != 0 ? reject_status_ : 400;
+    // A well-formed but unsupported version (HTTP/1.2, HTTP/3.0) is 505;
+    // a mangled request line stays 400.
+    if (err == HPE_INVALID_VERSION &&
+        std::string_view(llhttp_get_error_reason(&parser_)) == "Invalid HTTP version") {
+      status = 505;
+    }
     owner_.OnProtocolError(status);
     SendError(status);
     return;

@@ -4,6 +4,9 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <chrono>
+#include <condition_variable>
+
 #include "common/log.h"
 #include "common/strings.h"
 #include "dataplane/event/socket.h"
@@ -53,6 +56,18 @@ absl::Status Dataplane::Run() {
 
   loop_ = ev_default_loop(EVFLAG_AUTO);
   if (!options_.snapshot_path.empty()) Reload("start");
+  if (!options_.subscription.controllers.empty() && !options_.snapshot_path.empty()) {
+    return absl::InvalidArgumentError("--snapshot and --controller are exclusive");
+  }
+  if (!options_.subscription.controllers.empty() && !options_.subscription.state_dir.empty()) {
+    // Serve what was last applied until a controller answers.
+    auto persisted = config::Subscription::LoadPersisted(options_.subscription.state_dir);
+    if (persisted.ok()) {
+      (void)Apply(*persisted, "persisted state");
+    } else if (!absl::IsNotFound(persisted.status())) {
+      LogWarning("dataplane", "persisted snapshot unusable: ", persisted.status().message());
+    }
+  }
 
   std::vector<int> fds;
   if (auto status = StartListeners(fds); !status.ok()) return status;
@@ -89,7 +104,9 @@ absl::Status Dataplane::Run() {
     g_watchers.snapshot_stat.data = this;
     ev_stat_start(loop_, &g_watchers.snapshot_stat);
   }
+  StartSubscription();
   ev_run(loop_, 0);
+  if (subscription_) subscription_->Stop();
 
   for (auto& w : workers_) w->Join();
   if (admin_) admin_->Stop();
@@ -100,8 +117,19 @@ absl::Status Dataplane::Run() {
 absl::Status Dataplane::StartListeners(std::vector<int>& fds) {
   auto addr = event::ParseSocketAddress(options_.http_listen);
   if (!addr.ok()) return addr.status();
-  // The first socket fixes the port (port 0 picks one); the others join it
-  // through SO_REUSEPORT so the kernel spreads connections across workers.
+  // SO_REUSEPORT would also let a second data plane (same user) share the
+  // port and silently take half the connections. A probe bind without it
+  // fails when anyone holds the port, and fixes the port when it is 0.
+  {
+    auto probe = event::Listen(*addr, /*reuse_port=*/false);
+    if (!probe.ok()) return probe.status();
+    auto bound = event::LocalAddress(*probe);
+    close(*probe);
+    if (!bound.ok()) return bound.status();
+    *addr = *bound;
+  }
+  // Every worker's socket joins that port through SO_REUSEPORT so the kernel
+  // spreads connections across workers.
   for (int i = 0; i < options_.workers; ++i) {
     auto fd = event::Listen(*addr, /*reuse_port=*/true);
     if (!fd.ok()) {
@@ -127,14 +155,14 @@ absl::Status Dataplane::StartAdmin() {
   std::string text = addr->ToString();
   std::string host = text.substr(0, text.rfind(':'));
   if (!host.empty() && host.front() == '[') host = host.substr(1, host.size() - 2);
-  admin::AdminHandlers handlers;
+  portico::admin::AdminHandlers handlers;
   handlers.ready = [this] {
     std::lock_guard<std::mutex> lock(mu_);
     return current_ != nullptr && !draining_.load();
   };
   handlers.metrics = [this] { return RenderMetrics(); };
   handlers.config_info = [this] { return ConfigInfo(); };
-  auto admin = admin::AdminServer::Start(host, addr->port(), std::move(handlers));
+  auto admin = portico::admin::AdminServer::Start(host, addr->port(), std::move(handlers));
   if (!admin.ok()) return admin.status();
   admin_ = std::move(*admin);
   bool v6 = addr->storage.ss_family == AF_INET6;
@@ -146,9 +174,18 @@ absl::Status Dataplane::StartAdmin() {
 void Dataplane::Reload(const char* why) {
   if (draining_.load()) return;
   auto snapshot = config::LoadSnapshotFile(options_.snapshot_path);
-  absl::StatusOr<std::shared_ptr<const config::Config>> compiled =
-      snapshot.ok() ? config::Compile(*snapshot, options_.trusted_proxies)
-                    : absl::StatusOr<std::shared_ptr<const config::Config>>(snapshot.status());
+  if (!snapshot.ok()) {
+    config_errors_.fetch_add(1);
+    std::lock_guard<std::mutex> lock(mu_);
+    last_error_ = std::string(snapshot.status().message());
+    LogError("dataplane", "snapshot rejected (", why, "): ", snapshot.status().message());
+    return;
+  }
+  (void)Apply(*snapshot, why);
+}
+
+absl::Status Dataplane::Apply(const v1::Snapshot& snapshot, const char* why) {
+  auto compiled = config::Compile(snapshot, options_.trusted_proxies);
   if (!compiled.ok()) {
     // The previous configuration keeps serving.
     config_errors_.fetch_add(1);
@@ -156,22 +193,56 @@ void Dataplane::Reload(const char* why) {
       std::lock_guard<std::mutex> lock(mu_);
       last_error_ = std::string(compiled.status().message());
     }
-    LogError("dataplane", "snapshot rejected (", why, "): ", compiled.status().message());
-    return;
+    LogError("dataplane", "snapshot version ", snapshot.version(), " rejected (", why,
+             "): ", compiled.status().message());
+    return compiled.status();
   }
   uint64_t version = (*compiled)->version;
   Publish(std::move(*compiled));
   LogInfo("dataplane", "applied snapshot version ", version, " (", why, ")");
+  return absl::OkStatus();
+}
+
+void Dataplane::StartSubscription() {
+  if (options_.subscription.controllers.empty()) return;
+  // Called on the subscription's thread; Publish only takes a mutex and posts
+  // to the workers.
+  subscription_ = std::make_unique<config::Subscription>(
+      options_.subscription, [this](const v1::Snapshot& snapshot) {
+        if (draining_.load()) return absl::UnavailableError("draining");
+        return Apply(snapshot, "controller");
+      });
+  subscription_->Start();
 }
 
 void Dataplane::Publish(std::shared_ptr<const config::Config> config) {
+  // Wait until every worker serves the new config, so that /readyz, /config
+  // and the ACK to the controller all mean "applied", not "on its way".
+  struct Barrier {
+    std::mutex mu;
+    std::condition_variable cv;
+    size_t pending;
+  };
+  auto barrier = std::make_shared<Barrier>();
+  barrier->pending = workers_.size();
+  for (auto& w : workers_) {
+    w->PostConfig(config, [barrier] {
+      std::lock_guard<std::mutex> lock(barrier->mu);
+      if (--barrier->pending == 0) barrier->cv.notify_all();
+    });
+  }
+  {
+    std::unique_lock<std::mutex> lock(barrier->mu);
+    // Workers apply within microseconds; the bound only guards against a
+    // worker that has already exited during shutdown.
+    barrier->cv.wait_for(lock, std::chrono::seconds(5), [&] { return barrier->pending == 0; });
+  }
   {
     std::lock_guard<std::mutex> lock(mu_);
     current_ = config;
     last_error_.clear();
   }
   config_applies_.fetch_add(1);
-  for (auto& w : workers_) w->PostConfig(config);
 }
 
 void Dataplane::BeginDrain() {
@@ -180,6 +251,7 @@ void Dataplane::BeginDrain() {
     for (auto& w : workers_) w->PostStop();
     return;
   }
+  if (subscription_) subscription_->Stop();
   LogInfo("dataplane", "draining: finishing in-flight requests (deadline ", options_.drain_timeout,
           "s)");
   if (!options_.snapshot_path.empty()) ev_stat_stop(loop_, &g_watchers.snapshot_stat);

@@ -10,9 +10,10 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "common/admin_server.h"
 #include "common/net/ip_address.h"
-#include "dataplane/admin/admin_server.h"
 #include "dataplane/config/config.h"
+#include "dataplane/config/subscription.h"
 #include "dataplane/proxy/worker.h"
 
 struct ev_loop;
@@ -27,6 +28,8 @@ struct DataplaneOptions {
   net::CidrSet trusted_proxies;
   bool access_log = true;
   double drain_timeout = 30;  // seconds
+  // Controllers to subscribe to; empty controllers: serve the snapshot file only.
+  config::SubscriptionOptions subscription;
 };
 
 class Dataplane {
@@ -42,6 +45,9 @@ class Dataplane {
   absl::Status StartListeners(std::vector<int>& fds);
   absl::Status StartAdmin();
   void Reload(const char* why);
+  // Validates and compiles `snapshot` and, when it is good, publishes it.
+  absl::Status Apply(const v1::Snapshot& snapshot, const char* why);
+  void StartSubscription();
   void Publish(std::shared_ptr<const config::Config> config);
   void BeginDrain();
   void CheckWorkersFinished();
@@ -53,7 +59,8 @@ class Dataplane {
   DataplaneOptions options_;
   struct ev_loop* loop_ = nullptr;
   std::vector<std::unique_ptr<Worker>> workers_;
-  std::unique_ptr<admin::AdminServer> admin_;
+  std::unique_ptr<portico::admin::AdminServer> admin_;
+  std::unique_ptr<config::Subscription> subscription_;
 
   mutable std::mutex mu_;
   std::shared_ptr<const config::Config> current_;  // guarded by mu_

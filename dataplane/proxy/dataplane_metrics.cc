@@ -112,6 +112,16 @@ std::string Dataplane::RenderMetrics() const {
       "portico_config_load_errors_total", "counter",
       "Snapshots rejected (unreadable, unparseable or invalid); the previous one kept serving.");
   out.Sample("portico_config_load_errors_total", static_cast<double>(config_errors_.load()));
+  if (subscription_) {
+    config::Subscription::Status sub = subscription_->status();
+    out.Family("portico_controller_connected", "gauge",
+               "1 while a snapshot stream to a controller is open.");
+    out.Sample("portico_controller_connected", {{"controller", sub.controller}},
+               sub.connected ? 1 : 0);
+    out.Family("portico_controller_nacks_total", "counter",
+               "Snapshot versions from the controller that were rejected.");
+    out.Sample("portico_controller_nacks_total", static_cast<double>(sub.nacks));
+  }
   out.Family("portico_workers", "gauge", "Worker threads.");
   out.Sample("portico_workers", static_cast<double>(ws.size()));
   return out.text();

@@ -14,6 +14,11 @@ constexpr size_t kMaxReplayBytes = 64 * 1024;
 // Body buffered while the upstream connects, before the client is paused.
 constexpr size_t kMaxPendingBody = 64 * 1024;
 
+bool IsIdempotent(std::string_view method) {
+  return method == "GET" || method == "HEAD" || method == "OPTIONS" || method == "PUT" ||
+         method == "DELETE";
+}
+
 double SecondsSince(std::chrono::steady_clock::time_point t) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
 }
@@ -104,17 +109,19 @@ void Stream::ProxyTo(const std::string& cluster_name, http::RequestHead& head) {
   StartAttempt();
 }
 
-void Stream::StartAttempt() {
+void Stream::StartAttempt(std::optional<size_t> forced) {
   if (!cluster_->HasReadyEndpoint()) {
     LocalReply(503, "no ready endpoints\n");
     return;
   }
   const upstream::ClusterConfig& cluster = cluster_->config();
   while (true) {
-    auto index = cluster_->Pick(upstream::Clock::now(), tried_);
+    auto index = forced ? forced : cluster_->Pick(upstream::Clock::now(), tried_);
+    forced.reset();
     if (!index) {
-      // Everything ready is ejected, or every endpoint failed this request.
-      LocalReply(tried_.empty() ? 503 : 502);
+      // Everything ready is ejected or at its connection limit (503), or
+      // every endpoint tried failed this request (502).
+      LocalReply(failed_attempts_ == 0 ? 503 : 502);
       return;
     }
     tried_.push_back(*index);
@@ -122,7 +129,8 @@ void Stream::StartAttempt() {
     endpoint_ = *index;
     const upstream::EndpointConfig& endpoint = cluster_->endpoint_config(endpoint_);
     upstream_addr_ = endpoint.key;
-    upstream_ = worker_.pool().Acquire(cluster, endpoint, this);
+    // After a stale pooled connection failed, the retry gets a new one.
+    upstream_ = worker_.pool().Acquire(cluster, endpoint, this, /*fresh=*/stale_retried_);
     if (upstream_ == nullptr) {
       worker_.stats().upstream_overflow.Inc();
       if (attempts_ > cluster.connect_retries) {
@@ -144,6 +152,9 @@ void Stream::OnUpstreamReady() { SendUpstreamRequest(); }
 void Stream::SendUpstreamRequest() {
   upstream_sent_ = true;
   upstream_start_ = Clock::now();
+  // HTTP/1.1 upstream requires Host; an HTTP/1.0 client may have sent none.
+  // Like nginx's default ($proxy_host), name the upstream then.
+  if (authority_.empty()) upstream_head_.headers.Set("host", upstream_addr_);
   if (!request_has_body_) {
     upstream_->SendRequest(upstream_head_, true);
     return;
@@ -234,7 +245,10 @@ bool Stream::Retryable(http::UpstreamFailure failure) const {
       return true;  // nothing was sent
     case http::UpstreamFailure::kReset:
       // A reused keep-alive connection the upstream closed as we picked it up.
-      return upstream_ != nullptr && upstream_->reused() && replayable_;
+      // The upstream may have acted on the request before closing, so only
+      // idempotent methods are replayed (RFC 9110 9.2.2), and only once.
+      return upstream_ != nullptr && upstream_->reused() && replayable_ && !stale_retried_ &&
+             IsIdempotent(method_);
     default:
       return false;
   }
@@ -243,6 +257,7 @@ bool Stream::Retryable(http::UpstreamFailure failure) const {
 void Stream::OnUpstreamFailure(http::UpstreamFailure failure, bool response_started) {
   if (done_) return;
   worker_.stats().upstream_failures[static_cast<int>(failure)].Inc();
+  ++failed_attempts_;
   bool retryable = !response_started_ && Retryable(failure);
   bool stale_reuse = failure == http::UpstreamFailure::kReset && retryable;
   upstream_ = nullptr;
@@ -258,10 +273,15 @@ void Stream::OnUpstreamFailure(http::UpstreamFailure failure, bool response_star
   if (retryable && attempts_ <= cluster.connect_retries + (stale_reuse ? 1 : 0)) {
     worker_.stats().upstream_retries.Inc();
     if (stale_reuse) {
-      // Same endpoint is fine; replay what was already sent.
+      // The endpoint is fine, the pooled connection was not: same endpoint,
+      // fresh or other pooled connection, body replayed. Picking again would
+      // skew the balancer's rotation.
+      stale_retried_ = true;
       tried_.pop_back();
       pending_body_.Clear();
       pending_body_.Append(replay_);
+      StartAttempt(endpoint_);
+      return;
     }
     StartAttempt();
     return;

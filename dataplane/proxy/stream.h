@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -43,7 +44,8 @@ class Stream final : public http::RequestHandler, public http::ClientStreamHandl
 
   void RouteRequest(http::RequestHead& head);
   void ProxyTo(const std::string& cluster_name, http::RequestHead& head);
-  void StartAttempt();
+  // Picks an endpoint (or uses `endpoint` when set) and starts an attempt.
+  void StartAttempt(std::optional<size_t> endpoint = std::nullopt);
   void SendUpstreamRequest();
   void ReleaseEndpoint(bool success);
   void DetachUpstream();
@@ -83,6 +85,9 @@ class Stream final : public http::RequestHandler, public http::ClientStreamHandl
   bool upstream_sent_ = false;
   bool upstream_paused_ = false;
   uint32_t attempts_ = 0;
+  uint32_t failed_attempts_ = 0;
+  bool stale_retried_ = false;  // replayed once after a stale keep-alive connection  // attempts
+                                // that reached an endpoint and failed
   Clock::time_point upstream_start_;
   double upstream_seconds_ = -1;
   std::string upstream_addr_;

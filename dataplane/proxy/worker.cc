@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "absl/container/flat_hash_set.h"
 #include "common/log.h"
 #include "dataplane/event/socket.h"
 #include "dataplane/proxy/stream.h"
@@ -50,8 +51,12 @@ void Worker::Start(std::shared_ptr<const config::Config> initial) {
   thread_ = std::thread([this] { Run(); });
 }
 
-void Worker::PostConfig(std::shared_ptr<const config::Config> config) {
-  loop_.Post([this, config = std::move(config)]() mutable { ApplyConfig(std::move(config)); });
+void Worker::PostConfig(std::shared_ptr<const config::Config> config,
+                        std::function<void()> applied) {
+  loop_.Post([this, config = std::move(config), applied = std::move(applied)]() mutable {
+    ApplyConfig(std::move(config));
+    if (applied) applied();
+  });
 }
 
 void Worker::PostDrain() {
@@ -103,6 +108,11 @@ void Worker::ApplyConfig(std::shared_ptr<const config::Config> config) {
     clusters.emplace(name, std::make_shared<upstream::ClusterRuntime>(cluster, rng_, previous));
   }
   clusters_ = std::move(clusters);
+  absl::flat_hash_set<std::string> live;
+  for (const auto& [name, cluster] : config->clusters) {
+    for (const auto& ep : cluster->endpoints) live.insert(ep.key);
+  }
+  pool_->SetLiveEndpoints(std::move(live));
   server_settings_ = ToServerSettings(config->settings);
   config_ = std::move(config);
 }
@@ -177,7 +187,13 @@ std::unique_ptr<http::RequestHandler> Worker::NewRequest(http::ResponseSink& sin
 void Worker::Drain() {
   if (draining_) return;
   draining_ = true;
-  if (accept_watcher_) accept_watcher_->Watch(0);
+  // Closing the socket (not just ignoring it) makes new connections fail
+  // fast, so clients and load balancers move on to another replica.
+  accept_watcher_.reset();
+  if (listen_fd_ >= 0) {
+    close(listen_fd_);
+    listen_fd_ = -1;
+  }
   std::vector<http1::ServerConnection*> all;
   all.reserve(connections_.size());
   for (auto& [raw, conn] : connections_) all.push_back(raw);

@@ -4,6 +4,7 @@
 // the request path; other threads talk to it only through Post*().
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <random>
 #include <string>
@@ -34,7 +35,9 @@ class Worker final : public http1::ConnectionOwner, public http::RequestHandlerF
 
   // Thread-safe control from the main thread.
   void Start(std::shared_ptr<const config::Config> initial);
-  void PostConfig(std::shared_ptr<const config::Config> config);
+  // `applied` runs on the worker thread once the worker serves `config`.
+  void PostConfig(std::shared_ptr<const config::Config> config,
+                  std::function<void()> applied = nullptr);
   // Stop accepting, finish in-flight requests, close idle connections; the
   // thread exits when the last connection is gone.
   void PostDrain();

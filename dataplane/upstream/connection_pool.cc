@@ -24,11 +24,11 @@ ConnectionPool::~ConnectionPool() {
 
 http::ClientStream* ConnectionPool::Acquire(const ClusterConfig& cluster,
                                             const EndpointConfig& endpoint,
-                                            http::ClientStreamHandler* handler) {
+                                            http::ClientStreamHandler* handler, bool fresh) {
   EndpointPool& pool = pools_[endpoint.key];
   pool.max_idle = cluster.max_idle_connections;
   http1::ClientSettings settings = SettingsFor(cluster);
-  if (!pool.idle.empty()) {
+  if (!fresh && !pool.idle.empty()) {
     http1::ClientConnection* conn = pool.idle.back();
     pool.idle.pop_back();
     --idle_count_;
@@ -52,9 +52,20 @@ void ConnectionPool::CloseIdle() {
   for (http1::ClientConnection* conn : idle) conn->Close();
 }
 
+void ConnectionPool::SetLiveEndpoints(absl::flat_hash_set<std::string> keys) {
+  live_ = std::move(keys);
+  live_known_ = true;
+  std::vector<http1::ClientConnection*> stale;
+  for (auto& [key, pool] : pools_) {
+    if (!live_.contains(key)) stale.insert(stale.end(), pool.idle.begin(), pool.idle.end());
+  }
+  for (http1::ClientConnection* conn : stale) conn->Close();
+}
+
 void ConnectionPool::OnIdle(http1::ClientConnection* connection) {
   EndpointPool& pool = pools_[connection->pool_key()];
-  if (pool.idle.size() >= pool.max_idle) {
+  if (pool.idle.size() >= pool.max_idle ||
+      (live_known_ && !live_.contains(connection->pool_key()))) {
     connection->Close();
     return;
   }

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "dataplane/event/event_loop.h"
 #include "dataplane/http1/client_connection.h"
 #include "dataplane/upstream/cluster_config.h"
@@ -20,14 +21,19 @@ class ConnectionPool final : public http1::ClientConnectionOwner {
   ~ConnectionPool() override;
 
   // A connection to `endpoint` bound to `handler`: the most recently idled
-  // one when available (connected() is true), else a new one that reports
+  // one when available and not `fresh` (connected() is true), else a new one that reports
   // OnUpstreamReady or a failure. Returns nullptr when the cluster's
   // max_connections for this endpoint is reached.
+  // `fresh`: never hand out a pooled connection.
   http::ClientStream* Acquire(const ClusterConfig& cluster, const EndpointConfig& endpoint,
-                              http::ClientStreamHandler* handler);
+                              http::ClientStreamHandler* handler, bool fresh = false);
 
   // Closes every idle connection (drain, shutdown).
   void CloseIdle();
+  // Endpoints of the current config: idle connections to others close now,
+  // busy ones when their exchange ends (an endpoint that left must not keep
+  // getting requests through a warm connection).
+  void SetLiveEndpoints(absl::flat_hash_set<std::string> keys);
 
   size_t active_connections() const { return connections_.size() - idle_count_; }
   size_t idle_connections() const { return idle_count_; }
@@ -49,6 +55,8 @@ class ConnectionPool final : public http1::ClientConnectionOwner {
   absl::flat_hash_map<std::string, EndpointPool> pools_;
   absl::flat_hash_map<http1::ClientConnection*, std::unique_ptr<http1::ClientConnection>>
       connections_;
+  absl::flat_hash_set<std::string> live_;
+  bool live_known_ = false;  // before the first config every endpoint is live
   size_t idle_count_ = 0;
   uint64_t opened_ = 0;
 };

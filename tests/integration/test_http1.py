@@ -61,6 +61,17 @@ def test_http10_request_is_answered_and_closed(env):
         assert conn.closed_by_peer()
 
 
+def test_http10_request_without_host_goes_upstream_with_one(env):
+    """Upstream requests are HTTP/1.1, which requires Host (RFC 9112 3.2); an
+    empty value is allowed when there is no authority to send."""
+    proxy, _ = env
+    with Conn(proxy.port) as conn:
+        conn.send(b"GET /old-no-host HTTP/1.0\r\n\r\n")
+        echo = conn.read_response().json()
+    hosts = [v for n, v in echo["headers"] if n.lower() == "host"]
+    assert len(hosts) == 1, echo["headers"]
+
+
 def test_expect_100_continue(env):
     proxy, _ = env
     with Conn(proxy.port) as conn:
@@ -72,6 +83,8 @@ def test_expect_100_continue(env):
         final = conn.read_response()
         assert final.status == 200
         assert final.json()["body_length"] == 10
+        # The proxy answered 100 itself; Expect is not forwarded (docs/dataplane.md).
+        assert "expect" not in [n.lower() for n, _ in final.json()["headers"]]
 
 
 def test_expect_100_continue_with_curl(env, tmp_path):
@@ -183,11 +196,21 @@ def test_connection_close_request(env):
 
 
 def test_client_half_close_still_gets_the_response(env):
+    """A client that announced Connection: close may half-close and still read
+    its response (docs/dataplane.md); without it, EOF is an abort (499)."""
     proxy, _ = env
     with Conn(proxy.port) as conn:
-        conn.send(b"GET /half/delay/100 HTTP/1.1\r\nHost: a\r\n\r\n")
+        conn.send(b"GET /half/delay/100 HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
         conn.sock.shutdown(socket.SHUT_WR)
         assert conn.read_response().status == 200
+
+
+def test_client_eof_without_connection_close_aborts(env):
+    proxy, backend = env
+    with Conn(proxy.port) as conn:
+        conn.send(b"GET /abort/delay/2000 HTTP/1.1\r\nHost: a\r\n\r\n")
+        conn.sock.shutdown(socket.SHUT_WR)
+        assert conn.closed_by_peer(timeout=1.5), "proxy kept the aborted request"
 
 
 def test_idle_keepalive_connection_is_closed_after_keepalive_timeout(launch):

@@ -1,10 +1,10 @@
-#include "dataplane/admin/admin_server.h"
+#include "common/admin_server.h"
 
 #include <httplib.h>
 
 #include "common/strings.h"
 
-namespace portico::dataplane::admin {
+namespace portico::admin {
 
 absl::StatusOr<std::unique_ptr<AdminServer>> AdminServer::Start(const std::string& host, int port,
                                                                 AdminHandlers handlers) {
@@ -12,6 +12,12 @@ absl::StatusOr<std::unique_ptr<AdminServer>> AdminServer::Start(const std::strin
   admin->handlers_ = std::move(handlers);
   admin->server_ = std::make_unique<httplib::Server>();
   httplib::Server& s = *admin->server_;
+  // cpp-httplib's default socket options include SO_REUSEPORT, which would let
+  // a second process share the admin port and answer half the probes.
+  s.set_socket_options([](socket_t sock) {
+    int yes = 1;
+    setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+  });
   // Two threads are plenty for probes and scrapes.
   s.new_task_queue = [] { return new httplib::ThreadPool(2); };
   AdminServer* self = admin.get();
@@ -53,4 +59,4 @@ void AdminServer::Stop() {
   if (thread_.joinable()) thread_.join();
 }
 
-}  // namespace portico::dataplane::admin
+}  // namespace portico::admin

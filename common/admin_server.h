@@ -14,7 +14,7 @@ namespace httplib {
 class Server;
 }
 
-namespace portico::dataplane::admin {
+namespace portico::admin {
 
 struct AdminHandlers {
   std::function<bool()> ready;
@@ -39,4 +39,4 @@ class AdminServer {
   AdminHandlers handlers_;
 };
 
-}  // namespace portico::dataplane::admin
+}  // namespace portico::admin

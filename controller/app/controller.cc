@@ -1,0 +1,175 @@
+#include "controller/app/controller.h"
+
+#include <ev.h>
+#include <signal.h>
+
+#include <chrono>
+
+#include "common/log.h"
+#include "common/strings.h"
+
+namespace portico::controller::app {
+
+struct ControllerCallbacks {
+  ev_signal sigterm, sigint;
+  ev_io source_io;
+  ev_timer debounce;
+
+  static Controller* Self(void* data) { return static_cast<Controller*>(data); }
+  static void OnTerm(struct ev_loop*, ev_signal* w, int) { Self(w->data)->Stop(); }
+  static void OnSource(struct ev_loop*, ev_io* w, int) { Self(w->data)->OnSourceReadable(); }
+  static void OnDebounce(struct ev_loop*, ev_timer* w, int) { Self(w->data)->Translate(); }
+};
+
+namespace {
+
+ControllerCallbacks g_watchers;
+
+std::string DiagnosticLine(const translate::Diagnostic& d) {
+  std::string object = d.ns.empty() ? d.name : StrCat(d.ns, "/", d.name);
+  return StrCat(d.kind, " ", object, " ", d.reason, ": ", d.message);
+}
+
+}  // namespace
+
+Controller::Controller(ControllerOptions options) : options_(std::move(options)) {}
+
+Controller::~Controller() {
+  if (admin_) admin_->Stop();
+  if (server_) server_->Stop();
+}
+
+absl::Status Controller::Run() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);  // gRPC and admin threads inherit this
+  signal(SIGPIPE, SIG_IGN);
+
+  constexpr std::string_view kFilePrefix = "file:";
+  if (options_.source.rfind(kFilePrefix, 0) != 0) {
+    return absl::InvalidArgumentError(
+        StrCat("--source: want file:DIR, got \"", options_.source, "\" (kube: next issue)"));
+  }
+  auto source = source::FileSource::Create(options_.source.substr(kFilePrefix.size()));
+  if (!source.ok()) return source.status();
+  source_ = std::move(*source);
+
+  loop_ = ev_default_loop(EVFLAG_AUTO);
+  // The first translation happens before the gRPC server accepts anyone, so
+  // data planes never see an empty snapshot from a fresh controller.
+  Translate();
+
+  server_ = std::make_unique<push::SnapshotServer>(&store_, options_.grpc);
+  if (auto status = server_->Start(); !status.ok()) return status;
+  LogInfo("controller", "grpc listening on port ", server_->port(),
+          options_.grpc.insecure ? " (insecure)" : " (mTLS)");
+
+  size_t colon = options_.admin_listen.rfind(':');
+  int admin_port = 0;
+  if (colon == std::string::npos ||
+      !SimpleAtoi(std::string_view(options_.admin_listen).substr(colon + 1), &admin_port)) {
+    return absl::InvalidArgumentError(
+        StrCat("--admin-listen: bad address ", options_.admin_listen));
+  }
+  std::string admin_host = options_.admin_listen.substr(0, colon);
+  portico::admin::AdminHandlers handlers;
+  handlers.ready = [this] { return ready_.load(); };
+  handlers.metrics = [this] { return RenderMetrics(); };
+  handlers.config_info = [this] {
+    return StrCat("{\"version\":", store_.version(), ",\"instance\":\"", store_.instance(),
+                  "\"}\n");
+  };
+  auto admin = portico::admin::AdminServer::Start(admin_host, admin_port, std::move(handlers));
+  if (!admin.ok()) return admin.status();
+  admin_ = std::move(*admin);
+  LogInfo("controller", "admin listening on ", admin_host, ":", admin_->port());
+
+  ev_io_init(&g_watchers.source_io, &ControllerCallbacks::OnSource, source_->fd(), EV_READ);
+  g_watchers.source_io.data = this;
+  ev_io_start(loop_, &g_watchers.source_io);
+  ev_init(&g_watchers.debounce, &ControllerCallbacks::OnDebounce);
+  g_watchers.debounce.data = this;
+  ev_signal_init(&g_watchers.sigterm, &ControllerCallbacks::OnTerm, SIGTERM);
+  ev_signal_init(&g_watchers.sigint, &ControllerCallbacks::OnTerm, SIGINT);
+  for (ev_signal* s : {&g_watchers.sigterm, &g_watchers.sigint}) {
+    s->data = this;
+    ev_signal_start(loop_, s);
+  }
+  pthread_sigmask(SIG_UNBLOCK, &set, nullptr);
+  ev_run(loop_, 0);
+
+  server_->Stop();
+  admin_->Stop();
+  LogInfo("controller", "stopped");
+  return absl::OkStatus();
+}
+
+void Controller::OnSourceReadable() {
+  if (source_->DrainEvents()) ScheduleTranslate();
+}
+
+void Controller::ScheduleTranslate() {
+  // Hold-off: every change restarts the quiet period, but a source that never
+  // goes quiet is still translated after max_delay.
+  double now = ev_now(loop_);
+  if (pending_since_ < 0) pending_since_ = now;
+  double wait = options_.debounce;
+  double deadline = pending_since_ + options_.max_delay;
+  if (now + wait > deadline) wait = deadline - now;
+  g_watchers.debounce.repeat = wait > 0 ? wait : 0.000001;
+  ev_timer_again(loop_, &g_watchers.debounce);
+}
+
+void Controller::Translate() {
+  ev_timer_stop(loop_, &g_watchers.debounce);
+  pending_since_ = -1;
+  auto loaded = source_->Load();
+  if (!loaded.ok()) {
+    // An unreadable directory keeps the last snapshot serving.
+    source_errors_.fetch_add(1);
+    LogError("controller", "source: ", loaded.status().message());
+    return;
+  }
+  auto start = std::chrono::steady_clock::now();
+  translate::Result result = translate::Translate(loaded->state, options_.translate);
+  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  translate_duration_.Observe(seconds);
+  translations_.fetch_add(1);
+
+  std::vector<translate::Diagnostic> diagnostics = std::move(loaded->diagnostics);
+  diagnostics.insert(diagnostics.end(), result.diagnostics.begin(), result.diagnostics.end());
+  std::set<std::string> lines;
+  for (const auto& d : diagnostics) lines.insert(DiagnosticLine(d));
+  std::map<std::string, size_t> objects = {{"Ingress", loaded->state.ingresses.size()},
+                                           {"IngressClass", loaded->state.ingress_classes.size()},
+                                           {"Service", loaded->state.services.size()},
+                                           {"EndpointSlice", loaded->state.endpoint_slices.size()},
+                                           {"Secret", loaded->state.secrets.size()},
+                                           {"ConfigMap", loaded->state.config_maps.size()}};
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    // Repeating an unchanged diagnostic on every change would drown the news.
+    for (const std::string& line : lines) {
+      if (!last_diagnostics_.count(line)) LogWarning("controller", line);
+    }
+    last_diagnostics_ = std::move(lines);
+    objects_ = std::move(objects);
+    diagnostics_count_ = diagnostics.size();
+  }
+  uint64_t before = store_.version();
+  uint64_t version = store_.Update(std::move(result.snapshot));
+  if (version != before) {
+    LogInfo("controller", "snapshot version ", version, " (", diagnostics.size(),
+            " diagnostics, translated in ", static_cast<int>(seconds * 1e6), " us)");
+  }
+  ready_.store(true);
+}
+
+void Controller::Stop() {
+  LogInfo("controller", "stopping");
+  ev_break(loop_, EVBREAK_ALL);
+}
+
+}  // namespace portico::controller::app

@@ -1,0 +1,70 @@
+#pragma once
+// The controller process: watch the source, debounce changes, translate,
+// publish versioned snapshots to the snapshot store (which streams them to the
+// data planes), report diagnostics, serve /healthz, /readyz and /metrics.
+// Runs on the main thread; the gRPC server and admin endpoint have their own.
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+
+#include "absl/status/status.h"
+#include "common/admin_server.h"
+#include "common/metrics.h"
+#include "controller/push/snapshot_server.h"
+#include "controller/push/snapshot_store.h"
+#include "controller/source/file_source.h"
+#include "controller/translate/translator.h"
+
+struct ev_loop;
+
+namespace portico::controller::app {
+
+struct ControllerOptions {
+  std::string source = "file:examples";  // "file:DIR"
+  translate::Options translate;
+  double debounce = 0.1;   // seconds of quiet before translating
+  double max_delay = 1.0;  // seconds a busy source can postpone a translation
+  push::ServerOptions grpc;
+  std::string admin_listen = "127.0.0.1:10255";
+};
+
+class Controller {
+ public:
+  explicit Controller(ControllerOptions options);
+  ~Controller();
+
+  // Serves until SIGTERM or SIGINT. Errors only when start-up fails.
+  absl::Status Run();
+
+ private:
+  friend struct ControllerCallbacks;
+
+  void OnSourceReadable();
+  void ScheduleTranslate();
+  void Translate();
+  void Stop();
+  std::string RenderMetrics() const;
+
+  ControllerOptions options_;
+  struct ev_loop* loop_ = nullptr;
+  std::unique_ptr<source::FileSource> source_;
+  push::SnapshotStore store_;
+  std::unique_ptr<push::SnapshotServer> server_;
+  std::unique_ptr<portico::admin::AdminServer> admin_;
+  double pending_since_ = -1;  // loop time of the first change not yet translated
+
+  // Read by the admin thread.
+  mutable std::mutex mu_;
+  std::set<std::string> last_diagnostics_;  // guarded by mu_, to log only news
+  std::map<std::string, size_t> objects_;   // guarded by mu_, by kind
+  size_t diagnostics_count_ = 0;            // guarded by mu_
+  std::atomic<bool> ready_{false};
+  std::atomic<uint64_t> translations_{0};
+  std::atomic<uint64_t> source_errors_{0};
+  metrics::Histogram translate_duration_;  // written on the main thread only
+};
+
+}  // namespace portico::controller::app

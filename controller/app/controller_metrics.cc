@@ -1,0 +1,67 @@
+// Prometheus exposition of the controller (docs/metrics.md).
+#include "common/metrics.h"
+#include "controller/app/controller.h"
+
+namespace portico::controller::app {
+
+std::string Controller::RenderMetrics() const {
+  metrics::TextWriter out;
+  out.Family("portico_controller_snapshot_version", "gauge", "Latest snapshot version.");
+  out.Sample("portico_controller_snapshot_version", static_cast<double>(store_.version()));
+  out.Family("portico_controller_translations_total", "counter", "Translations run.");
+  out.Sample("portico_controller_translations_total", static_cast<double>(translations_.load()));
+  out.Family("portico_controller_source_errors_total", "counter",
+             "Source reads that failed; the previous snapshot kept serving.");
+  out.Sample("portico_controller_source_errors_total", static_cast<double>(source_errors_.load()));
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    out.Family("portico_controller_objects", "gauge", "Objects read from the source, by kind.");
+    for (const auto& [kind, count] : objects_) {
+      out.Sample("portico_controller_objects", {{"kind", kind}}, static_cast<double>(count));
+    }
+    out.Family("portico_controller_diagnostics", "gauge",
+               "Diagnostics of the latest translation (invalid input, missing references).");
+    out.Sample("portico_controller_diagnostics", static_cast<double>(diagnostics_count_));
+  }
+  std::array<uint64_t, metrics::Histogram::kBuckets> buckets{};
+  uint64_t count = 0;
+  double sum = 0;
+  translate_duration_.AddTo(buckets, count, sum);
+  out.Family("portico_controller_translation_duration_seconds", "histogram",
+             "Time to translate the cluster state into a snapshot.");
+  out.HistogramSamples("portico_controller_translation_duration_seconds", buckets, count, sum);
+
+  auto nodes = server_ ? server_->nodes() : std::vector<push::NodeState>{};
+  out.Family("portico_controller_dataplanes_connected", "gauge",
+             "Data planes with an open stream.");
+  double connected = 0;
+  for (const auto& n : nodes) connected += n.connected ? 1 : 0;
+  out.Sample("portico_controller_dataplanes_connected", connected);
+  out.Family("portico_controller_dataplane_acked_version", "gauge",
+             "Latest snapshot version each data plane applied.");
+  for (const auto& n : nodes) {
+    out.Sample("portico_controller_dataplane_acked_version", {{"node", n.node_id}},
+               static_cast<double>(n.acked_version));
+  }
+  out.Family("portico_controller_dataplane_nacks_total", "counter",
+             "Snapshot versions a data plane rejected.");
+  for (const auto& n : nodes) {
+    out.Sample("portico_controller_dataplane_nacks_total", {{"node", n.node_id}},
+               static_cast<double>(n.nacks));
+  }
+  out.Family("portico_controller_deltas_sent_total", "counter",
+             "Delta messages sent, by data plane.");
+  for (const auto& n : nodes) {
+    out.Sample("portico_controller_deltas_sent_total", {{"node", n.node_id}},
+               static_cast<double>(n.deltas_sent));
+  }
+  out.Family("portico_controller_full_snapshots_sent_total", "counter",
+             "Full snapshots sent, by data plane.");
+  for (const auto& n : nodes) {
+    out.Sample("portico_controller_full_snapshots_sent_total", {{"node", n.node_id}},
+               static_cast<double>(n.full_sent));
+  }
+  return out.text();
+}
+
+}  // namespace portico::controller::app

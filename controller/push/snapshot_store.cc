@@ -1,0 +1,246 @@
+#include "controller/push/snapshot_store.h"
+
+#include <random>
+#include <string_view>
+#include <utility>
+
+#include "absl/strings/escaping.h"
+#include "common/log.h"
+#include "google/protobuf/util/message_differencer.h"
+
+namespace portico::controller::push {
+namespace {
+
+constexpr std::string_view kLog = "snapshot-store";
+
+// 128 random bits: versions restart at 1 in every controller process, so a data
+// plane must be able to tell two processes (or replicas) apart.
+std::string NewInstanceId() {
+  std::random_device rd;
+  std::string bytes(16, '\0');
+  for (size_t i = 0; i < bytes.size(); i += 4) {
+    uint32_t r = rd();
+    for (size_t j = 0; j < 4; ++j) bytes[i + j] = static_cast<char>(r >> (8 * j));
+  }
+  return absl::BytesToHexString(bytes);
+}
+
+bool Equal(const google::protobuf::Message& a, const google::protobuf::Message& b) {
+  return google::protobuf::util::MessageDifferencer::Equals(a, b);
+}
+
+// Same resource: shared pointer (unchanged since the version it came from) or equal content.
+template <typename T>
+bool Same(const std::shared_ptr<const T>& a, const std::shared_ptr<const T>& b) {
+  if (a == b) return true;
+  if (a == nullptr || b == nullptr) return false;
+  return Equal(*a, *b);
+}
+
+template <typename T>
+bool SameMap(const std::map<std::string, std::shared_ptr<const T>, std::less<>>& a,
+             const std::map<std::string, std::shared_ptr<const T>, std::less<>>& b) {
+  if (a.size() != b.size()) return false;
+  for (auto ia = a.begin(), ib = b.begin(); ia != a.end(); ++ia, ++ib) {
+    if (ia->first != ib->first || !Same(ia->second, ib->second)) return false;
+  }
+  return true;
+}
+
+// Moves the resources of `from` into `to` by key, reusing the latest version's
+// object when the content is unchanged so that retained versions share it.
+template <typename T, typename Key>
+void Index(google::protobuf::RepeatedPtrField<T>& from,
+           const std::map<std::string, std::shared_ptr<const T>, std::less<>>* latest,
+           std::map<std::string, std::shared_ptr<const T>, std::less<>>& to, Key key,
+           std::string_view kind) {
+  for (T& resource : from) {
+    std::string name = key(resource);
+    if (to.contains(name)) {
+      LogError(kLog, "duplicate ", kind, " \"", name, "\" in snapshot; keeping the first");
+      continue;
+    }
+    if (latest != nullptr) {
+      auto it = latest->find(name);
+      if (it != latest->end() && Equal(*it->second, resource)) {
+        to.emplace(std::move(name), it->second);
+        continue;
+      }
+    }
+    to.emplace(std::move(name), std::make_shared<const T>(std::move(resource)));
+  }
+}
+
+template <typename T>
+std::shared_ptr<const T> Shared(bool has, T& value, const std::shared_ptr<const T>& latest) {
+  if (!has) return nullptr;
+  if (latest != nullptr && Equal(*latest, value)) return latest;
+  return std::make_shared<const T>(std::move(value));
+}
+
+// Appends to `upserts` what is new or changed from `base` to `to`, and to
+// `removed` the names only `base` has. Both maps are sorted, so one merge pass.
+template <typename T>
+void Diff(const std::map<std::string, std::shared_ptr<const T>, std::less<>>& base,
+          const std::map<std::string, std::shared_ptr<const T>, std::less<>>& to,
+          google::protobuf::RepeatedPtrField<T>* upserts,
+          google::protobuf::RepeatedPtrField<std::string>* removed) {
+  auto ib = base.begin();
+  auto it = to.begin();
+  while (ib != base.end() || it != to.end()) {
+    if (it == to.end() || (ib != base.end() && ib->first < it->first)) {
+      *removed->Add() = ib->first;
+      ++ib;
+    } else if (ib == base.end() || it->first < ib->first) {
+      *upserts->Add() = *it->second;
+      ++it;
+    } else {
+      if (!Same(ib->second, it->second)) *upserts->Add() = *it->second;
+      ++ib;
+      ++it;
+    }
+  }
+}
+
+template <typename T>
+void CopyAll(const std::map<std::string, std::shared_ptr<const T>, std::less<>>& from,
+             google::protobuf::RepeatedPtrField<T>* to) {
+  to->Reserve(static_cast<int>(from.size()));
+  for (const auto& [name, resource] : from) *to->Add() = *resource;
+}
+
+}  // namespace
+
+SnapshotStore::SnapshotStore(size_t history)
+    : history_size_(history < 1 ? 1 : history), instance_(NewInstanceId()) {}
+
+uint64_t SnapshotStore::version() const {
+  std::lock_guard lock(mu_);
+  return history_.empty() ? 0 : history_.back()->version;
+}
+
+std::shared_ptr<SnapshotStore::Version> SnapshotStore::BuildVersion(v1::Snapshot& full,
+                                                                    const Version* latest) const {
+  auto v = std::make_shared<Version>();
+  Index(
+      *full.mutable_virtual_hosts(), latest ? &latest->virtual_hosts : nullptr, v->virtual_hosts,
+      [](const v1::VirtualHost& r) { return r.name(); }, "virtual host");
+  Index(
+      *full.mutable_clusters(), latest ? &latest->clusters : nullptr, v->clusters,
+      [](const v1::Cluster& r) { return r.name(); }, "cluster");
+  Index(
+      *full.mutable_endpoints(), latest ? &latest->endpoints : nullptr, v->endpoints,
+      [](const v1::ClusterEndpoints& r) { return r.cluster(); }, "endpoints of cluster");
+  Index(
+      *full.mutable_secrets(), latest ? &latest->secrets : nullptr, v->secrets,
+      [](const v1::Secret& r) { return r.name(); }, "secret");
+  // has_*() first: mutable_*() would create the field.
+  const bool has_settings = full.has_settings();
+  const bool has_default_action = full.has_default_action();
+  v->settings = Shared(has_settings, *full.mutable_settings(), latest ? latest->settings : nullptr);
+  v->default_action = Shared(has_default_action, *full.mutable_default_action(),
+                             latest ? latest->default_action : nullptr);
+  return v;
+}
+
+bool SnapshotStore::SameContent(const Version& a, const Version& b) {
+  return SameMap(a.virtual_hosts, b.virtual_hosts) && SameMap(a.clusters, b.clusters) &&
+         SameMap(a.endpoints, b.endpoints) && SameMap(a.secrets, b.secrets) &&
+         Same(a.settings, b.settings) && Same(a.default_action, b.default_action);
+}
+
+uint64_t SnapshotStore::Update(v1::Snapshot full) {
+  uint64_t version;
+  {
+    std::lock_guard lock(mu_);
+    const Version* latest = history_.empty() ? nullptr : history_.back().get();
+    // Built under the lock only so that `latest` stays the latest; Update has one
+    // caller (the translator loop) in practice, so nobody waits on this.
+    auto next = BuildVersion(full, latest);
+    if (latest != nullptr && SameContent(*latest, *next)) return latest->version;
+    version = latest == nullptr ? 1 : latest->version + 1;
+    next->version = version;
+    history_.push_back(std::move(next));
+    while (history_.size() > history_size_) history_.pop_front();
+    cache_.clear();
+  }
+  std::lock_guard lock(listeners_mu_);
+  for (auto& [id, listener] : listeners_) listener(version);
+  return version;
+}
+
+std::shared_ptr<v1::ServerMessage> SnapshotStore::FullMessage(const Version& v,
+                                                              const std::string& instance) {
+  auto msg = std::make_shared<v1::ServerMessage>();
+  msg->set_version(v.version);
+  msg->set_controller_instance(instance);
+  v1::Snapshot* s = msg->mutable_full();
+  s->set_version(v.version);
+  if (v.settings) *s->mutable_settings() = *v.settings;
+  if (v.default_action) *s->mutable_default_action() = *v.default_action;
+  CopyAll(v.virtual_hosts, s->mutable_virtual_hosts());
+  CopyAll(v.clusters, s->mutable_clusters());
+  CopyAll(v.endpoints, s->mutable_endpoints());
+  CopyAll(v.secrets, s->mutable_secrets());
+  return msg;
+}
+
+std::shared_ptr<v1::ServerMessage> SnapshotStore::DeltaMessage(const Version& base,
+                                                               const Version& to,
+                                                               const std::string& instance) {
+  auto msg = std::make_shared<v1::ServerMessage>();
+  msg->set_version(to.version);
+  msg->set_controller_instance(instance);
+  v1::Delta* d = msg->mutable_delta();
+  d->set_base_version(base.version);
+  Diff(base.virtual_hosts, to.virtual_hosts, d->mutable_virtual_hosts(),
+       d->mutable_removed_virtual_hosts());
+  Diff(base.clusters, to.clusters, d->mutable_clusters(), d->mutable_removed_clusters());
+  Diff(base.endpoints, to.endpoints, d->mutable_endpoints(), d->mutable_removed_endpoints());
+  Diff(base.secrets, to.secrets, d->mutable_secrets(), d->mutable_removed_secrets());
+  if (!Same(base.settings, to.settings)) {
+    d->set_settings_changed(true);
+    if (to.settings) *d->mutable_settings() = *to.settings;
+  }
+  if (!Same(base.default_action, to.default_action)) {
+    d->set_default_action_changed(true);
+    if (to.default_action) *d->mutable_default_action() = *to.default_action;
+  }
+  return msg;
+}
+
+std::shared_ptr<const v1::ServerMessage> SnapshotStore::MessageFor(
+    uint64_t have_version, const std::string& instance) const {
+  std::lock_guard lock(mu_);
+  if (history_.empty()) return nullptr;
+  const Version& latest = *history_.back();
+  const Version* base = nullptr;
+  if (instance == instance_ && have_version != 0) {
+    // Versions are consecutive, so the retained one is found by offset.
+    uint64_t oldest = history_.front()->version;
+    if (have_version >= oldest && have_version <= latest.version) {
+      base = history_[have_version - oldest].get();
+    }
+  }
+  uint64_t key = base == nullptr ? 0 : base->version;
+  auto it = cache_.find(key);
+  if (it != cache_.end()) return it->second;
+  std::shared_ptr<const v1::ServerMessage> msg =
+      base == nullptr ? FullMessage(latest, instance_) : DeltaMessage(*base, latest, instance_);
+  cache_.emplace(key, msg);
+  return msg;
+}
+
+int SnapshotStore::AddListener(Listener listener) {
+  std::lock_guard lock(listeners_mu_);
+  int id = next_listener_id_++;
+  listeners_.emplace(id, std::move(listener));
+  return id;
+}
+
+void SnapshotStore::RemoveListener(int id) {
+  std::lock_guard lock(listeners_mu_);
+  listeners_.erase(id);
+}
+
+}  // namespace portico::controller::push

@@ -1,0 +1,101 @@
+#pragma once
+// The versioned sequence of snapshots the controller serves. The translator
+// hands each new snapshot to Update(); every stream asks MessageFor() what to
+// send a data plane that has some version: the deltas since that version when
+// it is still retained, else the full state.
+//
+// Versions are numbered from 1 and only move when the content changes, so a
+// re-translation that produces the same snapshot does not wake any stream.
+// Versions are comparable only within one store (one controller process); the
+// random instance() id tells a data plane whether its version means anything here.
+//
+// Unchanged resources are shared between retained versions, so keeping a
+// history costs memory for what changed only.
+//
+// Threading: every method is safe to call from any thread. Listeners run on the
+// thread that called Update(), after the new version is visible.
+
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "portico/v1/snapshot.pb.h"
+#include "portico/v1/snapshot_service.pb.h"
+
+namespace portico::controller::push {
+
+class SnapshotStore {
+ public:
+  static constexpr size_t kDefaultHistory = 64;
+
+  // history: how many versions (including the latest) deltas can start from.
+  explicit SnapshotStore(size_t history = kDefaultHistory);
+  SnapshotStore(const SnapshotStore&) = delete;
+  SnapshotStore& operator=(const SnapshotStore&) = delete;
+
+  // Records a complete snapshot (its version field is ignored) and returns the
+  // version now current: a new one if the content differs from the latest, else
+  // the latest unchanged. Resources are keyed by name; within a kind the store
+  // keeps them sorted by name, and a duplicate name keeps the first one (the
+  // translator never emits duplicates; this is logged).
+  uint64_t Update(v1::Snapshot full);
+
+  // The latest version; 0 before the first Update.
+  uint64_t version() const;
+  const std::string& instance() const { return instance_; }
+
+  // What to send a data plane that has have_version from controller instance
+  // `instance`: a delta when that version is retained here (an empty delta when it
+  // is the latest), else the full latest snapshot. nullptr before the first Update.
+  // Messages are shared: streams at the same version get the same object.
+  std::shared_ptr<const v1::ServerMessage> MessageFor(uint64_t have_version,
+                                                      const std::string& instance) const;
+
+  // Calls `listener(version)` after every Update that creates a new version.
+  // It must be quick and must not call AddListener/RemoveListener. After
+  // RemoveListener returns, the listener is not running and will not run again.
+  using Listener = std::function<void(uint64_t version)>;
+  int AddListener(Listener listener);
+  void RemoveListener(int id);
+
+ private:
+  template <typename T>
+  using ByName = std::map<std::string, std::shared_ptr<const T>, std::less<>>;
+
+  // One retained version. Immutable once published.
+  struct Version {
+    uint64_t version = 0;
+    ByName<v1::VirtualHost> virtual_hosts;
+    ByName<v1::Cluster> clusters;
+    ByName<v1::ClusterEndpoints> endpoints;  // keyed by cluster
+    ByName<v1::Secret> secrets;
+    std::shared_ptr<const v1::GlobalSettings> settings;  // null: unset
+    std::shared_ptr<const v1::RouteAction> default_action;
+  };
+
+  std::shared_ptr<Version> BuildVersion(v1::Snapshot& full, const Version* latest) const;
+  static bool SameContent(const Version& a, const Version& b);
+  static std::shared_ptr<v1::ServerMessage> FullMessage(const Version& v,
+                                                        const std::string& instance);
+  static std::shared_ptr<v1::ServerMessage> DeltaMessage(const Version& base, const Version& to,
+                                                         const std::string& instance);
+
+  const size_t history_size_;
+  const std::string instance_;
+
+  mutable std::mutex mu_;
+  std::deque<std::shared_ptr<const Version>> history_;  // oldest first
+  // Messages computed for the latest version, by base version (0: full).
+  mutable std::map<uint64_t, std::shared_ptr<const v1::ServerMessage>> cache_;
+
+  std::mutex listeners_mu_;  // held while listeners run
+  int next_listener_id_ = 1;
+  std::map<int, Listener> listeners_;
+};
+
+}  // namespace portico::controller::push

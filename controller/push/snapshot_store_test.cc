@@ -1,0 +1,216 @@
+#include "controller/push/snapshot_store.h"
+
+#include <gmock/gmock.h>
+#include <google/protobuf/text_format.h>
+#include <google/protobuf/util/message_differencer.h>
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <string>
+#include <vector>
+
+namespace portico::controller::push {
+namespace {
+
+template <typename T>
+T Parse(const std::string& text) {
+  T msg;
+  EXPECT_TRUE(google::protobuf::TextFormat::ParseFromString(text, &msg)) << text;
+  return msg;
+}
+
+MATCHER_P(EqualsProto, expected, "") {
+  std::string diff;
+  google::protobuf::util::MessageDifferencer d;
+  d.ReportDifferencesToString(&diff);
+  if (d.Compare(arg, expected)) return true;
+  *result_listener << diff;
+  return false;
+}
+
+v1::Snapshot Sample() {
+  return Parse<v1::Snapshot>(R"pb(
+    settings { max_request_headers: 50 }
+    virtual_hosts { name: "web" hostnames: "web.example.com" }
+    virtual_hosts { name: "api" hostnames: "api.example.com" }
+    clusters { name: "default/web:80" }
+    clusters { name: "default/api:80" }
+    endpoints {
+      cluster: "default/web:80"
+      endpoints { address: "10.0.0.1" port: 8080 ready: true }
+    }
+    endpoints {
+      cluster: "default/api:80"
+      endpoints { address: "10.0.0.2" port: 9090 ready: true }
+    }
+    secrets { name: "default/tls" certificate_chain: "cert" private_key: "key" }
+  )pb");
+}
+
+TEST(SnapshotStoreTest, EmptyUntilTheFirstUpdate) {
+  SnapshotStore store;
+  EXPECT_EQ(store.version(), 0u);
+  EXPECT_EQ(store.MessageFor(0, ""), nullptr);
+  EXPECT_EQ(store.Update(v1::Snapshot()), 1u);  // even an empty snapshot is a version
+}
+
+TEST(SnapshotStoreTest, VersionsOnlyMoveWhenTheContentChanges) {
+  SnapshotStore store;
+  EXPECT_EQ(store.Update(Sample()), 1u);
+  EXPECT_EQ(store.Update(Sample()), 1u);
+
+  // Order and the input's version field are not content.
+  v1::Snapshot reordered = Sample();
+  reordered.mutable_clusters()->SwapElements(0, 1);
+  reordered.set_version(99);
+  EXPECT_EQ(store.Update(reordered), 1u);
+
+  v1::Snapshot changed = Sample();
+  changed.mutable_settings()->set_max_request_headers(51);
+  EXPECT_EQ(store.Update(changed), 2u);
+  EXPECT_EQ(store.Update(Sample()), 3u);  // back to the first content is still new
+  EXPECT_EQ(store.version(), 3u);
+}
+
+TEST(SnapshotStoreTest, UnknownBaseGetsTheFullSortedSnapshot) {
+  SnapshotStore store;
+  store.Update(Sample());
+  for (auto [version, instance] : {std::pair<uint64_t, std::string>{0, store.instance()},
+                                   {7, store.instance()},
+                                   {1, "another-controller"}}) {
+    auto msg = store.MessageFor(version, instance);
+    ASSERT_NE(msg, nullptr);
+    ASSERT_TRUE(msg->has_full()) << version << " " << instance;
+    EXPECT_EQ(msg->version(), 1u);
+    EXPECT_EQ(msg->controller_instance(), store.instance());
+    EXPECT_EQ(msg->full().version(), 1u);
+    EXPECT_EQ(msg->full().clusters(0).name(), "default/api:80");
+    EXPECT_EQ(msg->full().virtual_hosts(0).name(), "api");
+    EXPECT_EQ(msg->full().secrets(0).private_key(), "key");
+  }
+  EXPECT_FALSE(store.instance().empty());
+}
+
+TEST(SnapshotStoreTest, LatestVersionGetsAnEmptyDelta) {
+  SnapshotStore store;
+  store.Update(Sample());
+  auto msg = store.MessageFor(1, store.instance());
+  ASSERT_TRUE(msg->has_delta());
+  EXPECT_THAT(msg->delta(), EqualsProto(Parse<v1::Delta>("base_version: 1")));
+}
+
+TEST(SnapshotStoreTest, EndpointChangeSendsOnlyThatClustersEndpoints) {
+  SnapshotStore store;
+  store.Update(Sample());
+  v1::Snapshot next = Sample();
+  next.mutable_endpoints(0)->mutable_endpoints(0)->set_ready(false);
+  next.mutable_endpoints(0)->add_endpoints()->set_address("10.0.0.3");
+  ASSERT_EQ(store.Update(next), 2u);
+
+  auto msg = store.MessageFor(1, store.instance());
+  ASSERT_TRUE(msg->has_delta());
+  EXPECT_EQ(msg->version(), 2u);
+  EXPECT_THAT(msg->delta(), EqualsProto(Parse<v1::Delta>(R"pb(
+                base_version: 1
+                endpoints {
+                  cluster: "default/web:80"
+                  endpoints { address: "10.0.0.1" port: 8080 ready: false }
+                  endpoints { address: "10.0.0.3" }
+                }
+              )pb")));
+}
+
+TEST(SnapshotStoreTest, DeltaCarriesRemovalsAndTheChangeFlags) {
+  SnapshotStore store;
+  store.Update(Sample());
+  v1::Snapshot next = Sample();
+  next.mutable_virtual_hosts()->RemoveLast();  // "api"
+  next.mutable_clusters()->RemoveLast();
+  next.mutable_endpoints()->RemoveLast();
+  next.clear_secrets();
+  next.clear_settings();
+  next.mutable_default_action()->set_cluster("default/web:80");
+  ASSERT_EQ(store.Update(next), 2u);
+
+  auto msg = store.MessageFor(1, store.instance());
+  ASSERT_TRUE(msg->has_delta());
+  EXPECT_THAT(msg->delta(), EqualsProto(Parse<v1::Delta>(R"pb(
+                base_version: 1
+                removed_virtual_hosts: "api"
+                removed_clusters: "default/api:80"
+                removed_endpoints: "default/api:80"
+                removed_secrets: "default/tls"
+                settings_changed: true
+                default_action { cluster: "default/web:80" }
+                default_action_changed: true
+              )pb")));
+}
+
+TEST(SnapshotStoreTest, DeltaSpansSeveralVersionsAndSkipsWhatChangedBack) {
+  SnapshotStore store;
+  store.Update(Sample());  // 1
+  v1::Snapshot v2 = Sample();
+  v2.mutable_secrets(0)->set_certificate_chain("rotated");
+  v2.mutable_clusters(0)->set_max_connections(10);
+  store.Update(v2);  // 2
+  v1::Snapshot v3 = Sample();
+  v3.mutable_clusters(0)->set_max_connections(10);
+  store.Update(v3);  // 3: the secret is back to version 1's
+
+  auto msg = store.MessageFor(1, store.instance());
+  ASSERT_TRUE(msg->has_delta());
+  ASSERT_EQ(msg->delta().clusters_size(), 1);
+  EXPECT_EQ(msg->delta().clusters(0).name(), "default/web:80");
+  EXPECT_EQ(msg->delta().secrets_size(), 0);
+
+  auto from2 = store.MessageFor(2, store.instance());
+  ASSERT_EQ(from2->delta().secrets_size(), 1);
+  EXPECT_EQ(from2->delta().secrets(0).certificate_chain(), "cert");
+  EXPECT_EQ(from2->delta().clusters_size(), 0);
+}
+
+TEST(SnapshotStoreTest, VersionsOlderThanTheHistoryGetAFullSnapshot) {
+  SnapshotStore store(/*history=*/3);
+  for (uint32_t i = 1; i <= 5; ++i) {
+    v1::Snapshot s = Sample();
+    s.mutable_settings()->set_max_request_headers(i);
+    ASSERT_EQ(store.Update(s), i);
+  }
+  EXPECT_TRUE(store.MessageFor(2, store.instance())->has_full());
+  EXPECT_TRUE(store.MessageFor(3, store.instance())->has_delta());
+  EXPECT_TRUE(store.MessageFor(6, store.instance())->has_full());  // from the future
+}
+
+TEST(SnapshotStoreTest, StreamsAtTheSameVersionShareTheMessage) {
+  SnapshotStore store;
+  store.Update(Sample());
+  EXPECT_EQ(store.MessageFor(0, ""), store.MessageFor(0, "other"));
+  EXPECT_EQ(store.MessageFor(1, store.instance()), store.MessageFor(1, store.instance()));
+}
+
+TEST(SnapshotStoreTest, ListenersHearNewVersionsOnlyUntilRemoved) {
+  SnapshotStore store;
+  std::vector<uint64_t> heard;
+  int id = store.AddListener([&](uint64_t v) { heard.push_back(v); });
+  store.Update(Sample());
+  store.Update(Sample());  // unchanged: no notification
+  v1::Snapshot next = Sample();
+  next.clear_secrets();
+  store.Update(next);
+  store.RemoveListener(id);
+  store.Update(Sample());
+  EXPECT_EQ(heard, (std::vector<uint64_t>{1, 2}));
+}
+
+TEST(SnapshotStoreTest, DuplicateNamesKeepTheFirst) {
+  SnapshotStore store;
+  v1::Snapshot s = Sample();
+  *s.add_clusters() = Parse<v1::Cluster>(R"pb(name: "default/web:80" max_connections: 3)pb");
+  store.Update(s);
+  auto msg = store.MessageFor(0, "");
+  ASSERT_EQ(msg->full().clusters_size(), 2);
+  EXPECT_EQ(msg->full().clusters(1).max_connections(), 0u);
+}
+
+}  // namespace
+}  // namespace portico::controller::push

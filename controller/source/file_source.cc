@@ -1,0 +1,252 @@
+#include "controller/source/file_source.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/inotify.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdint>
+#include <cstring>
+#include <map>
+#include <tuple>
+#include <utility>
+
+#include "absl/status/status.h"
+#include "absl/strings/match.h"
+#include "common/strings.h"
+#include "controller/source/manifest_decoder.h"
+
+namespace portico::controller::source {
+namespace {
+
+using translate::Diagnostic;
+
+// Manifests are a few kilobytes; a huge file is a mistake (a log, an image)
+// and reading it on every change would stall the controller.
+constexpr off_t kMaxFileSize = off_t{16} << 20;
+
+// Kubernetes mounts ConfigMaps and Secrets as symlinks through `..data`, and
+// updates them by renaming a new `..data` into place: the only event an
+// update produces, and a hidden name.
+constexpr char kAtomicWriterLink[] = "..data";
+
+constexpr uint32_t kWatchMask = IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE |
+                                IN_CREATE | IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR;
+
+std::string ErrnoText(int error) { return std::strerror(error); }
+
+Diagnostic FileDiagnostic(std::string message) {
+  Diagnostic d;
+  d.severity = Diagnostic::Severity::kError;
+  d.kind = "File";
+  d.reason = "InvalidManifest";
+  d.message = std::move(message);
+  return d;
+}
+
+// The file's contents; NotFound when it vanished since the listing.
+absl::StatusOr<std::string> ReadFile(const std::string& path) {
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    int error = errno;
+    std::string message = portico::StrCat(path, ": cannot open: ", ErrnoText(error));
+    return error == ENOENT ? absl::NotFoundError(message) : absl::UnavailableError(message);
+  }
+  std::string text;
+  absl::Status status;
+  struct stat st;
+  if (fstat(fd, &st) != 0) {
+    status = absl::UnavailableError(portico::StrCat(path, ": cannot stat: ", ErrnoText(errno)));
+  } else if (st.st_size > kMaxFileSize) {
+    status = absl::FailedPreconditionError(
+        portico::StrCat(path, ": ", st.st_size, " bytes is larger than the ", kMaxFileSize,
+                        "-byte limit for a manifest file"));
+  } else {
+    text.resize(static_cast<size_t>(st.st_size));
+    size_t done = 0;
+    // The size can change under us; read to EOF within the limit.
+    for (;;) {
+      if (done == text.size())
+        text.resize(std::min<size_t>(text.size() * 2 + 4096, kMaxFileSize + 1));
+      ssize_t n = read(fd, text.data() + done, text.size() - done);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) {
+        status = absl::UnavailableError(portico::StrCat(path, ": cannot read: ", ErrnoText(errno)));
+        break;
+      }
+      if (n == 0) break;
+      done += static_cast<size_t>(n);
+      if (done > static_cast<size_t>(kMaxFileSize)) {
+        status = absl::FailedPreconditionError(
+            portico::StrCat(path, ": larger than the ", kMaxFileSize, "-byte limit"));
+        break;
+      }
+    }
+    text.resize(done);
+  }
+  close(fd);
+  if (!status.ok()) return status;
+  return text;
+}
+
+// Two documents defining one object would make the translator's view depend
+// on vector order; keep the first in file order, as a reader would expect.
+template <typename T>
+void DropDuplicates(std::string_view kind, std::vector<T>& objects,
+                    std::vector<Diagnostic>& diagnostics) {
+  std::map<std::pair<std::string, std::string>, std::string> first_source;
+  std::vector<T> kept;
+  kept.reserve(objects.size());
+  for (T& object : objects) {
+    auto [it, inserted] =
+        first_source.emplace(std::pair{object.meta.ns, object.meta.name}, object.meta.source);
+    if (inserted) {
+      kept.push_back(std::move(object));
+      continue;
+    }
+    Diagnostic d;
+    d.severity = Diagnostic::Severity::kError;
+    d.kind = std::string(kind);
+    d.ns = object.meta.ns;
+    d.name = object.meta.name;
+    d.reason = "DuplicateObject";
+    d.message = portico::StrCat(object.meta.source, ": ", kind, " already defined at ", it->second,
+                                "; this definition is ignored");
+    diagnostics.push_back(std::move(d));
+  }
+  objects = std::move(kept);
+}
+
+bool IsRelevantEvent(const inotify_event& event) {
+  // Lost events, or the directory itself went away: re-read to find out.
+  if (event.mask & (IN_Q_OVERFLOW | IN_DELETE_SELF | IN_MOVE_SELF | IN_IGNORED | IN_UNMOUNT)) {
+    return true;
+  }
+  if (event.len == 0) return false;
+  std::string_view name(event.name);  // NUL-padded to event.len
+  return name == kAtomicWriterLink || IsManifestFileName(name);
+}
+
+}  // namespace
+
+bool IsManifestFileName(std::string_view name) {
+  if (name.empty() || name[0] == '.' || name[0] == '#' || name.back() == '~') return false;
+  absl::string_view n = portico::ToAbsl(name);
+  return absl::EndsWithIgnoreCase(n, ".yaml") || absl::EndsWithIgnoreCase(n, ".yml") ||
+         absl::EndsWithIgnoreCase(n, ".json");
+}
+
+absl::StatusOr<LoadedManifests> LoadManifestDirectory(const std::string& directory) {
+  std::vector<std::string> names;
+  {
+    DIR* dir = opendir(directory.c_str());
+    if (dir == nullptr) {
+      int error = errno;
+      std::string message = portico::StrCat(directory, ": cannot list: ", ErrnoText(error));
+      return error == ENOENT ? absl::NotFoundError(message) : absl::UnavailableError(message);
+    }
+    errno = 0;
+    while (const dirent* entry = readdir(dir)) {
+      if (IsManifestFileName(entry->d_name)) names.emplace_back(entry->d_name);
+    }
+    int error = errno;
+    closedir(dir);
+    if (error != 0) {
+      return absl::UnavailableError(
+          portico::StrCat(directory, ": cannot list: ", ErrnoText(error)));
+    }
+  }
+  std::sort(names.begin(), names.end());
+
+  LoadedManifests out;
+  for (const std::string& name : names) {
+    std::string path = directory.empty() || directory.back() == '/'
+                           ? portico::StrCat(directory, name)
+                           : portico::StrCat(directory, "/", name);
+    struct stat st;
+    if (stat(path.c_str(), &st) != 0) {
+      int error = errno;
+      // Gone since the listing (its deletion is signalled anyway), unless it
+      // is a dangling symlink, which someone should hear about.
+      if (error != ENOENT || lstat(path.c_str(), &st) == 0) {
+        out.diagnostics.push_back(
+            FileDiagnostic(portico::StrCat(path, ": cannot read: ", ErrnoText(error))));
+      }
+      continue;
+    }
+    if (!S_ISREG(st.st_mode)) continue;  // a directory named "x.yaml" is not a manifest
+    absl::StatusOr<std::string> text = ReadFile(path);
+    if (!text.ok()) {
+      if (!absl::IsNotFound(text.status())) {
+        out.diagnostics.push_back(FileDiagnostic(std::string(text.status().message())));
+      }
+      continue;
+    }
+    out.files.push_back(path);
+    // A parse failure already added its diagnostic; the file contributes nothing.
+    DecodeManifests(*text, path, out.state, out.diagnostics).IgnoreError();
+  }
+  DropDuplicates("Ingress", out.state.ingresses, out.diagnostics);
+  DropDuplicates("IngressClass", out.state.ingress_classes, out.diagnostics);
+  DropDuplicates("Service", out.state.services, out.diagnostics);
+  DropDuplicates("EndpointSlice", out.state.endpoint_slices, out.diagnostics);
+  DropDuplicates("Secret", out.state.secrets, out.diagnostics);
+  DropDuplicates("ConfigMap", out.state.config_maps, out.diagnostics);
+  return out;
+}
+
+absl::StatusOr<std::unique_ptr<FileSource>> FileSource::Create(std::string directory) {
+  int fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+  if (fd < 0) {
+    return absl::UnavailableError(portico::StrCat("inotify_init1: ", ErrnoText(errno)));
+  }
+  if (inotify_add_watch(fd, directory.c_str(), kWatchMask) < 0) {
+    int error = errno;
+    close(fd);
+    std::string message = portico::StrCat(directory, ": cannot watch: ", ErrnoText(error));
+    return error == ENOENT ? absl::NotFoundError(message) : absl::UnavailableError(message);
+  }
+  return std::unique_ptr<FileSource>(new FileSource(std::move(directory), fd));
+}
+
+FileSource::~FileSource() { close(fd_); }
+
+bool FileSource::DrainEvents() {
+  bool changed = false;
+  // Aligned as the kernel writes whole, aligned inotify_event records.
+  alignas(inotify_event) char buffer[16 * 1024];
+  for (;;) {
+    ssize_t n = read(fd_, buffer, sizeof buffer);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno == EAGAIN) break;
+    // Anything else is unexpected on inotify: say "changed" so that the
+    // caller re-reads, rather than risk missing an update.
+    if (n <= 0) return true;
+    for (ssize_t offset = 0; offset < n;) {
+      const auto* event = reinterpret_cast<const inotify_event*>(buffer + offset);
+      changed = changed || IsRelevantEvent(*event);
+      offset += static_cast<ssize_t>(sizeof(inotify_event) + event->len);
+    }
+  }
+  return changed;
+}
+
+bool FileSource::WaitForChange(std::chrono::milliseconds timeout) {
+  using std::chrono::steady_clock;
+  const steady_clock::time_point deadline = steady_clock::now() + timeout;
+  for (;;) {
+    if (DrainEvents()) return true;
+    auto remaining =
+        std::chrono::ceil<std::chrono::milliseconds>(deadline - steady_clock::now()).count();
+    if (remaining <= 0) return false;
+    pollfd pfd{fd_, POLLIN, 0};
+    int rc = poll(&pfd, 1, static_cast<int>(std::min<int64_t>(remaining, INT32_MAX)));
+    if (rc < 0 && errno != EINTR) return false;
+  }
+}
+
+}  // namespace portico::controller::source

@@ -1,0 +1,93 @@
+#pragma once
+// The `file` source: a directory of Kubernetes manifests (YAML or JSON) read
+// as the cluster state, and an inotify watch that says when to read it again.
+//
+// Typical use in an event loop (libev):
+//
+//   auto source = FileSource::Create(dir);          // starts watching
+//   Apply(source->Load());                          // first full read
+//   ev_io on source->fd() (EV_READ) -> if (source->DrainEvents()) arm the
+//   debounce timer -> on expiry Apply(source->Load())
+//
+// Load() re-reads the whole directory each time: manifests are small, and a
+// full read makes the result a function of the directory's contents alone
+// (no event-ordering bugs, nothing to diff).
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "controller/translate/cluster_state.h"
+#include "controller/translate/translator.h"
+
+namespace portico::controller::source {
+
+// A manifest directory as read at one moment.
+struct LoadedManifests {
+  translate::ClusterState state;
+  // Files that could not be read or parsed, objects that were rejected or
+  // defined twice; in file order. The objects that decoded are in `state`.
+  std::vector<translate::Diagnostic> diagnostics;
+  // The manifest files read ("dir/name"), sorted by name.
+  std::vector<std::string> files;
+};
+
+// Whether a directory entry named `name` is a manifest: ends in .yaml, .yml or
+// .json (any case), is not hidden, and is not an editor's backup or lock file
+// ("#x.yaml#", "x.yaml~", ".x.yaml.swp" are skipped).
+bool IsManifestFileName(std::string_view name);
+
+// Reads every manifest file directly in `directory` (not its subdirectories,
+// symlinks followed) in name order and decodes them. A file that cannot be
+// read or parsed adds a diagnostic naming it and contributes nothing; the
+// other files still apply. When two documents define the same object (same
+// kind, namespace and name) the first in file order wins and the other gets a
+// "DuplicateObject" diagnostic. Fails only when the directory cannot be listed.
+absl::StatusOr<LoadedManifests> LoadManifestDirectory(const std::string& directory);
+
+// Watches one directory with inotify.
+//
+// Threading: not thread-safe. One owner thread calls fd(), DrainEvents() and
+// WaitForChange(). Load() only reads the filesystem and may run on any thread,
+// also while the owner drains events.
+class FileSource {
+ public:
+  // Starts watching `directory` (which must exist). Create the source before
+  // the first Load() so that no change can fall between reading and watching.
+  static absl::StatusOr<std::unique_ptr<FileSource>> Create(std::string directory);
+  ~FileSource();
+
+  FileSource(const FileSource&) = delete;
+  FileSource& operator=(const FileSource&) = delete;
+
+  const std::string& directory() const { return directory_; }
+
+  // Non-blocking inotify descriptor; readable when events are queued. It is
+  // level-triggered: call DrainEvents() whenever it is readable.
+  int fd() const { return fd_; }
+
+  // Reads every queued event without blocking. True when one of them may
+  // change what Load() returns: a manifest file was written, created, renamed
+  // or deleted; Kubernetes swapped a mounted ConfigMap or Secret (its `..data`
+  // symlink); events were lost (queue overflow); or the directory itself was
+  // deleted or moved (Load() then fails and no further changes are signalled).
+  bool DrainEvents();
+
+  // Blocks until a relevant change (true) or until `timeout` passes (false).
+  // For tests and simple loops; an event loop uses fd() and DrainEvents().
+  bool WaitForChange(std::chrono::milliseconds timeout);
+
+  absl::StatusOr<LoadedManifests> Load() const { return LoadManifestDirectory(directory_); }
+
+ private:
+  FileSource(std::string directory, int fd) : directory_(std::move(directory)), fd_(fd) {}
+
+  const std::string directory_;
+  const int fd_;
+};
+
+}  // namespace portico::controller::source

@@ -1,0 +1,251 @@
+#include "controller/source/file_source.h"
+
+#include <poll.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace portico::controller::source {
+namespace {
+
+namespace fs = std::filesystem;
+using std::chrono::milliseconds;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+using ::testing::SizeIs;
+using translate::Diagnostic;
+
+// Generous: a change is queued by the kernel before the write returns, so a
+// healthy run never waits; the bound only keeps a broken one from hanging.
+constexpr milliseconds kDeadline{5000};
+
+class TempDir {
+ public:
+  TempDir() {
+    const char* base = getenv("TEST_TMPDIR");
+    std::string pattern = std::string(base != nullptr ? base : "/tmp") + "/portico-fs-XXXXXX";
+    char* made = mkdtemp(pattern.data());
+    EXPECT_NE(made, nullptr);
+    path_ = pattern;
+  }
+  ~TempDir() {
+    std::error_code ignored;
+    fs::remove_all(path_, ignored);
+  }
+  const std::string& path() const { return path_; }
+  std::string operator/(std::string_view name) const { return path_ + "/" + std::string(name); }
+
+ private:
+  std::string path_;
+};
+
+void WriteFile(const std::string& path, std::string_view content) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << content;
+  out.close();
+  ASSERT_TRUE(out) << path;
+}
+
+std::string ConfigMap(std::string_view name, std::string_view value = "v") {
+  return "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: " + std::string(name) +
+         "}\ndata: {k: \"" + std::string(value) + "\"}\n";
+}
+
+LoadedManifests MustLoad(const std::string& directory) {
+  absl::StatusOr<LoadedManifests> loaded = LoadManifestDirectory(directory);
+  EXPECT_TRUE(loaded.ok()) << loaded.status();
+  return loaded.ok() ? *std::move(loaded) : LoadedManifests();
+}
+
+std::vector<std::string> ConfigMapNames(const LoadedManifests& loaded) {
+  std::vector<std::string> names;
+  for (const auto& cm : loaded.state.config_maps) names.push_back(cm.meta.name);
+  return names;
+}
+
+// True when the inotify fd has events queued (without consuming them).
+bool Readable(int fd) {
+  pollfd pfd{fd, POLLIN, 0};
+  return poll(&pfd, 1, 0) == 1 && (pfd.revents & POLLIN);
+}
+
+TEST(IsManifestFileNameTest, ExtensionsAndEditorFiles) {
+  for (const char* name : {"app.yaml", "app.yml", "app.json", "APP.YAML", "a.b.yaml"}) {
+    EXPECT_TRUE(IsManifestFileName(name)) << name;
+  }
+  for (const char* name :
+       {"", ".app.yaml", ".app.yaml.swp", "#app.yaml#", ".#app.yaml", "app.yaml~", "app.yaml.bak",
+        "app.yaml.tmp", "4913", "app.yaml___jb_tmp___", "README.md", "..data", "yaml"}) {
+    EXPECT_FALSE(IsManifestFileName(name)) << name;
+  }
+}
+
+TEST(LoadManifestDirectoryTest, ReadsManifestFilesInNameOrder) {
+  TempDir dir;
+  WriteFile(dir / "b.yaml", ConfigMap("from-b"));
+  WriteFile(dir / "a.json",
+            R"({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "from-a"}})");
+  WriteFile(dir / "c.yml", ConfigMap("from-c1") + "---\n" + ConfigMap("from-c2"));
+  WriteFile(dir / ".hidden.yaml", ConfigMap("hidden"));
+  WriteFile(dir / "b.yaml~", ConfigMap("backup"));
+  WriteFile(dir / "notes.txt", "not yaml: [");
+  fs::create_directory(dir / "sub.yaml");
+  WriteFile(dir / "sub.yaml/inner.yaml", ConfigMap("nested"));
+
+  LoadedManifests loaded = MustLoad(dir.path());
+  EXPECT_THAT(loaded.diagnostics, IsEmpty());
+  EXPECT_THAT(loaded.files, ElementsAre(dir / "a.json", dir / "b.yaml", dir / "c.yml"));
+  EXPECT_THAT(ConfigMapNames(loaded), ElementsAre("from-a", "from-b", "from-c1", "from-c2"));
+  EXPECT_EQ(loaded.state.config_maps[3].meta.source, dir / "c.yml#2");
+}
+
+TEST(LoadManifestDirectoryTest, BrokenFileIsReportedAndTheRestApplies) {
+  TempDir dir;
+  WriteFile(dir / "a.yaml", ConfigMap("a"));
+  WriteFile(dir / "b.yaml", ConfigMap("b-ok") + "---\nmetadata: {name: [\n");
+  WriteFile(dir / "c.yaml", ConfigMap("c"));
+
+  LoadedManifests loaded = MustLoad(dir.path());
+  EXPECT_THAT(ConfigMapNames(loaded), ElementsAre("a", "c"));
+  ASSERT_THAT(loaded.diagnostics, SizeIs(1));
+  EXPECT_EQ(loaded.diagnostics[0].kind, "File");
+  EXPECT_EQ(loaded.diagnostics[0].severity, Diagnostic::Severity::kError);
+  EXPECT_THAT(loaded.diagnostics[0].message, HasSubstr(dir / "b.yaml: line "));
+}
+
+TEST(LoadManifestDirectoryTest, FirstDefinitionOfAnObjectWins) {
+  TempDir dir;
+  WriteFile(dir / "a.yaml", ConfigMap("same", "first"));
+  WriteFile(dir / "b.yaml", ConfigMap("same", "second") + "---\n" + ConfigMap("other"));
+
+  LoadedManifests loaded = MustLoad(dir.path());
+  ASSERT_THAT(ConfigMapNames(loaded), ElementsAre("same", "other"));
+  EXPECT_EQ(loaded.state.config_maps[0].data.at("k"), "first");
+  ASSERT_THAT(loaded.diagnostics, SizeIs(1));
+  const Diagnostic& d = loaded.diagnostics[0];
+  EXPECT_EQ(d.kind, "ConfigMap");
+  EXPECT_EQ(d.ns, "default");
+  EXPECT_EQ(d.name, "same");
+  EXPECT_EQ(d.reason, "DuplicateObject");
+  EXPECT_EQ(d.message, dir / "b.yaml#1: ConfigMap already defined at " + dir / "a.yaml#1" +
+                           "; this definition is ignored");
+}
+
+TEST(LoadManifestDirectoryTest, DanglingSymlinkIsReported) {
+  TempDir dir;
+  fs::create_symlink(dir / "missing.yaml", dir / "link.yaml");
+  LoadedManifests loaded = MustLoad(dir.path());
+  EXPECT_THAT(loaded.files, IsEmpty());
+  ASSERT_THAT(loaded.diagnostics, SizeIs(1));
+  EXPECT_THAT(loaded.diagnostics[0].message, HasSubstr(dir / "link.yaml: cannot read"));
+}
+
+TEST(LoadManifestDirectoryTest, MissingDirectoryIsAnError) {
+  TempDir dir;
+  absl::StatusOr<LoadedManifests> loaded = LoadManifestDirectory(dir / "nope");
+  EXPECT_EQ(loaded.status().code(), absl::StatusCode::kNotFound);
+}
+
+TEST(FileSourceTest, CreateFailsWithoutTheDirectory) {
+  TempDir dir;
+  EXPECT_EQ(FileSource::Create(dir / "nope").status().code(), absl::StatusCode::kNotFound);
+}
+
+TEST(FileSourceTest, SignalsWritesRenamesAndDeletes) {
+  TempDir dir;
+  absl::StatusOr<std::unique_ptr<FileSource>> source = FileSource::Create(dir.path());
+  ASSERT_TRUE(source.ok()) << source.status();
+  FileSource& s = **source;
+  EXPECT_THAT(ConfigMapNames(MustLoad(dir.path())), IsEmpty());
+  EXPECT_FALSE(s.DrainEvents());
+
+  WriteFile(dir / "a.yaml", ConfigMap("a"));
+  ASSERT_TRUE(s.WaitForChange(kDeadline));
+  EXPECT_THAT(ConfigMapNames(*s.Load()), ElementsAre("a"));
+
+  // Editors and kubectl-style tools write a temporary file and rename it.
+  WriteFile(dir / ".b.yaml.tmp", ConfigMap("b"));
+  ASSERT_EQ(std::rename((dir / ".b.yaml.tmp").c_str(), (dir / "b.yaml").c_str()), 0);
+  ASSERT_TRUE(s.WaitForChange(kDeadline));
+  EXPECT_THAT(ConfigMapNames(*s.Load()), ElementsAre("a", "b"));
+
+  // Renaming a manifest away (IN_MOVED_FROM) removes it.
+  ASSERT_EQ(std::rename((dir / "a.yaml").c_str(), (dir / "a.yaml.disabled").c_str()), 0);
+  ASSERT_TRUE(s.WaitForChange(kDeadline));
+  EXPECT_THAT(ConfigMapNames(*s.Load()), ElementsAre("b"));
+
+  ASSERT_EQ(unlink((dir / "b.yaml").c_str()), 0);
+  ASSERT_TRUE(s.WaitForChange(kDeadline));
+  EXPECT_THAT(ConfigMapNames(*s.Load()), IsEmpty());
+  EXPECT_FALSE(s.DrainEvents());
+}
+
+TEST(FileSourceTest, IgnoresFilesThatAreNotManifests) {
+  TempDir dir;
+  absl::StatusOr<std::unique_ptr<FileSource>> source = FileSource::Create(dir.path());
+  ASSERT_TRUE(source.ok()) << source.status();
+  FileSource& s = **source;
+  WriteFile(dir / ".app.yaml.swp", "swap");
+  WriteFile(dir / "app.yaml~", "backup");
+  WriteFile(dir / "README.md", "docs");
+  ASSERT_EQ(unlink((dir / "README.md").c_str()), 0);
+  // The kernel queues events before the syscalls return: the fd is readable
+  // now, and draining finds nothing relevant.
+  EXPECT_TRUE(Readable(s.fd()));
+  EXPECT_FALSE(s.DrainEvents());
+  EXPECT_FALSE(Readable(s.fd()));
+}
+
+TEST(FileSourceTest, WaitForChangeTimesOut) {
+  TempDir dir;
+  absl::StatusOr<std::unique_ptr<FileSource>> source = FileSource::Create(dir.path());
+  ASSERT_TRUE(source.ok()) << source.status();
+  auto start = std::chrono::steady_clock::now();
+  EXPECT_FALSE((*source)->WaitForChange(milliseconds(20)));
+  EXPECT_GE(std::chrono::steady_clock::now() - start, milliseconds(20));
+}
+
+// Kubernetes mounts a ConfigMap as app.yaml -> ..data/app.yaml, ..data ->
+// ..<timestamp>/, and updates it by renaming a new ..data symlink into place.
+TEST(FileSourceTest, SignalsAConfigMapVolumeUpdate) {
+  TempDir dir;
+  fs::create_directory(dir / "..2024_01_01");
+  WriteFile(dir / "..2024_01_01/app.yaml", ConfigMap("old"));
+  fs::create_directory_symlink("..2024_01_01", dir / "..data");
+  fs::create_symlink("..data/app.yaml", dir / "app.yaml");
+  absl::StatusOr<std::unique_ptr<FileSource>> source = FileSource::Create(dir.path());
+  ASSERT_TRUE(source.ok()) << source.status();
+  FileSource& s = **source;
+  EXPECT_THAT(ConfigMapNames(*s.Load()), ElementsAre("old"));
+
+  fs::create_directory(dir / "..2024_01_02");
+  WriteFile(dir / "..2024_01_02/app.yaml", ConfigMap("new"));
+  fs::create_directory_symlink("..2024_01_02", dir / "..data_tmp");
+  EXPECT_FALSE(s.DrainEvents());
+  ASSERT_EQ(std::rename((dir / "..data_tmp").c_str(), (dir / "..data").c_str()), 0);
+  ASSERT_TRUE(s.WaitForChange(kDeadline));
+  EXPECT_THAT(ConfigMapNames(*s.Load()), ElementsAre("new"));
+}
+
+TEST(FileSourceTest, SignalsTheDirectoryGoingAway) {
+  TempDir parent;
+  std::string dir = parent / "manifests";
+  fs::create_directory(dir);
+  absl::StatusOr<std::unique_ptr<FileSource>> source = FileSource::Create(dir);
+  ASSERT_TRUE(source.ok()) << source.status();
+  fs::remove(dir);
+  ASSERT_TRUE((*source)->WaitForChange(kDeadline));
+  EXPECT_EQ((*source)->Load().status().code(), absl::StatusCode::kNotFound);
+}
+
+}  // namespace
+}  // namespace portico::controller::source

@@ -1,0 +1,27 @@
+#pragma once
+// Typed Ingress annotations. Every value is parsed and validated here; a bad
+// value disables only what it configures and yields a diagnostic. Policies
+// (issue 9) will extend IngressAnnotations.
+
+#include <string_view>
+
+#include "controller/translate/cluster_state.h"
+#include "controller/translate/diagnostics.h"
+
+namespace portico::controller::translate {
+
+inline constexpr std::string_view kPorticoPrefix = "portico.dev/";
+inline constexpr std::string_view kNginxPrefix = "nginx.ingress.kubernetes.io/";
+
+struct IngressAnnotations {
+  // ImplementationSpecific paths are RE2 regexes anchored at the path start.
+  bool use_regex = false;
+};
+
+// portico.dev/<name> wins over its nginx.ingress.kubernetes.io/<name> alias.
+// Unknown portico.dev/* annotations are warned about (a typo would otherwise
+// silently do nothing); unknown nginx ones are not, since migrating users
+// carry many that Portico does not need.
+IngressAnnotations ParseAnnotations(const Ingress& ingress, DiagnosticSink& diagnostics);
+
+}  // namespace portico::controller::translate

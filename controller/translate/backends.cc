@@ -1,0 +1,165 @@
+#include "controller/translate/backends.h"
+
+#include <set>
+#include <utility>
+
+#include "absl/status/statusor.h"
+#include "common/net/ip_address.h"
+#include "common/strings.h"
+
+namespace portico::controller::translate {
+namespace {
+
+v1::RouteAction Unavailable() {
+  v1::RouteAction action;
+  action.mutable_direct_response()->set_status(503);
+  return action;
+}
+
+const ServicePort* FindPort(const Service& service, const ServiceBackendPort& ref) {
+  for (const ServicePort& p : service.ports) {
+    if (ref.number.has_value() ? p.port == *ref.number : p.name == *ref.name) return &p;
+  }
+  return nullptr;
+}
+
+bool IsIpLiteral(std::string_view name) { return net::IpAddress::Parse(name).ok(); }
+
+}  // namespace
+
+BackendResolver::BackendResolver(const ClusterState& state) : slices_(state.endpoint_slices) {
+  for (const Service& s : state.services) services_.try_emplace({s.meta.ns, s.meta.name}, &s);
+}
+
+std::string BackendResolver::AddCluster(std::string_view ns, std::string_view service,
+                                        std::string_view port, ClusterEntry entry) {
+  std::string name = port.empty() ? portico::StrCat(ns, "/", service)
+                                  : portico::StrCat(ns, "/", service, ":", port);
+  entry.origin.set_namespace_(std::string(ns));
+  entry.origin.set_service(std::string(service));
+  entry.origin.set_service_port(std::string(port));
+  clusters_.try_emplace(name, std::move(entry));
+  return name;
+}
+
+ResolvedBackend BackendResolver::Resolve(std::string_view ns, const IngressBackend& backend,
+                                         const BackendOwner& owner, DiagnosticSink& diagnostics) {
+  ResolvedBackend r;
+  r.origin.set_namespace_(std::string(ns));
+  r.origin.set_ingress(std::string(owner.ingress));
+  r.origin.set_service(backend.service_name);
+  if (backend.has_resource || backend.service_name.empty()) {
+    diagnostics.Error(owner.kind, *owner.meta, "UnsupportedBackend",
+                      "only Service backends are supported; requests for this backend get 503");
+    r.action = Unavailable();
+    return r;
+  }
+  const ServiceBackendPort& ref = backend.port;
+  if (!ref.number.has_value() && !ref.name.has_value()) {
+    diagnostics.Error(owner.kind, *owner.meta, "InvalidBackend",
+                      portico::StrCat("backend Service \"", backend.service_name,
+                                      "\" names no port; requests for it get 503"));
+    r.action = Unavailable();
+    return r;
+  }
+  std::string port_ref = ref.number.has_value() ? std::to_string(*ref.number) : *ref.name;
+  const std::string service_id = portico::StrCat(ns, "/", backend.service_name);
+
+  auto it = services_.find({std::string(ns), backend.service_name});
+  ClusterEntry entry;
+  std::string cluster_port = port_ref;
+  if (it == services_.end()) {
+    diagnostics.Warn(
+        owner.kind, *owner.meta, "ServiceNotFound",
+        portico::StrCat("Service \"", service_id, "\" not found; requests for it get 503"));
+  } else {
+    const Service& service = *it->second;
+    entry.service = &service;
+    entry.port = FindPort(service, ref);
+    bool external = service.type == "ExternalName";
+    if (entry.port != nullptr) {
+      cluster_port = std::to_string(entry.port->port);
+      entry.external_port = static_cast<uint32_t>(entry.port->port);
+    } else if (external && ref.number.has_value()) {
+      // An ExternalName Service need not list ports: the number is the port.
+      entry.external_port = static_cast<uint32_t>(*ref.number);
+    } else {
+      diagnostics.Warn(owner.kind, *owner.meta, "ServicePortNotFound",
+                       portico::StrCat("Service \"", service_id, "\" has no port \"", port_ref,
+                                       "\"; requests for it get 503"));
+    }
+    if (external && entry.external_port != 0 && !IsIpLiteral(service.external_name)) {
+      diagnostics.Warn(
+          owner.kind, *owner.meta, "ExternalNameUnsupported",
+          portico::StrCat("ExternalName Service \"", service_id, "\" points at \"",
+                          service.external_name, "\", not an IP address; requests for it get 503"));
+    }
+  }
+  r.origin.set_service_port(cluster_port);
+  r.action.set_cluster(AddCluster(ns, backend.service_name, cluster_port, std::move(entry)));
+  return r;
+}
+
+ResolvedBackend BackendResolver::ResolveDefault(const std::string& ns, const std::string& name,
+                                                DiagnosticSink& diagnostics) {
+  ObjectMeta meta;
+  meta.ns = ns;
+  meta.name = name;
+  auto it = services_.find({ns, name});
+  if (it == services_.end() || it->second->ports.empty()) {
+    bool missing = it == services_.end();
+    diagnostics.Warn(
+        "Service", meta, missing ? "ServiceNotFound" : "ServicePortNotFound",
+        portico::StrCat("the default backend Service ", missing ? "does not exist" : "has no ports",
+                        "; unmatched requests get 503"));
+    ResolvedBackend r;
+    r.origin.set_namespace_(ns);
+    r.origin.set_service(name);
+    r.action.set_cluster(AddCluster(ns, name, "", ClusterEntry{}));
+    return r;
+  }
+  IngressBackend backend;
+  backend.service_name = name;
+  backend.port.number = it->second->ports.front().port;
+  return Resolve(ns, backend, BackendOwner{"Service", &meta, ""}, diagnostics);
+}
+
+void BackendResolver::Emit(v1::Snapshot& snapshot, DiagnosticSink& diagnostics) const {
+  std::set<std::string> used;
+  auto use = [&](const v1::RouteAction& a) {
+    if (a.has_cluster()) used.insert(a.cluster());
+    for (const v1::WeightedCluster& wc : a.weighted_clusters().clusters())
+      used.insert(wc.cluster());
+  };
+  for (const v1::VirtualHost& vh : snapshot.virtual_hosts()) {
+    for (const v1::Route& r : vh.routes()) use(r.action());
+  }
+  use(snapshot.default_action());
+  for (const auto& [name, entry] : clusters_) {
+    if (!used.contains(name)) continue;
+    v1::Cluster* cluster = snapshot.add_clusters();
+    cluster->set_name(name);
+    *cluster->mutable_origin() = entry.origin;
+    v1::ClusterEndpoints* endpoints = snapshot.add_endpoints();
+    endpoints->set_cluster(name);
+    if (entry.service == nullptr) continue;
+    const Service& service = *entry.service;
+    if (service.type == "ExternalName") {
+      absl::StatusOr<net::IpAddress> ip = net::IpAddress::Parse(service.external_name);
+      if (!ip.ok() || entry.external_port == 0) continue;
+      v1::Endpoint* e = endpoints->add_endpoints();
+      e->set_address(ip->ToString());
+      e->set_port(entry.external_port);
+      e->set_ready(true);
+      e->set_serving(true);
+      continue;
+    }
+    if (entry.port == nullptr) continue;
+    for (v1::Endpoint& e : BuildEndpoints(
+             service, *entry.port, slices_.For(service.meta.ns, service.meta.name), diagnostics)) {
+      *endpoints->add_endpoints() = std::move(e);
+    }
+  }
+}
+
+}  // namespace portico::controller::translate

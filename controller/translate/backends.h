@@ -1,0 +1,70 @@
+#pragma once
+// Ingress backends to clusters: one cluster per (namespace, Service, Service
+// port), shared by every route that names it.
+
+#include <map>
+#include <string>
+#include <string_view>
+
+#include "controller/translate/cluster_state.h"
+#include "controller/translate/diagnostics.h"
+#include "controller/translate/endpoints.h"
+#include "portico/v1/snapshot.pb.h"
+
+namespace portico::controller::translate {
+
+// Who asked for a backend: diagnostics are reported against this object, and
+// `ingress` (may be empty) goes into the route's Origin.
+struct BackendOwner {
+  std::string_view kind;
+  const ObjectMeta* meta;
+  std::string_view ingress;
+};
+
+struct ResolvedBackend {
+  v1::RouteAction action;
+  v1::Origin origin;
+};
+
+// Single use, within one translation; keeps pointers into the ClusterState.
+//
+// A backend that cannot be served as written still yields a route, so that
+// its requests get an honest 503 rather than falling through to a shorter
+// prefix that may belong to someone else (ingress-nginx does the same):
+//   * Service or Service port missing: a cluster with no endpoints;
+//   * ExternalName with a DNS name: a cluster with no endpoints (the data
+//     plane connects to IP literals only; an IP literal works);
+//   * a `resource` backend or no Service name: a direct 503 response.
+class BackendResolver {
+ public:
+  explicit BackendResolver(const ClusterState& state);
+
+  ResolvedBackend Resolve(std::string_view ns, const IngressBackend& backend,
+                          const BackendOwner& owner, DiagnosticSink& diagnostics);
+
+  // The controller's default backend: the Service's first port (as listed).
+  ResolvedBackend ResolveDefault(const std::string& ns, const std::string& name,
+                                 DiagnosticSink& diagnostics);
+
+  // Appends the clusters that the snapshot's routes and default action name
+  // (a route that lost a conflict leaves its cluster unused) and their
+  // endpoints, sorted by name.
+  void Emit(v1::Snapshot& snapshot, DiagnosticSink& diagnostics) const;
+
+ private:
+  struct ClusterEntry {
+    v1::Origin origin;
+    const Service* service = nullptr;   // null: missing Service
+    const ServicePort* port = nullptr;  // null: missing port, or ExternalName by number
+    uint32_t external_port = 0;         // ExternalName: the port to connect to
+  };
+
+  std::string AddCluster(std::string_view ns, std::string_view service, std::string_view port,
+                         ClusterEntry entry);
+
+  std::map<std::pair<std::string, std::string>, const Service*> services_;
+  SliceIndex slices_;
+  std::map<std::string, ClusterEntry> clusters_;
+};
+
+}  // namespace portico::controller::translate

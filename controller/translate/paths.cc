@@ -1,0 +1,96 @@
+#include "controller/translate/paths.h"
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "common/net/ip_address.h"
+#include "common/strings.h"
+#include "re2/re2.h"
+
+namespace portico::controller::translate {
+namespace {
+
+// Same rule as the data plane's router: lower-case alphanumerics and '-', not
+// starting or ending with '-', at most 63 bytes.
+bool IsDnsLabel(std::string_view label) {
+  if (label.empty() || label.size() > 63 || label.front() == '-' || label.back() == '-') {
+    return false;
+  }
+  for (char c : label) {
+    if (!(absl::ascii_islower(c) || absl::ascii_isdigit(c) || c == '-')) return false;
+  }
+  return true;
+}
+
+bool IsDnsName(std::string_view name) {
+  if (name.empty() || name.size() > 253) return false;
+  size_t pos = 0;
+  while (true) {
+    size_t dot = name.find('.', pos);
+    if (!IsDnsLabel(name.substr(pos, dot == std::string_view::npos ? dot : dot - pos))) {
+      return false;
+    }
+    if (dot == std::string_view::npos) return true;
+    pos = dot + 1;
+  }
+}
+
+PathConversion Fail(std::string reason, std::string message) {
+  PathConversion result;
+  result.error_reason = std::move(reason);
+  result.error_message = std::move(message);
+  return result;
+}
+
+PathConversion Ok(v1::PathMatch::Type type, std::string path) {
+  PathConversion result;
+  result.match.emplace();
+  result.match->set_type(type);
+  result.match->set_path(std::move(path));
+  return result;
+}
+
+}  // namespace
+
+std::optional<std::string> NormalizeHost(std::string_view host) {
+  std::string lower = absl::AsciiStrToLower(ToAbsl(host));
+  if (lower.empty()) return lower;
+  std::string_view name = lower;
+  if (absl::StartsWith(lower, "*.")) name.remove_prefix(2);
+  if (!IsDnsName(name) || net::IpAddress::Parse(name).ok()) return std::nullopt;
+  return lower;
+}
+
+PathConversion ConvertPath(const HttpIngressPath& p, bool use_regex) {
+  const std::string& type = p.path_type;
+  if (type != "Exact" && type != "Prefix" && type != "ImplementationSpecific") {
+    return Fail("InvalidPathType",
+                portico::StrCat("path \"", p.path, "\" has pathType \"", type,
+                                "\"; want Exact, Prefix or ImplementationSpecific"));
+  }
+  if (type == "ImplementationSpecific" && use_regex) {
+    std::string path = p.path.empty() ? "/" : p.path;
+    RE2::Options options;
+    options.set_log_errors(false);
+    RE2 re(path, options);
+    if (!re.ok()) {
+      return Fail("InvalidRegex",
+                  portico::StrCat("path \"", path, "\" is not a valid RE2 regex: ", re.error()));
+    }
+    return Ok(v1::PathMatch::TYPE_REGEX, std::move(path));
+  }
+  if (p.path.empty() && type != "Exact") return Ok(v1::PathMatch::TYPE_PREFIX, "/");
+  if (p.path.empty() || p.path.front() != '/') {
+    return Fail("InvalidPath", portico::StrCat(type, " path \"", p.path, "\" must start with '/'"));
+  }
+  return Ok(type == "Exact" ? v1::PathMatch::TYPE_EXACT : v1::PathMatch::TYPE_PREFIX, p.path);
+}
+
+std::string MatchKey(const v1::PathMatch& match) {
+  std::string_view path = match.path();
+  if (match.type() == v1::PathMatch::TYPE_PREFIX) {
+    while (!path.empty() && path.back() == '/') path.remove_suffix(1);
+  }
+  return portico::StrCat(static_cast<int>(match.type()), ":", path);
+}
+
+}  // namespace portico::controller::translate

@@ -1,0 +1,62 @@
+#pragma once
+// Merges the routes of all served Ingresses into one virtual host per
+// hostname and resolves conflicts between them.
+
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "controller/translate/backends.h"
+#include "controller/translate/cluster_state.h"
+#include "controller/translate/diagnostics.h"
+#include "controller/translate/tls.h"
+#include "portico/v1/snapshot.pb.h"
+
+namespace portico::controller::translate {
+
+inline constexpr char kCatchAllName[] = "catch-all";
+
+// Virtual host name for a normalized hostname: "host:foo.example.com",
+// "host:*.example.com", or kCatchAllName for "" (any host).
+std::string VirtualHostName(const std::string& hostname);
+
+// Not thread-safe; single use within one translation.
+//
+// Conflicts: two routes on one host with the same match (same type and path,
+// a Prefix's trailing slashes ignored) are one route. Routes from rules beat
+// routes derived from spec.defaultBackend; otherwise the first added wins,
+// and callers add Ingresses oldest first. Losers get a "PathConflict" warning
+// except a defaultBackend route displaced by a rule, which is by design.
+class VirtualHostBuilder {
+ public:
+  // A host exists once an Ingress names it in a rule, even if none of its
+  // paths survive: requests for it must not fall through to the catch-all.
+  void AddHost(const std::string& hostname, const Ingress& ingress);
+
+  // `from_default_backend`: the route stands for spec.defaultBackend.
+  void AddRoute(const std::string& hostname, const Ingress& ingress, v1::PathMatch match,
+                ResolvedBackend backend, bool from_default_backend);
+
+  // Appends virtual hosts sorted by name, their routes sorted by (type, path;
+  // regexes longest first, the order the data plane tries them), with
+  // certificates from `tls` offered by the Ingresses that route each host.
+  void Emit(TlsResolver& tls, v1::Snapshot& snapshot, DiagnosticSink& diagnostics);
+
+ private:
+  struct Candidate {
+    const Ingress* ingress;
+    bool from_default_backend;
+    v1::Route route;
+  };
+  static void ResolveRootAndRegexes(std::vector<Candidate*>& winners, const std::string& host_text,
+                                    DiagnosticSink& diagnostics);
+
+  struct Host {
+    std::set<const Ingress*> ingresses;  // those with a rule (or defaultBackend) here
+    std::map<std::string, std::vector<Candidate>> matches;  // match key -> in insertion order
+  };
+  std::map<std::string, Host> hosts_;  // by hostname
+};
+
+}  // namespace portico::controller::translate

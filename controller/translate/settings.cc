@@ -1,0 +1,246 @@
+#include "controller/translate/settings.h"
+
+#include <functional>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "common/net/ip_address.h"
+#include "common/strings.h"
+
+namespace portico::controller::translate {
+namespace {
+
+constexpr int64_t kMaxMillis = int64_t{10} * 365 * 24 * 3600 * 1000;  // sanity bound: 10 years
+
+void SetDuration(google::protobuf::Duration* d, int64_t millis) {
+  d->set_seconds(millis / 1000);
+  d->set_nanos(static_cast<int32_t>(millis % 1000) * 1000000);
+}
+
+// Returns an error message, or empty on success.
+using KeyParser = std::function<std::string(std::string_view value, v1::GlobalSettings& out)>;
+
+KeyParser Duration(google::protobuf::Duration* (v1::GlobalSettings::*field)()) {
+  return [field](std::string_view value, v1::GlobalSettings& out) -> std::string {
+    std::optional<int64_t> millis = ParseNginxDuration(value);
+    if (!millis.has_value()) return "not a duration (\"60s\", \"5m\", or seconds)";
+    if (*millis == 0) return "must be above zero";
+    SetDuration((out.*field)(), *millis);
+    return "";
+  };
+}
+
+KeyParser Count(void (v1::GlobalSettings::*setter)(uint32_t)) {
+  return [setter](std::string_view value, v1::GlobalSettings& out) -> std::string {
+    uint32_t n = 0;
+    if (!portico::SimpleAtoi(value, &n) || n == 0 || value.front() == '+') {
+      return "not a positive integer";
+    }
+    (out.*setter)(n);
+    return "";
+  };
+}
+
+std::string BodySize(std::string_view value, v1::GlobalSettings& out) {
+  std::optional<uint64_t> size = ParseNginxSize(value);
+  if (!size.has_value()) return "not a size (\"1m\", \"512k\", bytes, or 0 for unlimited)";
+  out.set_max_request_body_bytes(*size);
+  return "";
+}
+
+// "<number> <size>": nginx allocates up to <number> buffers of <size> for the
+// request line and headers; a request line (or header line) must fit one.
+std::string HeaderBuffers(std::string_view value, v1::GlobalSettings& out) {
+  std::vector<absl::string_view> parts = absl::StrSplit(ToAbsl(value), ' ', absl::SkipWhitespace());
+  uint32_t count = 0;
+  std::optional<uint64_t> size;
+  if (parts.size() != 2 || !absl::SimpleAtoi(parts[0], &count) || count == 0 ||
+      !(size = ParseNginxSize(ToStd(parts[1]))).has_value() || *size == 0) {
+    return "want \"<count> <size>\", e.g. \"4 8k\"";
+  }
+  uint64_t total = *size * count;
+  if (*size > std::numeric_limits<uint32_t>::max() ||
+      total > std::numeric_limits<uint32_t>::max()) {
+    return "too large";
+  }
+  out.set_max_request_line_bytes(static_cast<uint32_t>(*size));
+  out.set_max_request_header_bytes(static_cast<uint32_t>(total));
+  return "";
+}
+
+std::optional<bool> ParseBool(std::string_view value) {
+  if (value == "true") return true;
+  if (value == "false") return false;
+  return std::nullopt;
+}
+
+struct Key {
+  std::string_view name;
+  KeyParser parse;
+};
+
+const std::vector<Key>& Keys() {
+  static const auto* keys = new std::vector<Key>{
+      {"client-body-timeout", Duration(&v1::GlobalSettings::mutable_client_body_timeout)},
+      {"client-header-timeout", Duration(&v1::GlobalSettings::mutable_client_header_timeout)},
+      {"keep-alive", Duration(&v1::GlobalSettings::mutable_keepalive_timeout)},
+      {"keep-alive-requests", Count(&v1::GlobalSettings::set_max_keepalive_requests)},
+      {"large-client-header-buffers", HeaderBuffers},
+      {"proxy-body-size", BodySize},
+  };
+  return *keys;
+}
+
+// use-forwarded-headers and proxy-real-ip-cidr act together (as in
+// ingress-nginx): forwarded headers are believed only with
+// use-forwarded-headers, from the proxy-real-ip-cidr peers, which default to
+// everyone.
+void TrustedProxies(const ConfigMap& config_map, v1::GlobalSettings& out,
+                    DiagnosticSink& diagnostics) {
+  auto invalid = [&](std::string_view key, std::string_view why) {
+    diagnostics.Error("ConfigMap", config_map.meta, "InvalidSetting",
+                      portico::StrCat("key \"", key, "\": ", why, "; ignored"));
+  };
+  bool use = false;
+  if (auto it = config_map.data.find("use-forwarded-headers"); it != config_map.data.end()) {
+    std::optional<bool> parsed = ParseBool(ToStd(absl::StripAsciiWhitespace(it->second)));
+    if (parsed.has_value()) {
+      use = *parsed;
+    } else {
+      invalid(it->first, "must be \"true\" or \"false\"");
+    }
+  }
+  std::vector<std::string> cidrs = {"0.0.0.0/0", "::/0"};
+  if (auto it = config_map.data.find("proxy-real-ip-cidr"); it != config_map.data.end()) {
+    cidrs.clear();
+    for (absl::string_view part : absl::StrSplit(ToAbsl(it->second), ',', absl::SkipWhitespace())) {
+      part = absl::StripAsciiWhitespace(part);
+      absl::StatusOr<net::Cidr> cidr = net::Cidr::Parse(ToStd(part));
+      if (!cidr.ok()) {
+        invalid(it->first, portico::StrCat("\"", ToStd(part), "\" is not a CIDR"));
+        cidrs.clear();
+        break;
+      }
+      cidrs.push_back(cidr->ToString());
+    }
+    if (cidrs.empty()) {
+      if (absl::StripAsciiWhitespace(it->second).empty()) invalid(it->first, "empty value");
+      // Falling back to the default (everyone) would widen trust because of a
+      // typo: believe no forwarded headers instead.
+      return;
+    }
+    if (!use) {
+      diagnostics.Warn("ConfigMap", config_map.meta, "IgnoredSetting",
+                       "key \"proxy-real-ip-cidr\" has no effect without "
+                       "use-forwarded-headers: \"true\"");
+    }
+  }
+  if (use) {
+    for (std::string& c : cidrs) out.add_trusted_proxies(std::move(c));
+  }
+}
+
+}  // namespace
+
+std::optional<int64_t> ParseNginxDuration(std::string_view text) {
+  if (text.empty()) return std::nullopt;
+  int64_t seconds = 0;
+  if (text.find_first_not_of("0123456789") == std::string_view::npos) {
+    if (!portico::SimpleAtoi(text, &seconds) || seconds > kMaxMillis / 1000) return std::nullopt;
+    return seconds * 1000;
+  }
+  struct Unit {
+    std::string_view suffix;
+    int64_t millis;
+  };
+  // Longest suffix first so that "ms" is not read as "m".
+  static constexpr Unit kUnits[] = {
+      {"ms", 1}, {"d", 86400000}, {"h", 3600000}, {"m", 60000}, {"s", 1000}};
+  int64_t total = 0;
+  int64_t last_unit = std::numeric_limits<int64_t>::max();
+  size_t pos = 0;
+  while (pos < text.size()) {
+    size_t digits_end = text.find_first_not_of("0123456789", pos);
+    if (digits_end == pos || digits_end == std::string_view::npos) return std::nullopt;
+    int64_t n = 0;
+    if (!portico::SimpleAtoi(text.substr(pos, digits_end - pos), &n) || n > kMaxMillis) {
+      return std::nullopt;
+    }
+    const Unit* unit = nullptr;
+    for (const Unit& u : kUnits) {
+      if (text.substr(digits_end, u.suffix.size()) == u.suffix) {
+        unit = &u;
+        break;
+      }
+    }
+    if (unit == nullptr || unit->millis >= last_unit) return std::nullopt;
+    last_unit = unit->millis;
+    if (n > (kMaxMillis - total) / unit->millis) return std::nullopt;
+    total += n * unit->millis;
+    pos = digits_end + unit->suffix.size();
+  }
+  return total;
+}
+
+std::optional<uint64_t> ParseNginxSize(std::string_view text) {
+  if (text.empty()) return std::nullopt;
+  uint64_t multiplier = 1;
+  switch (text.back()) {
+    case 'k':
+    case 'K':
+      multiplier = uint64_t{1} << 10;
+      break;
+    case 'm':
+    case 'M':
+      multiplier = uint64_t{1} << 20;
+      break;
+    case 'g':
+    case 'G':
+      multiplier = uint64_t{1} << 30;
+      break;
+  }
+  if (multiplier != 1) text.remove_suffix(1);
+  if (text.empty() || text.find_first_not_of("0123456789") != std::string_view::npos) {
+    return std::nullopt;
+  }
+  uint64_t n = 0;
+  if (!portico::SimpleAtoi(text, &n) || n > std::numeric_limits<uint64_t>::max() / multiplier) {
+    return std::nullopt;
+  }
+  return n * multiplier;
+}
+
+v1::GlobalSettings ParseSettings(const ConfigMap& config_map, DiagnosticSink& diagnostics) {
+  v1::GlobalSettings out;
+  for (const auto& [key, raw] : config_map.data) {
+    if (key == "use-forwarded-headers" || key == "proxy-real-ip-cidr") continue;
+    const Key* known = nullptr;
+    for (const Key& k : Keys()) {
+      if (k.name == key) known = &k;
+    }
+    if (known == nullptr) {
+      diagnostics.Warn("ConfigMap", config_map.meta, "UnknownSetting",
+                       portico::StrCat("key \"", key, "\" is not supported; it is ignored"));
+      continue;
+    }
+    std::string value(absl::StripAsciiWhitespace(raw));
+    v1::GlobalSettings parsed = out;  // a failed parse must leave `out` untouched
+    std::string problem = value.empty() ? "empty value" : known->parse(value, parsed);
+    if (!problem.empty()) {
+      diagnostics.Error(
+          "ConfigMap", config_map.meta, "InvalidSetting",
+          portico::StrCat("key \"", key, "\" = \"", value, "\": ", problem, "; ignored"));
+      continue;
+    }
+    out = std::move(parsed);
+  }
+  TrustedProxies(config_map, out, diagnostics);
+  return out;
+}
+
+}  // namespace portico::controller::translate

@@ -1,0 +1,27 @@
+#pragma once
+// The global settings ConfigMap to GlobalSettings. Keys follow ingress-nginx's
+// ConfigMap where one exists, so a migrated ConfigMap keeps working; the
+// supported set is small and listed in docs/ingress.md.
+
+#include <cstdint>
+#include <optional>
+#include <string_view>
+
+#include "controller/translate/cluster_state.h"
+#include "controller/translate/diagnostics.h"
+#include "portico/v1/snapshot.pb.h"
+
+namespace portico::controller::translate {
+
+// Each key is parsed strictly; a bad value is reported and only that key is
+// ignored. Unknown keys are reported too (as warnings).
+v1::GlobalSettings ParseSettings(const ConfigMap& config_map, DiagnosticSink& diagnostics);
+
+// nginx time syntax: "60" (seconds), "500ms", "90s", "5m", "1h", "1d", or a
+// sequence from larger to smaller units ("1m30s"). Milliseconds.
+std::optional<int64_t> ParseNginxDuration(std::string_view text);
+
+// nginx size syntax: bytes, or a number with k/K, m/M, g/G (powers of 1024).
+std::optional<uint64_t> ParseNginxSize(std::string_view text);
+
+}  // namespace portico::controller::translate

@@ -1,0 +1,169 @@
+#include "controller/translate/settings.h"
+
+#include <string>
+
+#include "controller/translate/test_util.h"
+#include "controller/translate/translator.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace portico::controller::translate {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::IsEmpty;
+using ::testing::Optional;
+
+TEST(ParseNginxDurationTest, AcceptsNginxTimeSyntax) {
+  EXPECT_THAT(ParseNginxDuration("60"), Optional(60000));
+  EXPECT_THAT(ParseNginxDuration("60s"), Optional(60000));
+  EXPECT_THAT(ParseNginxDuration("500ms"), Optional(500));
+  EXPECT_THAT(ParseNginxDuration("5m"), Optional(300000));
+  EXPECT_THAT(ParseNginxDuration("1h"), Optional(3600000));
+  EXPECT_THAT(ParseNginxDuration("1d"), Optional(86400000));
+  EXPECT_THAT(ParseNginxDuration("1m30s"), Optional(90000));
+  EXPECT_THAT(ParseNginxDuration("0"), Optional(0));
+}
+
+TEST(ParseNginxDurationTest, RejectsEverythingElse) {
+  for (const char* bad :
+       {"", "s", "-1", "1.5s", "1x", "10 s", "30s1m", "1s1s", "99999999999999d", "1m 30s", "+5"}) {
+    EXPECT_EQ(ParseNginxDuration(bad), std::nullopt) << bad;
+  }
+}
+
+TEST(ParseNginxSizeTest, AcceptsNginxSizeSyntax) {
+  EXPECT_THAT(ParseNginxSize("0"), Optional(0u));
+  EXPECT_THAT(ParseNginxSize("1024"), Optional(1024u));
+  EXPECT_THAT(ParseNginxSize("8k"), Optional(8192u));
+  EXPECT_THAT(ParseNginxSize("1m"), Optional(1048576u));
+  EXPECT_THAT(ParseNginxSize("1M"), Optional(1048576u));
+  EXPECT_THAT(ParseNginxSize("2g"), Optional(2147483648u));
+  for (const char* bad : {"", "m", "1.5m", "1mb", "-1", "1t", "99999999999999999999g"}) {
+    EXPECT_EQ(ParseNginxSize(bad), std::nullopt) << bad;
+  }
+}
+
+std::vector<std::string> Reasons(const std::vector<Diagnostic>& diagnostics) {
+  std::vector<std::string> out;
+  for (const Diagnostic& d : diagnostics) out.push_back(d.reason);
+  return out;
+}
+
+v1::GlobalSettings Parse(std::map<std::string, std::string> data,
+                         std::vector<Diagnostic>* diagnostics) {
+  ConfigMap cm;
+  cm.meta = testing::Meta("portico", "settings");
+  cm.data = std::move(data);
+  DiagnosticSink sink(diagnostics);
+  v1::GlobalSettings settings = ParseSettings(cm, sink);
+  SortDiagnostics(*diagnostics);
+  return settings;
+}
+
+TEST(ParseSettingsTest, SupportedKeys) {
+  std::vector<Diagnostic> diagnostics;
+  v1::GlobalSettings s = Parse({{"client-header-timeout", "30s"},
+                                {"client-body-timeout", "90"},
+                                {"keep-alive", "75"},
+                                {"keep-alive-requests", "500"},
+                                {"proxy-body-size", "8m"},
+                                {"large-client-header-buffers", "4 16k"}},
+                               &diagnostics);
+  EXPECT_THAT(diagnostics, IsEmpty());
+  EXPECT_EQ(s.client_header_timeout().seconds(), 30);
+  EXPECT_EQ(s.client_body_timeout().seconds(), 90);
+  EXPECT_EQ(s.keepalive_timeout().seconds(), 75);
+  EXPECT_EQ(s.max_keepalive_requests(), 500u);
+  EXPECT_EQ(s.max_request_body_bytes(), 8u << 20);
+  EXPECT_EQ(s.max_request_line_bytes(), 16384u);
+  EXPECT_EQ(s.max_request_header_bytes(), 65536u);
+  EXPECT_EQ(s.trusted_proxies_size(), 0);
+}
+
+TEST(ParseSettingsTest, SubSecondDurations) {
+  std::vector<Diagnostic> diagnostics;
+  v1::GlobalSettings s = Parse({{"client-header-timeout", "1500ms"}}, &diagnostics);
+  EXPECT_EQ(s.client_header_timeout().seconds(), 1);
+  EXPECT_EQ(s.client_header_timeout().nanos(), 500000000);
+}
+
+TEST(ParseSettingsTest, BadValuesAreIgnoredOneByOne) {
+  std::vector<Diagnostic> diagnostics;
+  v1::GlobalSettings s = Parse({{"client-header-timeout", "soon"},
+                                {"keep-alive", "0"},
+                                {"keep-alive-requests", "-3"},
+                                {"proxy-body-size", "1 m"},
+                                {"large-client-header-buffers", "4"},
+                                {"client-body-timeout", "10s"},
+                                {"worker-processes", "4"}},
+                               &diagnostics);
+  EXPECT_THAT(Reasons(diagnostics),
+              ElementsAre("InvalidSetting", "InvalidSetting", "InvalidSetting", "InvalidSetting",
+                          "InvalidSetting", "UnknownSetting"));
+  EXPECT_EQ(diagnostics[0].kind, "ConfigMap");
+  EXPECT_EQ(diagnostics[0].ns, "portico");
+  EXPECT_FALSE(s.has_client_header_timeout());
+  EXPECT_FALSE(s.has_keepalive_timeout());
+  EXPECT_EQ(s.max_keepalive_requests(), 0u);
+  EXPECT_EQ(s.max_request_line_bytes(), 0u);
+  EXPECT_EQ(s.client_body_timeout().seconds(), 10);
+}
+
+TEST(ParseSettingsTest, ForwardedHeadersTrustEveryoneByDefaultAsInIngressNginx) {
+  std::vector<Diagnostic> diagnostics;
+  v1::GlobalSettings s = Parse({{"use-forwarded-headers", "true"}}, &diagnostics);
+  EXPECT_THAT(s.trusted_proxies(), ElementsAre("0.0.0.0/0", "::/0"));
+  EXPECT_THAT(diagnostics, IsEmpty());
+}
+
+TEST(ParseSettingsTest, RealIpCidrsNarrowTheTrust) {
+  std::vector<Diagnostic> diagnostics;
+  v1::GlobalSettings s = Parse(
+      {{"use-forwarded-headers", "true"}, {"proxy-real-ip-cidr", "10.0.0.0/8, 2001:db8::/32"}},
+      &diagnostics);
+  EXPECT_THAT(s.trusted_proxies(), ElementsAre("10.0.0.0/8", "2001:db8::/32"));
+  EXPECT_THAT(diagnostics, IsEmpty());
+}
+
+TEST(ParseSettingsTest, ABadCidrListTrustsNobody) {
+  std::vector<Diagnostic> diagnostics;
+  v1::GlobalSettings s =
+      Parse({{"use-forwarded-headers", "true"}, {"proxy-real-ip-cidr", "10.0.0.0/8,10.0.0.1/8"}},
+            &diagnostics);
+  EXPECT_EQ(s.trusted_proxies_size(), 0);
+  EXPECT_THAT(Reasons(diagnostics), ElementsAre("InvalidSetting"));
+}
+
+TEST(ParseSettingsTest, CidrsWithoutForwardedHeadersHaveNoEffect) {
+  std::vector<Diagnostic> diagnostics;
+  v1::GlobalSettings s = Parse({{"proxy-real-ip-cidr", "10.0.0.0/8"}}, &diagnostics);
+  EXPECT_EQ(s.trusted_proxies_size(), 0);
+  EXPECT_THAT(Reasons(diagnostics), ElementsAre("IgnoredSetting"));
+
+  diagnostics.clear();
+  s = Parse({{"use-forwarded-headers", "yes"}}, &diagnostics);
+  EXPECT_EQ(s.trusted_proxies_size(), 0);
+  EXPECT_THAT(Reasons(diagnostics), ElementsAre("InvalidSetting"));
+}
+
+TEST(SettingsConfigMapTest, TranslateReadsTheNamedConfigMap) {
+  ClusterState state;
+  ConfigMap cm;
+  cm.meta = testing::Meta("portico", "settings");
+  cm.data["keep-alive"] = "30s";
+  state.config_maps.push_back(cm);
+  Options options;
+  options.settings_config_map = "portico/settings";
+  Result r = Translate(state, options);
+  EXPECT_EQ(r.snapshot.settings().keepalive_timeout().seconds(), 30);
+  EXPECT_THAT(r.diagnostics, IsEmpty());
+
+  options.settings_config_map = "portico/missing";
+  r = Translate(state, options);
+  EXPECT_FALSE(r.snapshot.has_settings());
+  EXPECT_THAT(Reasons(r.diagnostics), ElementsAre("ConfigMapNotFound"));
+}
+
+}  // namespace
+}  // namespace portico::controller::translate

@@ -1,0 +1,135 @@
+#include "controller/translate/tls.h"
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "common/strings.h"
+
+namespace portico::controller::translate {
+namespace {
+
+// Only the shape is checked (the translator does no crypto); the data plane
+// parses the PEM when it loads the certificate.
+std::string Problem(const Secret& secret) {
+  if (secret.type != kTlsSecretType) {
+    return portico::StrCat("type is \"", secret.type, "\", want \"", kTlsSecretType, "\"");
+  }
+  auto crt = secret.data.find("tls.crt");
+  if (crt == secret.data.end() || !absl::StrContains(crt->second, "-----BEGIN CERTIFICATE-----")) {
+    return "tls.crt is missing or holds no PEM certificate";
+  }
+  auto key = secret.data.find("tls.key");
+  if (key == secret.data.end() || !absl::StrContains(key->second, "-----BEGIN ") ||
+      !absl::StrContains(key->second, "PRIVATE KEY-----")) {
+    return "tls.key is missing or holds no PEM private key";
+  }
+  return "";
+}
+
+}  // namespace
+
+TlsResolver::TlsResolver(const ClusterState& state) {
+  for (const Secret& s : state.secrets) secrets_.try_emplace({s.meta.ns, s.meta.name}, &s);
+}
+
+void TlsResolver::AddIngress(const Ingress& ingress, DiagnosticSink& diagnostics) {
+  for (const IngressTls& tls : ingress.tls) {
+    Candidate candidate{&ingress, "", nullptr};
+    if (tls.secret_name.empty()) {
+      diagnostics.Error("Ingress", ingress.meta, "InvalidSecret",
+                        "a spec.tls entry names no secret; its hosts get no certificate");
+      continue;
+    }
+    const std::string id = portico::StrCat(ingress.meta.ns, "/", tls.secret_name);
+    auto it = secrets_.find({ingress.meta.ns, tls.secret_name});
+    if (it == secrets_.end()) {
+      diagnostics.Warn("Ingress", ingress.meta, "SecretNotFound",
+                       portico::StrCat("TLS Secret \"", id, "\" not found"));
+    } else if (std::string problem = Problem(*it->second); !problem.empty()) {
+      diagnostics.Error("Ingress", ingress.meta, "InvalidSecret",
+                        portico::StrCat("TLS Secret \"", id, "\" is not usable: ", problem));
+    } else {
+      candidate.secret = id;
+      candidate.object = it->second;
+    }
+    if (tls.hosts.empty()) by_host_[""].push_back(candidate);
+    for (const std::string& host : tls.hosts) {
+      by_host_[absl::AsciiStrToLower(ToAbsl(host))].push_back(candidate);
+    }
+  }
+}
+
+std::string TlsResolver::SecretFor(const std::string& hostname,
+                                   const std::set<const Ingress*>& routing,
+                                   DiagnosticSink& diagnostics) {
+  // Entries naming the host itself, then a wildcard covering it.
+  std::vector<std::string> tls_hosts = {hostname};
+  size_t dot = hostname.find('.');
+  if (!absl::StartsWith(hostname, "*.") && dot != std::string::npos && dot > 0) {
+    tls_hosts.push_back(portico::StrCat("*", hostname.substr(dot)));
+  }
+  for (const std::string& tls_host : tls_hosts) {
+    auto it = by_host_.find(tls_host);
+    if (it == by_host_.end()) continue;
+    const Candidate* winner = nullptr;
+    for (const Candidate& c : it->second) {
+      if (c.secret.empty() || !routing.contains(c.ingress)) continue;
+      if (winner == nullptr) {
+        winner = &c;
+      } else if (c.secret != winner->secret && c.ingress != winner->ingress) {
+        diagnostics.Warn(
+            "Ingress", c.ingress->meta, "TLSConflict",
+            portico::StrCat("host \"", hostname, "\" uses TLS Secret \"", winner->secret,
+                            "\" of the older Ingress ", winner->ingress->meta.ns, "/",
+                            winner->ingress->meta.name, ", not \"", c.secret, "\""));
+      }
+    }
+    if (winner != nullptr) {
+      used_.try_emplace(winner->secret, winner->object);
+      return winner->secret;
+    }
+  }
+  return "";
+}
+
+void CheckTlsHosts(const Ingress& ingress, const std::vector<std::string>& routed,
+                   DiagnosticSink& diagnostics) {
+  auto routes = [&](const std::string& tls_host) {
+    for (const std::string& host : routed) {
+      if (host == tls_host) return true;
+      size_t dot = host.find('.');
+      if (absl::StartsWith(tls_host, "*.") && !absl::StartsWith(host, "*.") &&
+          dot != std::string::npos && dot > 0 && host.substr(dot) == tls_host.substr(1)) {
+        return true;
+      }
+    }
+    return false;
+  };
+  for (const IngressTls& tls : ingress.tls) {
+    if (tls.hosts.empty() && !routes("")) {
+      diagnostics.Warn("Ingress", ingress.meta, "TLSHostNotRouted",
+                       "a spec.tls entry without hosts applies to rules without a host, and this "
+                       "Ingress has none");
+    }
+    for (const std::string& host : tls.hosts) {
+      if (routes(absl::AsciiStrToLower(ToAbsl(host)))) continue;
+      diagnostics.Warn("Ingress", ingress.meta, "TLSHostNotRouted",
+                       portico::StrCat("spec.tls host \"", host,
+                                       "\" matches no rule host of this Ingress; it gets no "
+                                       "certificate from it"));
+    }
+  }
+}
+
+void TlsResolver::Emit(v1::Snapshot& snapshot) const {
+  for (const auto& [name, secret] : used_) {
+    v1::Secret* out = snapshot.add_secrets();
+    out->set_name(name);
+    out->set_certificate_chain(secret->data.at("tls.crt"));
+    out->set_private_key(secret->data.at("tls.key"));
+    if (auto ca = secret->data.find("ca.crt"); ca != secret->data.end()) {
+      out->set_ca_bundle(ca->second);
+    }
+  }
+}
+
+}  // namespace portico::controller::translate

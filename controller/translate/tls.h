@@ -1,0 +1,64 @@
+#pragma once
+// spec.tls to virtual host certificates and snapshot Secrets.
+
+#include <map>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "controller/translate/cluster_state.h"
+#include "controller/translate/diagnostics.h"
+#include "portico/v1/snapshot.pb.h"
+
+namespace portico::controller::translate {
+
+inline constexpr char kTlsSecretType[] = "kubernetes.io/tls";
+
+// Single use, within one translation; keeps pointers into the ClusterState.
+//
+// A host's certificate comes from the spec.tls entries of the Ingresses that
+// route that host (as in ingress-nginx: an Ingress cannot put its certificate
+// on someone else's host), oldest Ingress first: an entry listing the host
+// itself, else one listing a wildcard that covers it ("*.example.com" for
+// "a.example.com"). An entry with no hosts covers the catch-all virtual host. A Secret that is
+// missing or not a valid kubernetes.io/tls Secret is reported and skipped; the next candidate, if
+// any, is used. Key material never appears in diagnostics.
+class TlsResolver {
+ public:
+  explicit TlsResolver(const ClusterState& state);
+
+  // Call for each served Ingress, oldest first.
+  void AddIngress(const Ingress& ingress, DiagnosticSink& diagnostics);
+
+  // The snapshot Secret name ("namespace/name") for a virtual host hostname
+  // (empty for the catch-all), offered by one of `routing` (the Ingresses
+  // that route that host), or empty when there is no usable certificate.
+  // Marks the Secret for Emit.
+  std::string SecretFor(const std::string& hostname, const std::set<const Ingress*>& routing,
+                        DiagnosticSink& diagnostics);
+
+  // Appends the Secrets named by SecretFor, sorted by name.
+  void Emit(v1::Snapshot& snapshot) const;
+
+ private:
+  struct Candidate {
+    const Ingress* ingress;
+    std::string secret;              // "namespace/name"; empty when the Secret is unusable
+    const Secret* object = nullptr;  // set with `secret`
+  };
+
+  std::map<std::pair<std::string, std::string>, const Secret*> secrets_;
+  // TLS host as written (lower-cased; "" for an entry without hosts) ->
+  // candidates, oldest Ingress first.
+  std::map<std::string, std::vector<Candidate>> by_host_;
+  std::map<std::string, const Secret*> used_;
+};
+
+// Warns about spec.tls hosts that none of the Ingress's own hosts (`routed`,
+// "" for the catch-all) use: a certificate only applies where its Ingress
+// routes, so such an entry is most likely a typo.
+void CheckTlsHosts(const Ingress& ingress, const std::vector<std::string>& routed,
+                   DiagnosticSink& diagnostics);
+
+}  // namespace portico::controller::translate

@@ -1,0 +1,154 @@
+#include "controller/translate/translator.h"
+
+#include <algorithm>
+#include <optional>
+#include <tuple>
+#include <utility>
+
+#include "absl/time/time.h"
+#include "common/strings.h"
+#include "controller/translate/annotations.h"
+#include "controller/translate/backends.h"
+#include "controller/translate/class_filter.h"
+#include "controller/translate/diagnostics.h"
+#include "controller/translate/paths.h"
+#include "controller/translate/routes.h"
+#include "controller/translate/settings.h"
+#include "controller/translate/tls.h"
+
+namespace portico::controller::translate {
+namespace {
+
+// Older Ingresses win conflicts. A missing or unparsable timestamp (a
+// hand-written manifest) counts as oldest; namespace/name breaks ties.
+std::vector<const Ingress*> ServedByAge(const ClusterState& state, const Options& options,
+                                        DiagnosticSink& diagnostics) {
+  ClassFilter filter(state, options);
+  std::vector<std::pair<absl::Time, const Ingress*>> served;
+  for (const Ingress& ingress : state.ingresses) {
+    if (!filter.Selects(ingress, diagnostics)) continue;
+    absl::Time created = absl::InfinitePast();
+    std::string error;
+    if (!absl::ParseTime(absl::RFC3339_full, ingress.meta.creation_timestamp, &created, &error)) {
+      created = absl::InfinitePast();
+    }
+    served.emplace_back(created, &ingress);
+  }
+  std::sort(served.begin(), served.end(), [](const auto& a, const auto& b) {
+    return std::tie(a.first, a.second->meta.ns, a.second->meta.name) <
+           std::tie(b.first, b.second->meta.ns, b.second->meta.name);
+  });
+  std::vector<const Ingress*> result;
+  for (const auto& [created, ingress] : served) result.push_back(ingress);
+  return result;
+}
+
+// Options name objects as "namespace/name".
+std::optional<std::pair<std::string, std::string>> SplitOption(std::string_view option,
+                                                               std::string_view flag,
+                                                               DiagnosticSink& diagnostics) {
+  size_t slash = option.find('/');
+  if (slash == std::string_view::npos || slash == 0 || slash + 1 == option.size() ||
+      option.find('/', slash + 1) != std::string_view::npos) {
+    ObjectMeta meta;
+    meta.name = std::string(flag);
+    diagnostics.Error("Options", meta, "InvalidOption",
+                      portico::StrCat("\"", option, "\" is not namespace/name; option ignored"));
+    return std::nullopt;
+  }
+  return std::make_pair(std::string(option.substr(0, slash)),
+                        std::string(option.substr(slash + 1)));
+}
+
+void TranslateIngress(const Ingress& ingress, BackendResolver& backends, TlsResolver& tls,
+                      VirtualHostBuilder& vhosts, DiagnosticSink& diagnostics) {
+  const IngressAnnotations annotations = ParseAnnotations(ingress, diagnostics);
+  const BackendOwner owner{"Ingress", &ingress.meta, ingress.meta.name};
+  tls.AddIngress(ingress, diagnostics);
+  std::vector<std::string> hosts;
+  for (const IngressRule& rule : ingress.rules) {
+    std::optional<std::string> host = NormalizeHost(rule.host);
+    if (!host.has_value()) {
+      diagnostics.Error("Ingress", ingress.meta, "InvalidHost",
+                        portico::StrCat("host \"", rule.host,
+                                        "\" is not a DNS name or *.<DNS name>; rule ignored"));
+      continue;
+    }
+    vhosts.AddHost(*host, ingress);
+    if (std::find(hosts.begin(), hosts.end(), *host) == hosts.end()) hosts.push_back(*host);
+    for (const HttpIngressPath& path : rule.paths) {
+      PathConversion converted = ConvertPath(path, annotations.use_regex);
+      if (!converted.match.has_value()) {
+        diagnostics.Error(
+            "Ingress", ingress.meta, converted.error_reason,
+            portico::StrCat(converted.error_message, " (",
+                            host->empty() ? "any host" : "host " + *host, "); path ignored"));
+        continue;
+      }
+      vhosts.AddRoute(*host, ingress, std::move(*converted.match),
+                      backends.Resolve(ingress.meta.ns, path.backend, owner, diagnostics), false);
+    }
+  }
+  if (ingress.default_backend.has_value()) {
+    // spec.defaultBackend takes what no path of this Ingress matches on its
+    // own hosts (a Prefix "/" that loses to any rule's "/"), and every host
+    // when the Ingress has no rules at all.
+    if (ingress.rules.empty()) hosts.push_back("");
+    if (!hosts.empty()) {
+      ResolvedBackend backend =
+          backends.Resolve(ingress.meta.ns, *ingress.default_backend, owner, diagnostics);
+      v1::PathMatch root;
+      root.set_type(v1::PathMatch::TYPE_PREFIX);
+      root.set_path("/");
+      for (const std::string& host : hosts) vhosts.AddRoute(host, ingress, root, backend, true);
+    }
+  }
+  CheckTlsHosts(ingress, hosts, diagnostics);
+}
+
+}  // namespace
+
+Result Translate(const ClusterState& state, const Options& options) {
+  Result result;
+  DiagnosticSink diagnostics(&result.diagnostics);
+  v1::Snapshot& snapshot = result.snapshot;
+
+  BackendResolver backends(state);
+  TlsResolver tls(state);
+  VirtualHostBuilder vhosts;
+  for (const Ingress* ingress : ServedByAge(state, options, diagnostics)) {
+    TranslateIngress(*ingress, backends, tls, vhosts, diagnostics);
+  }
+
+  if (!options.default_backend_service.empty()) {
+    if (auto id =
+            SplitOption(options.default_backend_service, "default-backend-service", diagnostics)) {
+      *snapshot.mutable_default_action() =
+          backends.ResolveDefault(id->first, id->second, diagnostics).action;
+    }
+  }
+  if (!options.settings_config_map.empty()) {
+    if (auto id = SplitOption(options.settings_config_map, "settings-config-map", diagnostics)) {
+      auto it = std::find_if(
+          state.config_maps.begin(), state.config_maps.end(),
+          [&](const ConfigMap& c) { return c.meta.ns == id->first && c.meta.name == id->second; });
+      if (it != state.config_maps.end()) {
+        *snapshot.mutable_settings() = ParseSettings(*it, diagnostics);
+      } else {
+        ObjectMeta meta;
+        meta.ns = id->first;
+        meta.name = id->second;
+        diagnostics.Warn("ConfigMap", meta, "ConfigMapNotFound",
+                         "the settings ConfigMap does not exist; defaults apply");
+      }
+    }
+  }
+
+  vhosts.Emit(tls, snapshot, diagnostics);
+  backends.Emit(snapshot, diagnostics);
+  tls.Emit(snapshot);
+  SortDiagnostics(result.diagnostics);
+  return result;
+}
+
+}  // namespace portico::controller::translate

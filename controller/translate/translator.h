@@ -1,0 +1,46 @@
+#pragma once
+// The translator: a pure function from cluster state to a snapshot. No I/O,
+// no clock, no randomness; the same input always gives byte-identical output
+// (every repeated field sorted). All Ingress semantics live here.
+
+#include <string>
+#include <vector>
+
+#include "controller/translate/cluster_state.h"
+#include "portico/v1/snapshot.pb.h"
+
+namespace portico::controller::translate {
+
+inline constexpr char kControllerName[] = "portico.dev/ingress-controller";
+
+struct Options {
+  // The IngressClass name this controller serves (--ingress-class).
+  std::string ingress_class = "portico";
+  // Also serve Ingresses that name no class when no IngressClass is marked default.
+  bool watch_ingress_without_class = false;
+  // "namespace/name" of the Service used when nothing matches; empty: built-in 404.
+  std::string default_backend_service;
+  // "namespace/name" of the ConfigMap with global settings; empty: none.
+  std::string settings_config_map;
+};
+
+struct Diagnostic {
+  enum class Severity { kWarning, kError };
+  Severity severity = Severity::kWarning;
+  std::string kind;  // "Ingress", "Service", "Secret", "ConfigMap", "File"...
+  std::string ns;
+  std::string name;
+  std::string reason;   // CamelCase, as a Kubernetes Event reason ("ServiceNotFound")
+  std::string message;  // one sentence for humans
+
+  friend bool operator==(const Diagnostic&, const Diagnostic&) = default;
+};
+
+struct Result {
+  v1::Snapshot snapshot;                // version is left 0: the snapshot store numbers them
+  std::vector<Diagnostic> diagnostics;  // sorted
+};
+
+Result Translate(const ClusterState& state, const Options& options);
+
+}  // namespace portico::controller::translate

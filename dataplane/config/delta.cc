@@ -1,0 +1,86 @@
+#include "dataplane/config/delta.h"
+
+#include <map>
+#include <string>
+#include <utility>
+
+#include "common/strings.h"
+
+namespace portico::dataplane::config {
+namespace {
+
+template <typename T>
+using Repeated = google::protobuf::RepeatedPtrField<T>;
+
+template <typename T, typename Key>
+absl::Status CheckNames(const Repeated<T>& upserts, Key key, std::string_view kind) {
+  for (const T& r : upserts) {
+    if (key(r).empty()) {
+      return absl::InvalidArgumentError(
+          ToAbsl(StrCat("delta upserts a ", kind, " without a name")));
+    }
+  }
+  return absl::OkStatus();
+}
+
+template <typename T, typename Key>
+void Merge(Repeated<T>* state, const Repeated<T>& upserts, const Repeated<std::string>& removed,
+           Key key) {
+  if (upserts.empty() && removed.empty()) return;
+  std::map<std::string, T> by_name;
+  for (T& r : *state) {
+    std::string name = key(r);
+    by_name.insert_or_assign(std::move(name), std::move(r));
+  }
+  for (const std::string& name : removed) by_name.erase(name);
+  for (const T& r : upserts) by_name.insert_or_assign(key(r), r);
+  state->Clear();
+  state->Reserve(static_cast<int>(by_name.size()));
+  for (auto& [name, r] : by_name) *state->Add() = std::move(r);
+}
+
+}  // namespace
+
+absl::Status ApplyDelta(v1::Snapshot& state, const v1::Delta& delta) {
+  if (delta.base_version() != state.version()) {
+    return absl::FailedPreconditionError(
+        ToAbsl(StrCat("delta from version ", delta.base_version(), " does not apply to version ",
+                      state.version())));
+  }
+  auto vhost_name = [](const v1::VirtualHost& r) -> const std::string& { return r.name(); };
+  auto cluster_name = [](const v1::Cluster& r) -> const std::string& { return r.name(); };
+  auto endpoints_name = [](const v1::ClusterEndpoints& r) -> const std::string& {
+    return r.cluster();
+  };
+  auto secret_name = [](const v1::Secret& r) -> const std::string& { return r.name(); };
+
+  for (absl::Status s : {CheckNames(delta.virtual_hosts(), vhost_name, "virtual host"),
+                         CheckNames(delta.clusters(), cluster_name, "cluster"),
+                         CheckNames(delta.endpoints(), endpoints_name, "endpoints resource"),
+                         CheckNames(delta.secrets(), secret_name, "secret")}) {
+    if (!s.ok()) return s;
+  }
+
+  Merge(state.mutable_virtual_hosts(), delta.virtual_hosts(), delta.removed_virtual_hosts(),
+        vhost_name);
+  Merge(state.mutable_clusters(), delta.clusters(), delta.removed_clusters(), cluster_name);
+  Merge(state.mutable_endpoints(), delta.endpoints(), delta.removed_endpoints(), endpoints_name);
+  Merge(state.mutable_secrets(), delta.secrets(), delta.removed_secrets(), secret_name);
+  if (delta.settings_changed()) {
+    if (delta.has_settings()) {
+      *state.mutable_settings() = delta.settings();
+    } else {
+      state.clear_settings();
+    }
+  }
+  if (delta.default_action_changed()) {
+    if (delta.has_default_action()) {
+      *state.mutable_default_action() = delta.default_action();
+    } else {
+      state.clear_default_action();
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace portico::dataplane::config

@@ -1,0 +1,164 @@
+#include "dataplane/config/delta.h"
+
+#include <gmock/gmock.h>
+#include <google/protobuf/text_format.h>
+#include <google/protobuf/util/message_differencer.h>
+#include <gtest/gtest.h>
+
+#include <string>
+
+namespace portico::dataplane::config {
+namespace {
+
+template <typename T>
+T Parse(const std::string& text) {
+  T msg;
+  EXPECT_TRUE(google::protobuf::TextFormat::ParseFromString(text, &msg)) << text;
+  return msg;
+}
+
+MATCHER_P(EqualsProto, expected, "") {
+  std::string diff;
+  google::protobuf::util::MessageDifferencer d;
+  d.ReportDifferencesToString(&diff);
+  if (d.Compare(arg, expected)) return true;
+  *result_listener << diff;
+  return false;
+}
+
+v1::Snapshot Base() {
+  return Parse<v1::Snapshot>(R"pb(
+    version: 3
+    settings { max_request_headers: 50 }
+    virtual_hosts { name: "a" hostnames: "a.example.com" }
+    virtual_hosts { name: "b" hostnames: "b.example.com" }
+    clusters { name: "c1" }
+    clusters { name: "c2" }
+    endpoints {
+      cluster: "c1"
+      endpoints { address: "10.0.0.1" port: 80 ready: true }
+    }
+    endpoints {
+      cluster: "c2"
+      endpoints { address: "10.0.0.2" port: 80 ready: true }
+    }
+    secrets { name: "s1" certificate_chain: "old" }
+  )pb");
+}
+
+TEST(ApplyDeltaTest, EmptyDeltaChangesNothing) {
+  v1::Snapshot state = Base();
+  ASSERT_TRUE(ApplyDelta(state, Parse<v1::Delta>("base_version: 3")).ok());
+  EXPECT_THAT(state, EqualsProto(Base()));
+}
+
+TEST(ApplyDeltaTest, UpsertsReplaceByNameAndAddNewOnesSorted) {
+  v1::Snapshot state = Base();
+  auto delta = Parse<v1::Delta>(R"pb(
+    base_version: 3
+    endpoints {
+      cluster: "c1"
+      endpoints { address: "10.0.0.9" port: 8080 ready: true }
+    }
+    clusters { name: "c0" lb_policy: LB_POLICY_RANDOM }
+    secrets { name: "s1" certificate_chain: "new" }
+  )pb");
+  ASSERT_TRUE(ApplyDelta(state, delta).ok());
+
+  v1::Snapshot want = Base();
+  want.mutable_endpoints(0)->mutable_endpoints(0)->set_address("10.0.0.9");
+  want.mutable_endpoints(0)->mutable_endpoints(0)->set_port(8080);
+  want.clear_clusters();
+  *want.add_clusters() = Parse<v1::Cluster>(R"pb(name: "c0" lb_policy: LB_POLICY_RANDOM)pb");
+  want.add_clusters()->set_name("c1");
+  want.add_clusters()->set_name("c2");
+  want.mutable_secrets(0)->set_certificate_chain("new");
+  EXPECT_THAT(state, EqualsProto(want));
+}
+
+TEST(ApplyDeltaTest, RemovalsDeleteByNameAndIgnoreUnknownNames) {
+  v1::Snapshot state = Base();
+  auto delta = Parse<v1::Delta>(R"pb(
+    base_version: 3
+    removed_virtual_hosts: "a"
+    removed_clusters: "c2"
+    removed_endpoints: "c2"
+    removed_secrets: "s1"
+    removed_secrets: "never-existed"
+  )pb");
+  ASSERT_TRUE(ApplyDelta(state, delta).ok());
+  ASSERT_EQ(state.virtual_hosts_size(), 1);
+  EXPECT_EQ(state.virtual_hosts(0).name(), "b");
+  ASSERT_EQ(state.clusters_size(), 1);
+  EXPECT_EQ(state.clusters(0).name(), "c1");
+  ASSERT_EQ(state.endpoints_size(), 1);
+  EXPECT_EQ(state.endpoints(0).cluster(), "c1");
+  EXPECT_EQ(state.secrets_size(), 0);
+}
+
+TEST(ApplyDeltaTest, RemoveThenUpsertSameNameKeepsTheUpsert) {
+  v1::Snapshot state = Base();
+  auto delta = Parse<v1::Delta>(R"pb(
+    base_version: 3
+    removed_clusters: "c1"
+    clusters { name: "c1" max_connections: 7 }
+  )pb");
+  ASSERT_TRUE(ApplyDelta(state, delta).ok());
+  ASSERT_EQ(state.clusters_size(), 2);
+  EXPECT_EQ(state.clusters(0).max_connections(), 7u);
+}
+
+TEST(ApplyDeltaTest, SettingsAndDefaultActionOnlyWhenFlagged) {
+  v1::Snapshot state = Base();
+  // Unflagged fields are ignored even when present.
+  ASSERT_TRUE(ApplyDelta(state, Parse<v1::Delta>(R"pb(
+                           base_version: 3
+                           settings { max_request_headers: 1 }
+                         )pb"))
+                  .ok());
+  EXPECT_EQ(state.settings().max_request_headers(), 50u);
+
+  ASSERT_TRUE(ApplyDelta(state, Parse<v1::Delta>(R"pb(
+                           base_version: 3
+                           settings { max_request_headers: 1 }
+                           settings_changed: true
+                           default_action { cluster: "c2" }
+                           default_action_changed: true
+                         )pb"))
+                  .ok());
+  EXPECT_EQ(state.settings().max_request_headers(), 1u);
+  EXPECT_EQ(state.default_action().cluster(), "c2");
+
+  // Flagged and absent: cleared.
+  ASSERT_TRUE(ApplyDelta(state, Parse<v1::Delta>(R"pb(
+                           base_version: 3
+                           settings_changed: true
+                           default_action_changed: true
+                         )pb"))
+                  .ok());
+  EXPECT_FALSE(state.has_settings());
+  EXPECT_FALSE(state.has_default_action());
+}
+
+TEST(ApplyDeltaTest, WrongBaseVersionIsRejectedAndStateUnchanged) {
+  v1::Snapshot state = Base();
+  absl::Status s = ApplyDelta(state, Parse<v1::Delta>(R"pb(
+                                base_version: 2 removed_clusters: "c1"
+                              )pb"));
+  EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(state, EqualsProto(Base()));
+}
+
+TEST(ApplyDeltaTest, UnnamedResourceIsRejectedAndStateUnchanged) {
+  v1::Snapshot state = Base();
+  absl::Status s = ApplyDelta(state, Parse<v1::Delta>(R"pb(
+                                base_version: 3
+                                removed_clusters: "c1"
+                                endpoints { endpoints { address: "10.0.0.1" } }
+                              )pb"));
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(state, EqualsProto(Base()));
+}
+
+}  // namespace
+}  // namespace portico::dataplane::config
