@@ -12,6 +12,7 @@ Special paths (any prefix may come first, e.g. a route's: /api/status/503):
   /delay/MS       answer after MS milliseconds
   /bytes/N        N bytes of PATTERN (Content-Length; ?chunked=1 for chunked)
   /close          answer with "Connection: close" and close
+  /abort          close the connection without answering (after reading the body)
   /__stats        counters of this process (connections, requests, ...)
   /__release      wakes every request held by ?hold=1 or ?hold_body=1
 Query parameters on any path:
@@ -20,6 +21,7 @@ Query parameters on any path:
   hold=1          (/bytes only) send half the body, then wait for /__release
   close=1         (/bytes only) no Content-Length: the body ends when the connection closes
 --idle-timeout MS closes keep-alive connections idle for that long (like most servers).
+--status N answers every request with status N (a failing endpoint).
 
   echo_backend.py --host 127.0.0.1 --port 0 --name demo
 prints "PORT <n>" as its first stdout line once it listens.
@@ -187,8 +189,9 @@ def status_line(code):
 
 
 class Server:
-    def __init__(self, name, idle_timeout_ms):
+    def __init__(self, name, idle_timeout_ms, status):
         self.name = name
+        self.status = status
         self.idle_timeout = idle_timeout_ms / 1000 if idle_timeout_ms else None
         self.stats = Stats()
         self.conn_ids = itertools.count(1)
@@ -254,8 +257,10 @@ class Server:
         parts = req.path.strip("/").split("/")
         keep = wants_keep_alive(req) and parts[-1] != "close"
         kind, arg = (parts[-2], parts[-1]) if len(parts) >= 2 else ("", "")
-        status, extra = 200, [[n, v] for h in req.query.get("hdr", [])
+        status, extra = self.status, [[n, v] for h in req.query.get("hdr", [])
                               for n, _, v in [h.partition(":")]]
+        if parts[-1] == "abort":
+            return False
         if kind == "status" and arg.isdigit():
             status = int(arg)
         elif kind == "delay" and arg.isdigit():
@@ -334,8 +339,9 @@ async def main():
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--name", default="echo")
     parser.add_argument("--idle-timeout", type=int, default=0, metavar="MS")
+    parser.add_argument("--status", type=int, default=200)
     args = parser.parse_args()
-    server = Server(args.name, args.idle_timeout)
+    server = Server(args.name, args.idle_timeout, args.status)
     listener = await asyncio.start_server(server.handle, args.host, args.port,
                                           limit=MAX_LINE, backlog=1024)
     print(f"PORT {listener.sockets[0].getsockname()[1]}", flush=True)

@@ -5,13 +5,13 @@ killed explicitly by the fixtures that start it."""
 
 import contextlib
 import ctypes
+import hashlib
 import http.client
 import json
 import os
 import re
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -107,9 +107,10 @@ class Process:
 class Backend(Process):
     """tests/backends/echo_backend.py on an ephemeral loopback port."""
 
-    def __init__(self, workdir, name, host="127.0.0.1", idle_timeout_ms=0):
+    def __init__(self, workdir, name, host="127.0.0.1", idle_timeout_ms=0, status=200):
         super().__init__([PYTHON, ECHO_BACKEND, "--host", host, "--port", "0", "--name", name,
-                          "--idle-timeout", idle_timeout_ms], workdir, f"backend-{name}")
+                          "--idle-timeout", idle_timeout_ms, "--status", status],
+                         workdir, f"backend-{name}")
         self.host = host
         self.backend_name = name
         with self.stopped_on_error():
@@ -146,12 +147,11 @@ class Dataplane(Process):
         self.snapshot_path = self.workdir / "snapshot.json"
         if snapshot is not None:
             self.write_snapshot(snapshot)
-        # Abseil flags: underscores (the brief said --http-listen; see FAILURES.md).
-        argv = [binary, f"--snapshot={self.snapshot_path}", "--http_listen=127.0.0.1:0",
-                "--admin_listen=127.0.0.1:0", f"--workers={workers}",
-                f"--access_log={access_log}", f"--drain_timeout={drain_timeout}"]
+        argv = [binary, f"--snapshot={self.snapshot_path}", "--http-listen=127.0.0.1:0",
+                "--admin-listen=127.0.0.1:0", f"--workers={workers}",
+                f"--access-log={access_log}", f"--drain-timeout={drain_timeout}"]
         if trusted_proxies:
-            argv.append(f"--trusted_proxies={','.join(trusted_proxies)}")
+            argv.append(f"--trusted-proxies={','.join(trusted_proxies)}")
         super().__init__(argv + list(extra_args), workdir, "dataplane")
         with self.stopped_on_error():
             self.port = int(self.wait_for_output(r"http listening on 127\.0\.0\.1:(\d+)", 10)[1])
@@ -236,17 +236,6 @@ def single_route_snapshot(backend, version=1, settings=None, hostnames=(), clust
 
 # --- clients ---
 
-def http_get(port, path, host="example.com", headers=None, timeout=5, method="GET", body=None):
-    """One request on a fresh connection with http.client: (status, headers, body)."""
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
-    try:
-        conn.request(method, path, body=body, headers={"Host": host, **(headers or {})})
-        resp = conn.getresponse()
-        return resp.status, resp.getheaders(), resp.read()
-    finally:
-        conn.close()
-
-
 def curl(*args, timeout=30):
     """Runs curl; returns (http status, body bytes). -w appends the status."""
     proc = subprocess.run(["curl", "-sS", "--http1.1", "--max-time", str(timeout),
@@ -260,7 +249,6 @@ def curl(*args, timeout=30):
 
 def pattern_sha256(n):
     """SHA-256 of the first n bytes of the echo backend's /bytes pattern."""
-    import hashlib
     block = PATTERN_PERIOD * 4096  # 1 MiB
     sha = hashlib.sha256()
     while n >= len(block):
@@ -274,6 +262,3 @@ def header_values(echo, name):
     """Values of a header in an echo backend's JSON description of a request."""
     return [v for n, v in echo["headers"] if n.lower() == name.lower()]
 
-
-def log(msg):
-    print(msg, file=sys.stderr)

@@ -100,3 +100,13 @@ def test_trusted_multiple_xff_headers_are_one_list(trusted):
     assert [v.replace(" ", "") for v in values(got, "X-Forwarded-For")] == \
         ["198.51.100.1,203.0.113.9,127.0.0.1"]
     assert values(got, "X-Real-IP") == ["203.0.113.9"]
+
+
+@pytest.mark.parametrize("xff,client", [
+    ("garbage, 203.0.113.9", "203.0.113.9"),
+    ("203.0.113.9, garbage", "127.0.0.1"),  # the walk stops at the unparseable entry
+    ("2001:db8::1", "2001:db8::1"),
+])
+def test_trusted_client_ip_with_odd_entries(trusted, xff, client):
+    _, got = echo(trusted, [("X-Forwarded-For", xff)])
+    assert values(got, "X-Real-IP") == [client]

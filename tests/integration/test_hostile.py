@@ -2,6 +2,7 @@
 400 (431 for header floods, 414 for an over-long request line), closes the
 connection, and the backend never sees a request it could disagree about."""
 
+import re
 import time
 
 import pytest
@@ -69,6 +70,14 @@ REJECTED_BEFORE_UPSTREAM = [
     ("request-line-no-version", head(b"GET /", HOST), (400, 505)),  # HTTP/0.9
     ("method-not-a-token", head(b"GE(T / HTTP/1.1", HOST), 400),
     ("ctl-in-target", head(b"GET /a\x01b HTTP/1.1", HOST), 400),
+    ("two-equal-cl", head(POST, HOST, b"Content-Length: 5", b"Content-Length: 5") + b"hello",
+     400),  # docs/dataplane.md: rejected even when equal
+    ("fragment-in-target", head(b"GET /a#frag HTTP/1.1", HOST), 400),
+    ("http-1.2", head(b"GET / HTTP/1.2", HOST), 505),
+    ("http-2.0", head(b"GET / HTTP/2.0", HOST), 505),
+    ("connect", head(b"CONNECT a:443 HTTP/1.1", b"Host: a:443"), (400, 405)),
+    ("trace", head(b"TRACE / HTTP/1.1", HOST), 405),
+    ("expect-other", head(POST, HOST, b"Expect: 200-ok", b"Content-Length: 1") + b"x", 417),
     ("too-many-headers", head(GET, HOST, *[b"X-N%d: v" % i for i in range(40)]), 431),
     ("header-too-large", head(GET, HOST, b"X-Big: " + b"v" * 9000), 431),
     ("request-line-too-long", head(b"GET /" + b"a" * 5000 + b" HTTP/1.1", HOST), 414),
@@ -146,3 +155,36 @@ def test_slow_body_sender_gets_408(env):
         assert resp.status == 408 and resp.header("X-Backend-Name") is None, resp
         assert 0.8 <= elapsed <= 3, f"408 after {elapsed:.2f}s for a 1s body timeout"
         assert conn.closed_by_peer()
+
+
+def test_header_count_at_the_limit_passes(env):
+    """maxRequestHeaders is 20: Host + 19 more is fine, one more is 431 (above)."""
+    resp, _ = exchange(env[0].port, head(GET, HOST, *[b"X-N%d: v" % i for i in range(19)]))
+    assert resp.status == 200, resp
+    resp, _ = exchange(env[0].port, head(GET, HOST, *[b"X-N%d: v" % i for i in range(20)]))
+    assert resp.status == 431, resp
+
+
+def test_nothing_after_connection_close_is_served(env):
+    proxy, backend = env
+    with Conn(proxy.port) as conn:
+        conn.send(head(GET, HOST, b"Connection: close") + SMUGGLED)
+        assert conn.read_response().status == 200
+        assert conn.closed_by_peer()
+    assert "GET /smuggled" not in backend.stats()["recent"]
+
+
+def protocol_errors(proxy):
+    text = proxy.metrics()
+    return {code: float(v) for code, v in
+            re.findall(r'^portico_protocol_errors_total\{code="(\w+)"\} (\S+)$', text, re.M)}
+
+
+@pytest.mark.parametrize("data,code", [(head(GET, b"X-A: no host"), "400"),
+                                       (head(b"TRACE / HTTP/1.1", HOST), "405"),
+                                       (head(b"GET / HTTP/2.0", HOST), "505")],
+                         ids=["400", "405", "505"])
+def test_rejections_are_counted(env, data, code):
+    before = protocol_errors(env[0]).get(code, 0)
+    exchange(env[0].port, data)
+    assert protocol_errors(env[0]).get(code, 0) == before + 1

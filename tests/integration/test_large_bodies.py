@@ -170,3 +170,23 @@ def test_stalled_backend_stops_the_uploader(env):
     rss.check()
     assert echo["body_length"] == GiB
     assert echo["body_sha256"] == sha.hexdigest()
+
+
+@pytest.mark.timeout_s(120)
+def test_pipelined_requests_from_a_client_that_does_not_read(env):
+    """1000 pipelined 1 MiB downloads, unread: the proxy stops, it does not buffer 1 GiB."""
+    proxy, backend = env
+    rss = RssWatch(proxy)
+    start = backend.stats()["bytes_sent"]
+    with Conn(proxy.port, timeout=60) as conn:
+        conn.send(b"GET /bytes/1048576 HTTP/1.1\r\nHost: a\r\n\r\n" * 1000)
+        stalled_at = wait_stable(lambda: backend.stats()["bytes_sent"], 0.5, 20,
+                                 "the backend to stall") - start
+        rss.check()
+        assert stalled_at < 256 * MiB, f"{stalled_at // MiB} MiB sent to a stalled client"
+        for _ in range(1000):
+            resp = conn.read_head()
+            received, sha = read_body_sampling(conn, resp, rss)
+            assert (resp.status, received) == (200, MiB)
+    rss.check()
+    assert sha == pattern_sha256(MiB)

@@ -3,6 +3,7 @@ access log, and a SIGTERM drain that lets requests in flight finish."""
 
 import re
 import signal
+import socket
 import threading
 import time
 
@@ -50,12 +51,24 @@ def test_access_log_is_json_with_documented_fields(launch):
     assert ACCESS_LOG_FIELDS <= set(ok), f"missing {ACCESS_LOG_FIELDS - set(ok)}"
     assert ok["client_ip"] == "127.0.0.1"
     assert (ok["method"], ok["host"], ok["protocol"]) == ("POST", "log.example.com", "HTTP/1.1")
-    assert ok["path"] in ("/logged", "/logged?q=1")
-    assert ok["bytes_in"] >= 100 and ok["bytes_out"] > 0
+    assert ok["path"] == "/logged?q=1"  # as received, with the query
+    assert ok["bytes_in"] == 100 and ok["bytes_out"] > 0  # body bytes
     assert ok["upstream_addr"] == f"127.0.0.1:{backend.port}"
+    assert ok["upstream_status"] == 200 and ok["upstream_duration"] <= ok["duration"]
     assert (ok["route"], ok["cluster"]) == ("r-log", "c-log")
     missing = next(e for e in entries if e["status"] == 404)
     assert missing["host"] == "nowhere.test" and missing["path"] == "/missing"
+    assert missing["upstream_addr"] == "" and missing["upstream_duration"] is None
+
+
+def test_client_gone_before_the_response_is_logged_as_499(launch):
+    backend = launch.backend()
+    proxy = launch.dataplane(single_route_snapshot(backend), access_log="stdout")
+    with Conn(proxy.port) as conn:
+        conn.send(b"GET /gone/delay/500 HTTP/1.1\r\nHost: a\r\n\r\n")
+        wait_until(lambda: backend.stats()["in_flight"] == 1, 5, "the request at the backend")
+    entries = wait_until(proxy.access_log, 5, "an access log line")
+    assert entries[0]["status"] == 499 and entries[0]["path"] == "/gone/delay/500"
 
 
 @pytest.mark.timeout_s(30)
@@ -87,6 +100,47 @@ def test_sigterm_drains_requests_in_flight(launch):
     assert elapsed < 5.5, f"exit took {elapsed:.2f}s with a 5s drain timeout"
 
 
+def refused(port):
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+        return False
+    except ConnectionRefusedError:
+        return True
+
+
+def readyz_status(proxy):
+    try:
+        return proxy.admin("/readyz", timeout=1)[0]
+    except OSError:
+        return None
+
+
+@pytest.mark.timeout_s(30)
+def test_drain_closes_listeners_and_idle_connections(launch):
+    """docs/dataplane.md "Shutdown": /readyz 503, listeners and idle keep-alive
+    connections close, the response in flight ends with Connection: close."""
+    backend = launch.backend()
+    proxy = launch.dataplane(single_route_snapshot(backend), drain_timeout="5s")
+    responses = []
+    busy = Conn(proxy.port, timeout=10)
+    worker = threading.Thread(target=lambda: responses.append(
+        busy.request("GET", "/drain/delay/1500")))
+    with Conn(proxy.port) as idle, busy:
+        assert idle.request("GET", "/idle").status == 200
+        worker.start()
+        try:
+            wait_until(lambda: backend.stats()["in_flight"] == 1, 5, "the request at the backend")
+            proxy.signal(signal.SIGTERM)
+            assert idle.closed_by_peer(timeout=2), "idle keep-alive connection left open"
+            wait_until(lambda: refused(proxy.port), 2, "the listener to close")
+            wait_until(lambda: readyz_status(proxy) == 503, 1, "/readyz 503 while draining")
+        finally:
+            worker.join(timeout=10)
+    assert responses and responses[0].status == 200, responses
+    assert responses[0].header("Connection") == "close", responses[0].headers
+    assert proxy.wait_exit(timeout=5) == 0
+
+
 @pytest.mark.timeout_s(30)
 def test_sigterm_exits_at_drain_timeout_even_if_requests_hang(launch):
     backend = launch.backend()
@@ -107,6 +161,8 @@ def test_readyz_is_503_until_a_snapshot_exists(launch, tmp_path):
     proxy = launch.dataplane(None, wait_ready=False)
     assert proxy.admin("/readyz")[0] == 503
     assert proxy.admin("/healthz")[0] == 200
+    with Conn(proxy.port) as conn:
+        assert conn.request("GET", "/early").status == 503
     proxy.write_snapshot(single_route_snapshot(backend))
     proxy.signal(signal.SIGHUP)
     proxy.wait_ready()

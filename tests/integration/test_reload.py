@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from harness import route, snapshot, vhost, wait_until
+from harness import route, single_route_snapshot, snapshot, vhost, wait_until
 from rawhttp import Conn
 
 
@@ -107,3 +107,20 @@ def test_sighup_rereads_an_unchanged_snapshot(launch):
     proxy.signal(signal.SIGHUP)
     wait_until(lambda: proxy.config_info()["applies"] > applies, 5, "a re-apply after SIGHUP")
     assert proxy.alive()
+
+
+def test_changed_endpoints_take_over_and_old_pooled_connections_go(launch):
+    """Cluster c1 moves from backend A to B: pooled connections to A are not reused."""
+    a, b = launch.backend("A"), launch.backend("B")
+    proxy = launch.dataplane(single_route_snapshot(a))
+    with Conn(proxy.port) as conn:  # leaves a pooled upstream connection to A
+        assert conn.request("GET", "/warm").json()["name"] == "A"
+        proxy.write_snapshot(single_route_snapshot(b, version=2))
+        wait_until(lambda: proxy.config_info()["version"] == 2, 10, "version 2")
+        # The same client connection and fresh ones all reach B now.
+        assert conn.request("GET", "/after").json()["name"] == "B"
+    for _ in range(10):
+        with Conn(proxy.port) as conn:
+            assert conn.request("GET", "/after").json()["name"] == "B"
+    # 1: the /__stats request's own connection.
+    wait_until(lambda: a.stats()["open_connections"] == 1, 10, "connections to A to close")

@@ -55,6 +55,7 @@ def fetch(proxy, host, path):
     ("foo.example.com", "/eq/x", "eq_prefix"),
     ("foo.example.com:8080", "/api", "api"),  # the port is not part of the host
     ("FOO.Example.COM", "/api", "api"),  # host names are case-insensitive
+    ("foo.example.com.", "/api", "api"),  # one trailing dot is stripped
     ("a.example.com", "/", "wild"),
     ("b.example.com", "/api", "wild"),  # routes belong to their virtual host
     ("bar.test", "/only", "bar"),
@@ -65,6 +66,23 @@ def test_routed(proxy, host, path, backend):
     echo = json.loads(body)
     assert echo["name"] == backend
     assert echo["target"] == path  # the request target is forwarded unchanged
+
+
+@pytest.mark.parametrize("target,backend,forwarded", [
+    ("/api/../exact", "exact", "/exact"),
+    ("/api/%2e%2e/exact", "exact", "/exact"),
+    ("/api/%2E%2E/exact", "exact", "/exact"),
+    ("/../../exact", "exact", "/exact"),
+    ("/api/./x", "api", "/api/x"),
+    ("//api", "api", "/api"),
+    ("/api/../exact?q=/../x", "exact", "/exact?q=/../x"),  # the query is left alone
+])
+def test_dot_segments_are_resolved_before_routing(proxy, target, backend, forwarded):
+    """What was routed is what the backend gets: /api/../exact cannot reach exact via api."""
+    with Conn(proxy.port) as conn:
+        resp = conn.request("GET", target, host="foo.example.com")
+    assert resp.status == 200, resp
+    assert (resp.json()["name"], resp.json()["target"]) == (backend, forwarded)
 
 
 @pytest.mark.parametrize("host,path", [

@@ -205,3 +205,77 @@ def test_many_concurrent_clients(env):
         t.join(timeout=30)
     assert not any(t.is_alive() for t in threads)
     assert failures == []
+
+
+def test_endpoint_at_max_connections_is_skipped_then_503(launch):
+    """maxConnections 1 per endpoint per worker: a second concurrent request is 503."""
+    backend = launch.backend()
+    proxy = launch.dataplane(single_route_snapshot(backend, cluster_opts={"maxConnections": 1}),
+                             workers=1)
+    with Conn(proxy.port, timeout=10) as busy, Conn(proxy.port) as other:
+        busy.send(b"GET /busy/delay/1000 HTTP/1.1\r\nHost: a\r\n\r\n")
+        wait_until(lambda: backend.stats()["in_flight"] == 1, 5, "the first request upstream")
+        assert other.request("GET", "/second").status == 503
+        assert busy.read_response().status == 200
+        assert other.request("GET", "/third").status == 200  # the connection is free again
+
+
+def test_failing_endpoint_is_ejected(launch):
+    """Five 5xx in a row eject an endpoint (at most 50% of the cluster)."""
+    bad, good = launch.backend("bad", status=500), launch.backend("good")
+    proxy = launch.dataplane(snapshot([vhost("vh", [], [route("r", "/", "c")])],
+                                      {"c": ({}, [bad.endpoint(), good.endpoint()])}), workers=1)
+    with Conn(proxy.port) as conn:
+        statuses = [conn.request("GET", "/o").status for _ in range(12)]
+        assert statuses.count(500) == 5, statuses  # round robin until the 5th failure
+        assert [conn.request("GET", "/o").status for _ in range(20)] == [200] * 20
+
+
+def test_upstream_closing_without_a_response_is_502(env):
+    proxy, good, _ = env
+    with Conn(proxy.port) as conn:
+        assert conn.request("GET", "/good/abort").status == 502
+        assert conn.request("GET", "/good/after").status == 200
+
+
+def test_non_idempotent_request_is_not_replayed_after_the_backend_got_it(launch):
+    """A POST that reached the backend on a reused connection, which then closed
+    without answering, may have had effects: it must not be sent again
+    (RFC 9110 9.2.2)."""
+    backend = launch.backend()
+    proxy = launch.dataplane(single_route_snapshot(backend), workers=1)
+    with Conn(proxy.port) as conn:
+        assert conn.request("GET", "/warm").status == 200  # one pooled connection now
+        before = backend.stats()["requests"]
+        assert conn.request("POST", "/pay/abort", body=b"once").status == 502
+    assert backend.stats()["requests"] - before == 1, backend.stats()["recent"]
+
+
+def test_request_on_a_dead_pooled_connection_is_replayed_at_most_once(launch):
+    """docs/dataplane.md: "retried once on a fresh connection", however many
+    idle connections the pool holds."""
+    backend = launch.backend()
+    proxy = launch.dataplane(single_route_snapshot(backend), workers=1)
+    conns = [Conn(proxy.port) for _ in range(4)]
+    try:
+        for conn in conns:  # concurrent requests leave 4 pooled connections
+            conn.send(b"GET /warm/delay/200 HTTP/1.1\r\nHost: a\r\n\r\n")
+        for conn in conns:
+            assert conn.read_response().status == 200
+        before = backend.stats()["requests"]
+        assert conns[0].request("GET", "/x/abort").status == 502
+        assert backend.stats()["requests"] - before <= 2, backend.stats()["recent"]
+    finally:
+        for conn in conns:
+            conn.close()
+
+
+@pytest.mark.parametrize("query", ["?chunked=1&hdr=Content-Length:3",
+                                   "?hdr=Content-Length:3"],
+                         ids=["te-and-cl", "two-differing-cl"])
+def test_ambiguous_upstream_framing_never_desyncs_the_client(env, query):
+    """Either 502, or the body as chunked framing says; never 3 bytes then garbage."""
+    with Conn(env[0].port) as conn:
+        resp = conn.request("GET", f"/good/bytes/10{query}")
+        assert resp.status == 502 or (resp.status == 200 and len(resp.body) == 10), resp
+        assert conn.request("GET", "/good/after").json()["target"] == "/good/after"
