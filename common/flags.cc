@@ -1,5 +1,8 @@
 #include "common/flags.h"
 
+#include <algorithm>
+#include <map>
+
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "absl/flags/usage_config.h"
@@ -9,8 +12,10 @@
 namespace portico {
 namespace {
 
-std::vector<std::string> NormalizeFlagNames(int argc, char** argv) {
+std::vector<std::string> NormalizeFlagNames(int argc, char** argv,
+                                            const std::vector<std::string>& repeatable) {
   std::vector<std::string> out;
+  std::map<std::string, size_t> repeated_at;  // flag name -> index in out
   bool flags_done = false;
   for (int i = 0; i < argc; ++i) {
     std::string arg = argv[i];
@@ -21,6 +26,17 @@ std::vector<std::string> NormalizeFlagNames(int argc, char** argv) {
       for (size_t j = 2; j < end; ++j) {
         if (arg[j] == '-') arg[j] = '_';
       }
+      std::string name = arg.substr(2, end - 2);
+      bool is_repeatable = end < arg.size() && std::find(repeatable.begin(), repeatable.end(),
+                                                         name) != repeatable.end();
+      if (is_repeatable) {
+        auto it = repeated_at.find(name);
+        if (it != repeated_at.end()) {
+          out[it->second] += "," + arg.substr(end + 1);
+          continue;
+        }
+        repeated_at[name] = out.size();
+      }
     }
     out.push_back(std::move(arg));
   }
@@ -29,7 +45,8 @@ std::vector<std::string> NormalizeFlagNames(int argc, char** argv) {
 
 }  // namespace
 
-void ParseFlags(int argc, char** argv, const char* usage) {
+void ParseFlags(int argc, char** argv, const char* usage,
+                const std::vector<std::string>& repeatable) {
   absl::SetProgramUsageMessage(usage);
   // abseil's --help matches flags by the program's file name (main.cc here).
   absl::FlagsUsageConfig config;
@@ -38,7 +55,7 @@ void ParseFlags(int argc, char** argv, const char* usage) {
   };
   config.contains_helpshort_flags = config.contains_help_flags;
   absl::SetFlagsUsageConfig(config);
-  std::vector<std::string> args = NormalizeFlagNames(argc, argv);
+  std::vector<std::string> args = NormalizeFlagNames(argc, argv, repeatable);
   std::vector<char*> raw;
   for (std::string& a : args) raw.push_back(a.data());
   absl::ParseCommandLine(static_cast<int>(raw.size()), raw.data());

@@ -30,6 +30,9 @@ ABSL_FLAG(bool, insecure, false,
 ABSL_FLAG(std::string, tls_cert, "", "Server certificate (PEM) for the snapshot stream.");
 ABSL_FLAG(std::string, tls_key, "", "Server private key (PEM).");
 ABSL_FLAG(std::string, tls_ca, "", "CA bundle (PEM) that data plane client certificates chain to.");
+ABSL_FLAG(std::string, client_name, "portico-dataplane",
+          "Name a data plane's client certificate must carry (SAN or CN); empty: any "
+          "certificate from --tls-ca.");
 ABSL_FLAG(std::string, log_level, "info", "debug, info, warning or error.");
 
 int main(int argc, char** argv) {
@@ -55,6 +58,7 @@ int main(int argc, char** argv) {
   options.grpc.tls_cert = absl::GetFlag(FLAGS_tls_cert);
   options.grpc.tls_key = absl::GetFlag(FLAGS_tls_key);
   options.grpc.tls_ca = absl::GetFlag(FLAGS_tls_ca);
+  options.grpc.required_client_name = absl::GetFlag(FLAGS_client_name);
   if (!options.grpc.insecure && (options.grpc.tls_cert.empty() || options.grpc.tls_key.empty() ||
                                  options.grpc.tls_ca.empty())) {
     LogError("main", "mTLS needs --tls-cert, --tls-key and --tls-ca (or --insecure)");

@@ -26,8 +26,8 @@ ABSL_FLAG(std::string, access_log, "stdout", "Access log: stdout (JSON lines) or
 ABSL_FLAG(absl::Duration, drain_timeout, absl::Seconds(30),
           "On SIGTERM, how long in-flight requests may take before connections are closed.");
 ABSL_FLAG(std::vector<std::string>, controller, {},
-          "Controller gRPC addresses (host:port, comma-separated), tried in order and failed "
-          "over between. Exclusive with --snapshot.");
+          "Controller gRPC address (host:port); repeat the flag or separate with commas for "
+          "several, tried in order and failed over between. Exclusive with --snapshot.");
 ABSL_FLAG(std::string, node_id, "",
           "This data plane's name towards the controller (default: "
           "the host name).");
@@ -48,7 +48,8 @@ int main(int argc, char** argv) {
   ParseFlags(argc, argv,
              "Portico data plane: an HTTP reverse proxy serving route snapshots.\n"
              "Usage: portico-dataplane --snapshot=FILE | --controller=HOST:PORT [flags]\n"
-             "Flags may be spelled --http-listen or --http_listen.");
+             "Flags may be spelled --http-listen or --http_listen.",
+             /*repeatable=*/{"controller"});
   if (auto status = SetLogLevelByName(absl::GetFlag(FLAGS_log_level)); !status.ok()) {
     LogError("main", status.message());
     return 2;

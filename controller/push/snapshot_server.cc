@@ -60,6 +60,17 @@ std::string PeerIdentity(const grpc::ServerContext& ctx) {
   return out;
 }
 
+bool HasPeerName(const grpc::ServerContext& ctx, const std::string& want) {
+  auto auth = ctx.auth_context();
+  if (auth == nullptr) return false;
+  for (const char* property : {"x509_subject_alternative_name", "x509_common_name"}) {
+    for (const grpc::string_ref& name : auth->FindPropertyValues(property)) {
+      if (std::string_view(name.data(), name.size()) == want) return true;
+    }
+  }
+  return false;
+}
+
 }  // namespace
 
 // What a stream waits for: a newer version, its reader finishing, or Stop().
@@ -78,6 +89,16 @@ class SnapshotServer::Service final : public v1::Snapshots::Service {
   grpc::Status Stream(
       grpc::ServerContext* ctx,
       grpc::ServerReaderWriter<v1::ServerMessage, v1::ClientMessage>* stream) override {
+    if (!server_->options_.required_client_name.empty() && !server_->options_.insecure &&
+        !HasPeerName(*ctx, server_->options_.required_client_name)) {
+      // The CA vouches for the certificate; this checks it was issued to a
+      // data plane and not to some other client of the same CA.
+      LogWarning(kLog, "refused ", ctx->peer(), ": certificate names \"", PeerIdentity(*ctx),
+                 "\", want ", server_->options_.required_client_name);
+      return grpc::Status(
+          grpc::StatusCode::PERMISSION_DENIED,
+          "client certificate does not name " + server_->options_.required_client_name);
+    }
     v1::ClientMessage first;
     if (!stream->Read(&first)) return grpc::Status(grpc::StatusCode::CANCELLED, "no Hello");
     if (!first.has_hello()) {

@@ -35,6 +35,8 @@ struct ServerOptions {
   std::string tls_cert;
   std::string tls_key;
   std::string tls_ca;
+  // When set (mTLS), a data plane's certificate must carry this name (SAN or CN).
+  std::string required_client_name;
   // Called after each message is written to a stream, with the node id. For
   // debug logging and tests; it must be quick.
   std::function<void(const std::string& node_id, const v1::ServerMessage& message)> on_send;

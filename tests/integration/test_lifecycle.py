@@ -106,6 +106,8 @@ def refused(port):
         return False
     except ConnectionRefusedError:
         return True
+    except ConnectionResetError:  # raced with the listener closing: ask again
+        return False
 
 
 def readyz_status(proxy):
