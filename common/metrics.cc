@@ -72,7 +72,9 @@ void TextWriter::HistogramSamples(std::string_view name,
     cumulative += buckets[i];
     std::string le;
     if (i < kLatencyBounds.size()) {
-      AppendNumber(le, kLatencyBounds[i]);
+      char buf[32];
+      snprintf(buf, sizeof(buf), "%g", kLatencyBounds[i]);  // shortest form: le="0.0005"
+      le = buf;
     } else {
       le = "+Inf";
     }

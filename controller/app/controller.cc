@@ -27,6 +27,7 @@ ControllerCallbacks g_watchers;
 
 std::string DiagnosticLine(const translate::Diagnostic& d) {
   std::string object = d.ns.empty() ? d.name : StrCat(d.ns, "/", d.name);
+  if (object.empty()) return StrCat(d.kind, " ", d.reason, ": ", d.message);
   return StrCat(d.kind, " ", object, " ", d.reason, ": ", d.message);
 }
 

@@ -62,6 +62,16 @@ ResolvedBackend BackendResolver::Resolve(std::string_view ns, const IngressBacke
     r.action = Unavailable();
     return r;
   }
+  if (ref.number.has_value() && (*ref.number < 1 || *ref.number > 65535)) {
+    // The API server rejects these; a file or a newer API could still carry
+    // one, and letting it through would make the data plane reject the whole
+    // snapshot, blocking every unrelated change with it.
+    diagnostics.Error(owner.kind, *owner.meta, "InvalidBackend",
+                      portico::StrCat("backend Service \"", backend.service_name, "\" port ",
+                                      *ref.number, " is not in 1..65535; requests for it get 503"));
+    r.action = Unavailable();
+    return r;
+  }
   std::string port_ref = ref.number.has_value() ? std::to_string(*ref.number) : *ref.name;
   const std::string service_id = portico::StrCat(ns, "/", backend.service_name);
 
@@ -77,7 +87,12 @@ ResolvedBackend BackendResolver::Resolve(std::string_view ns, const IngressBacke
     entry.service = &service;
     entry.port = FindPort(service, ref);
     bool external = service.type == "ExternalName";
-    if (entry.port != nullptr) {
+    if (entry.port != nullptr && (entry.port->port < 1 || entry.port->port > 65535)) {
+      diagnostics.Error("Service", service.meta, "InvalidServicePort",
+                        portico::StrCat("port ", entry.port->port,
+                                        " is not in 1..65535; requests for it get 503"));
+      entry.port = nullptr;
+    } else if (entry.port != nullptr) {
       cluster_port = std::to_string(entry.port->port);
       entry.external_port = static_cast<uint32_t>(entry.port->port);
     } else if (external && ref.number.has_value()) {

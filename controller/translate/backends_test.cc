@@ -196,6 +196,23 @@ TEST_F(BackendsTest, ExternalNameWithADnsNameIsUnsupported) {
   EXPECT_THAT(Reasons(r), ElementsAre("ExternalNameUnsupported"));
 }
 
+// The data plane rejects a whole snapshot with a port outside 1..65535, so
+// one such backend would block every unrelated change: the translator stops
+// it at the route instead.
+TEST_F(BackendsTest, OutOfRangeBackendPortIsAnErrorNotAnEndpoint) {
+  Service s = MakeService("ext", {});
+  s.type = "ExternalName";
+  s.external_name = "192.0.2.10";
+  state_.services.push_back(s);
+  for (int32_t port : {70000, 0, -1}) {
+    state_.ingresses.clear();
+    Route(Backend("ext", port));
+    Result r = Run();
+    EXPECT_THAT(Clusters(r.snapshot), IsEmpty()) << port;
+    EXPECT_THAT(Reasons(r), ElementsAre("InvalidBackend")) << port;
+  }
+}
+
 TEST_F(BackendsTest, ResourceBackendAnswers503Directly) {
   IngressBackend b;
   b.has_resource = true;
