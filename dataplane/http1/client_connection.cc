@@ -11,6 +11,13 @@ namespace portico::dataplane::http1 {
 namespace {
 
 constexpr size_t kReadSize = 65536;
+
+// Reads land here first and only the bytes that arrived are copied into the
+// connection's buffer, so an idle connection holds no 64 KiB read buffer.
+char* ReadScratch() {
+  thread_local char scratch[kReadSize];
+  return scratch;
+}
 constexpr size_t kHighWatermark = 256 * 1024;
 constexpr size_t kLowWatermark = 64 * 1024;
 // Response headers larger than this are a protocol error.
@@ -228,10 +235,8 @@ void ClientConnection::UpdateInterest() {
 }
 
 void ClientConnection::OnReadable() {
-  char* dst = in_.Reserve(kReadSize);
-  ssize_t n = read(fd_, dst, kReadSize);
+  ssize_t n = read(fd_, ReadScratch(), kReadSize);
   if (n < 0) {
-    in_.Commit(0);
     if (errno == EAGAIN || errno == EINTR) return;
     if (state_ == State::kExchange) {
       Fail(http::UpstreamFailure::kReset);
@@ -240,7 +245,7 @@ void ClientConnection::OnReadable() {
     }
     return;
   }
-  in_.Commit(static_cast<size_t>(n));
+  in_.Append(ReadScratch(), static_cast<size_t>(n));
   if (state_ != State::kExchange) {
     // Idle or not yet asked: anything but silence means this connection is done.
     Close();

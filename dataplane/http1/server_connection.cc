@@ -13,6 +13,13 @@ namespace portico::dataplane::http1 {
 namespace {
 
 constexpr size_t kReadSize = 65536;
+
+// Reads land here first and only the bytes that arrived are copied into the
+// connection's buffer, so an idle connection holds no 64 KiB read buffer.
+char* ReadScratch() {
+  thread_local char scratch[kReadSize];
+  return scratch;
+}
 // Response bytes queued beyond this stop the upstream; below the low mark it resumes.
 constexpr size_t kHighWatermark = 256 * 1024;
 constexpr size_t kLowWatermark = 64 * 1024;
@@ -97,15 +104,13 @@ void ServerConnection::OnIo(int revents) {
 }
 
 void ServerConnection::OnReadable() {
-  char* dst = in_.Reserve(kReadSize);
-  ssize_t n = read(fd_, dst, kReadSize);
+  ssize_t n = read(fd_, ReadScratch(), kReadSize);
   if (n < 0) {
-    in_.Commit(0);
     if (errno == EAGAIN || errno == EINTR) return;
     Close();
     return;
   }
-  in_.Commit(static_cast<size_t>(n));
+  in_.Append(ReadScratch(), static_cast<size_t>(n));
   if (state_ == State::kLingering) {
     in_.Clear();
     if (n == 0) Close();
