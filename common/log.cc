@@ -1,6 +1,7 @@
 #include "common/log.h"
 
-#include <time.h>
+#include "common/time_format.h"
+
 #include <unistd.h>
 
 #include <atomic>
@@ -34,13 +35,8 @@ bool LogEnabled(LogLevel level) {
 }
 
 void LogLine(LogLevel level, std::string_view component, std::string_view message) {
-  timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  tm utc;
-  gmtime_r(&ts.tv_sec, &utc);
-  char stamp[40];
-  size_t n = strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &utc);
-  snprintf(stamp + n, sizeof(stamp) - n, ".%03ldZ", ts.tv_nsec / 1000000);
+  char stamp[kRfc3339MillisSize];
+  FormatNowRfc3339Millis(stamp);
   std::string line = StrCat(stamp, " ", LevelName(level), " ", component, ": ", message, "\n");
   // One write keeps lines from different threads whole.
   ssize_t ignored = write(STDERR_FILENO, line.data(), line.size());

@@ -2,6 +2,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
+#include "common/net/dns_name.h"
 #include "common/net/ip_address.h"
 #include "common/strings.h"
 #include "re2/re2.h"
@@ -9,30 +10,8 @@
 namespace portico::controller::translate {
 namespace {
 
-// Same rule as the data plane's router: lower-case alphanumerics and '-', not
-// starting or ending with '-', at most 63 bytes.
-bool IsDnsLabel(std::string_view label) {
-  if (label.empty() || label.size() > 63 || label.front() == '-' || label.back() == '-') {
-    return false;
-  }
-  for (char c : label) {
-    if (!(absl::ascii_islower(c) || absl::ascii_isdigit(c) || c == '-')) return false;
-  }
-  return true;
-}
-
-bool IsDnsName(std::string_view name) {
-  if (name.empty() || name.size() > 253) return false;
-  size_t pos = 0;
-  while (true) {
-    size_t dot = name.find('.', pos);
-    if (!IsDnsLabel(name.substr(pos, dot == std::string_view::npos ? dot : dot - pos))) {
-      return false;
-    }
-    if (dot == std::string_view::npos) return true;
-    pos = dot + 1;
-  }
-}
+using net::IsDnsLabel;
+using net::IsDnsName;
 
 PathConversion Fail(std::string reason, std::string message) {
   PathConversion result;

@@ -1,10 +1,13 @@
 #include "dataplane/proxy/access_log.h"
 
-#include <time.h>
+#include "common/time_format.h"
 
 #include <cstdio>
 
 namespace portico::dataplane::proxy {
+
+using ::portico::FormatNowRfc3339Millis;
+using ::portico::kRfc3339MillisSize;
 
 void AppendJsonString(std::string_view value, std::string& out) {
   out += '"';
@@ -60,13 +63,8 @@ void AppendNumberField(std::string_view name, double value, const char* format, 
 }  // namespace
 
 void AppendAccessLogLine(const AccessLogEntry& e, std::string& out) {
-  timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  tm utc;
-  gmtime_r(&ts.tv_sec, &utc);
-  char stamp[40];
-  size_t n = strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &utc);
-  snprintf(stamp + n, sizeof(stamp) - n, ".%03ldZ", ts.tv_nsec / 1000000);
+  char stamp[kRfc3339MillisSize];
+  FormatNowRfc3339Millis(stamp);
   out += "{\"time\":\"";
   out += stamp;
   out += '"';

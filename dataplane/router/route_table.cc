@@ -6,6 +6,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
+#include "common/net/dns_name.h"
 #include "common/strings.h"
 
 namespace portico::dataplane::router {
@@ -40,30 +41,8 @@ std::string Quote(std::string_view text) {
 
 bool IsHostChar(char c) { return absl::ascii_isalnum(c) || c == '-' || c == '_'; }
 
-// DNS-1123 label, as Kubernetes validates Ingress hosts: lower-case
-// alphanumerics and '-', not starting or ending with '-', at most 63 bytes.
-bool IsDnsLabel(std::string_view label) {
-  if (label.empty() || label.size() > 63 || label.front() == '-' || label.back() == '-') {
-    return false;
-  }
-  for (char c : label) {
-    if (!(absl::ascii_islower(c) || absl::ascii_isdigit(c) || c == '-')) return false;
-  }
-  return true;
-}
-
-bool IsDnsName(std::string_view name) {
-  if (name.empty() || name.size() > 253) return false;
-  size_t pos = 0;
-  while (true) {
-    size_t dot = name.find('.', pos);
-    if (!IsDnsLabel(name.substr(pos, dot == std::string_view::npos ? dot : dot - pos))) {
-      return false;
-    }
-    if (dot == std::string_view::npos) return true;
-    pos = dot + 1;
-  }
-}
+using net::IsDnsLabel;
+using net::IsDnsName;
 
 // The host part of a Host header value: port stripped, one trailing dot
 // (fully qualified form) removed, brackets of an IPv6 literal kept. Not yet
