@@ -1,11 +1,11 @@
 #include "common/log.h"
 
-#include "common/time_format.h"
-
 #include <unistd.h>
 
 #include <atomic>
 #include <string>
+
+#include "common/time_format.h"
 
 namespace portico {
 namespace {
