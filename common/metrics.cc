@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <vector>
 
 namespace portico::metrics {
 namespace {
@@ -45,8 +46,13 @@ void TextWriter::Family(std::string_view name, std::string_view type, std::strin
 void TextWriter::Sample(std::string_view name,
                         std::initializer_list<std::pair<std::string_view, std::string_view>> labels,
                         double value) {
+  LabelledSample(name, std::span<const Label>(labels.begin(), labels.size()), value);
+}
+
+void TextWriter::LabelledSample(std::string_view name, std::span<const Label> labels,
+                                double value) {
   out_.append(name);
-  if (labels.size() > 0) {
+  if (!labels.empty()) {
     out_ += '{';
     bool first = true;
     for (const auto& [k, v] : labels) {
@@ -66,6 +72,14 @@ void TextWriter::Sample(std::string_view name,
 void TextWriter::HistogramSamples(std::string_view name,
                                   const std::array<uint64_t, Histogram::kBuckets>& buckets,
                                   uint64_t count, double sum) {
+  LabelledHistogram(name, {}, buckets, count, sum);
+}
+
+void TextWriter::LabelledHistogram(std::string_view name, std::span<const Label> labels,
+                                   const std::array<uint64_t, Histogram::kBuckets>& buckets,
+                                   uint64_t count, double sum) {
+  std::vector<Label> with_le(labels.begin(), labels.end());
+  with_le.emplace_back("le", "");
   std::string bucket_name = std::string(name) + "_bucket";
   uint64_t cumulative = 0;
   for (size_t i = 0; i < Histogram::kBuckets; ++i) {
@@ -78,10 +92,11 @@ void TextWriter::HistogramSamples(std::string_view name,
     } else {
       le = "+Inf";
     }
-    Sample(bucket_name, {{"le", le}}, static_cast<double>(cumulative));
+    with_le.back().second = le;
+    LabelledSample(bucket_name, with_le, static_cast<double>(cumulative));
   }
-  Sample(std::string(name) + "_sum", sum);
-  Sample(std::string(name) + "_count", static_cast<double>(count));
+  LabelledSample(std::string(name) + "_sum", labels, sum);
+  LabelledSample(std::string(name) + "_count", labels, static_cast<double>(count));
 }
 
 }  // namespace portico::metrics

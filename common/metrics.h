@@ -7,6 +7,7 @@
 #include <atomic>
 #include <cstdint>
 #include <cstring>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -89,6 +90,13 @@ class TextWriter {
   void HistogramSamples(std::string_view name,
                         const std::array<uint64_t, Histogram::kBuckets>& buckets, uint64_t count,
                         double sum);
+
+  // The same with a label set built at run time (`buckets` non-cumulative).
+  using Label = std::pair<std::string_view, std::string_view>;
+  void LabelledSample(std::string_view name, std::span<const Label> labels, double value);
+  void LabelledHistogram(std::string_view name, std::span<const Label> labels,
+                         const std::array<uint64_t, Histogram::kBuckets>& buckets, uint64_t count,
+                         double sum);
   const std::string& text() const { return out_; }
 
  private:

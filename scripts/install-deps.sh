@@ -15,7 +15,7 @@ build_pkgs=(
 )
 test_pkgs=(
   curl python3 python3-pytest python3-h2 python3-grpcio python3-websockets python3-yaml
-  nghttp2-client openssl procps iproute2
+  nghttp2-client openssl procps iproute2 prometheus
 )
 bench_pkgs=(
   wrk nginx-light haproxy nghttp2-proxy h2o gnuplot-nox linux-perf util-linux

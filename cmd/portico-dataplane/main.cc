@@ -41,6 +41,12 @@ ABSL_FLAG(std::string, tls_key, "", "Client private key (PEM) for mTLS to the co
 ABSL_FLAG(std::string, tls_ca, "", "CA bundle (PEM) that signed the controller's certificate.");
 ABSL_FLAG(std::string, controller_name, "",
           "Name expected in the controller's certificate when it differs from the address.");
+ABSL_FLAG(bool, metrics_per_host, false,
+          "Add a host label to the request metrics. Off by default: the Host header is chosen "
+          "by clients, so this can grow the series count (capped per worker).");
+ABSL_FLAG(std::string, metrics_compat, "",
+          "Also expose metrics under another controller's names: ingress-nginx "
+          "(nginx_ingress_controller_requests and _request_duration_seconds).");
 ABSL_FLAG(std::string, log_level, "info", "debug, info, warning or error.");
 
 int main(int argc, char** argv) {
@@ -76,6 +82,13 @@ int main(int argc, char** argv) {
   }
   options.access_log = access_log == "stdout";
   options.drain_timeout = absl::ToDoubleSeconds(absl::GetFlag(FLAGS_drain_timeout));
+  options.metrics_per_host = absl::GetFlag(FLAGS_metrics_per_host);
+  std::string compat = absl::GetFlag(FLAGS_metrics_compat);
+  if (!compat.empty() && compat != "ingress-nginx") {
+    LogError("main", "--metrics_compat: want ingress-nginx or nothing, got \"", compat, "\"");
+    return 2;
+  }
+  options.metrics_compat_nginx = compat == "ingress-nginx";
   auto& sub = options.subscription;
   sub.controllers = absl::GetFlag(FLAGS_controller);
   sub.node_id = absl::GetFlag(FLAGS_node_id);

@@ -1,5 +1,6 @@
 // Prometheus exposition of the controller (docs/metrics.md).
 #include "common/metrics.h"
+#include "common/process_metrics.h"
 #include "controller/app/controller.h"
 
 namespace portico::controller::app {
@@ -61,6 +62,7 @@ std::string Controller::RenderMetrics() const {
     out.Sample("portico_controller_full_snapshots_sent_total", {{"node", n.node_id}},
                static_cast<double>(n.full_sent));
   }
+  metrics::RenderProcessMetrics(out);
   return out.text();
 }
 

@@ -78,6 +78,7 @@ absl::Status Dataplane::Run() {
   }
   WorkerOptions worker_options;
   worker_options.access_log = options_.access_log;
+  worker_options.metrics_per_host = options_.metrics_per_host;
   for (size_t i = 0; i < fds.size(); ++i) {
     workers_.push_back(std::make_unique<Worker>(static_cast<int>(i), fds[i], worker_options));
   }

@@ -4,6 +4,7 @@
 // admin endpoint, and graceful drain on SIGTERM. Runs on the main thread.
 
 #include <atomic>
+#include <chrono>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -27,7 +28,11 @@ struct DataplaneOptions {
   int workers = 1;
   net::CidrSet trusted_proxies;
   bool access_log = true;
-  double drain_timeout = 30;  // seconds
+  double drain_timeout = 30;          // seconds
+  bool metrics_per_host = false;      // host label on the request metrics
+  bool metrics_compat_nginx = false;  // also nginx_ingress_controller_* families
+  // How long a scrape waits for each worker's copy of its request series.
+  std::chrono::milliseconds metrics_scrape_timeout{1000};
   // Controllers to subscribe to; empty controllers: serve the snapshot file only.
   config::SubscriptionOptions subscription;
 };
@@ -52,6 +57,9 @@ class Dataplane {
   void BeginDrain();
   void CheckWorkersFinished();
   std::string RenderMetrics() const;
+  // Asks every worker for a copy of its request series and merges them;
+  // `unanswered` counts workers that missed the deadline (left out).
+  RequestSeries CollectRequestSeries(uint64_t& unanswered) const;
   std::string ConfigInfo() const;
 
   friend struct DataplaneCallbacks;
@@ -67,6 +75,7 @@ class Dataplane {
   std::string last_error_;                         // guarded by mu_
   std::atomic<uint64_t> config_applies_{0};
   std::atomic<uint64_t> config_errors_{0};
+  mutable std::atomic<uint64_t> scrape_workers_skipped_{0};
   std::atomic<bool> draining_{false};
   double drain_started_ = 0;
 };

@@ -1,6 +1,10 @@
 // Prometheus exposition of the data plane's counters, summed over workers at
 // scrape time (docs/metrics.md lists every family).
+#include <chrono>
+#include <condition_variable>
+
 #include "common/metrics.h"
+#include "common/process_metrics.h"
 #include "dataplane/http/client_stream.h"
 #include "dataplane/proxy/dataplane.h"
 
@@ -24,21 +28,70 @@ void SumHistogram(const std::vector<std::unique_ptr<Worker>>& workers,
   out.HistogramSamples(name, buckets, count, sum);
 }
 
+// Copies of the workers' request series, merged as they arrive. A worker
+// that answers after the deadline finds the collection closed and adds nothing.
+struct SeriesCollector {
+  std::mutex mu;
+  std::condition_variable cv;
+  RequestSeries total;         // guarded by mu
+  std::vector<bool> answered;  // guarded by mu
+  size_t pending = 0;          // guarded by mu
+  bool closed = false;         // guarded by mu
+};
+
 }  // namespace
+
+RequestSeries Dataplane::CollectRequestSeries(uint64_t& unanswered) const {
+  auto collector = std::make_shared<SeriesCollector>();
+  collector->answered.assign(workers_.size(), false);
+  for (size_t i = 0; i < workers_.size(); ++i) {
+    // A finished worker's thread is gone: its series can be read here.
+    if (workers_[i]->finished()) continue;
+    ++collector->pending;
+    workers_[i]->PostRequestMetricsSnapshot([collector, i](const RequestSeries& series) {
+      std::lock_guard<std::mutex> lock(collector->mu);
+      if (collector->closed) return;
+      MergeSeries(collector->total, series);
+      collector->answered[i] = true;
+      if (--collector->pending == 0) collector->cv.notify_all();
+    });
+  }
+  RequestSeries total;
+  std::vector<bool> answered;
+  {
+    std::unique_lock<std::mutex> lock(collector->mu);
+    collector->cv.wait_for(lock, options_.metrics_scrape_timeout,
+                           [&] { return collector->pending == 0; });
+    collector->closed = true;
+    total = std::move(collector->total);
+    answered = collector->answered;
+  }
+  unanswered = 0;
+  for (size_t i = 0; i < workers_.size(); ++i) {
+    if (answered[i]) continue;
+    if (workers_[i]->finished()) {
+      MergeSeries(total, workers_[i]->finished_request_series());
+    } else {
+      ++unanswered;
+    }
+  }
+  return total;
+}
 
 std::string Dataplane::RenderMetrics() const {
   metrics::TextWriter out;
   const auto& ws = workers_;
 
-  out.Family("portico_requests_total", "counter", "Requests answered, by status class.");
-  static constexpr const char* kClasses[] = {"other", "1xx", "2xx", "3xx", "4xx", "5xx"};
-  for (int c = 0; c < 6; ++c) {
-    out.Sample("portico_requests_total", {{"code", kClasses[c]}},
-               Sum(ws, [c](const WorkerStats& s) { return s.requests_by_class[c].value(); }));
-  }
-  out.Family("portico_request_duration_seconds", "histogram",
-             "Time from the request's headers to the end of the response.");
-  SumHistogram(ws, &WorkerStats::request_duration, out, "portico_request_duration_seconds");
+  uint64_t unanswered = 0;
+  RequestSeries series = CollectRequestSeries(unanswered);
+  if (unanswered > 0) scrape_workers_skipped_.fetch_add(unanswered);
+  RenderRequestSeries(
+      series,
+      {.per_host = options_.metrics_per_host, .nginx_compat = options_.metrics_compat_nginx}, out);
+  out.Family("portico_metrics_workers_skipped_total", "counter",
+             "Workers left out of a scrape because they did not answer in time.");
+  out.Sample("portico_metrics_workers_skipped_total",
+             static_cast<double>(scrape_workers_skipped_.load()));
   out.Family("portico_upstream_duration_seconds", "histogram",
              "Time from sending a request upstream to the end of its response.");
   SumHistogram(ws, &WorkerStats::upstream_duration, out, "portico_upstream_duration_seconds");
@@ -124,6 +177,7 @@ std::string Dataplane::RenderMetrics() const {
   }
   out.Family("portico_workers", "gauge", "Worker threads.");
   out.Sample("portico_workers", static_cast<double>(ws.size()));
+  metrics::RenderProcessMetrics(out);
   return out.text();
 }
 

@@ -393,9 +393,22 @@ void Stream::OnComplete() {
 void Stream::WriteLog() {
   double duration = SecondsSince(start_);
   WorkerStats& stats = worker_.stats();
-  int cls = status_ / 100;
-  stats.requests_by_class[(cls >= 1 && cls <= 5) ? cls : 0].Inc();
-  stats.request_duration.Observe(duration);
+  {
+    RequestKeyView key;
+    if (route_ != nullptr) {
+      key.ns = route_->origin.ns;
+      key.ingress = route_->origin.ingress;
+      key.service = route_->origin.service;
+    }
+    std::string host;
+    if (worker_.metrics_per_host()) {
+      host = router::NormalizeHost(authority_);
+      key.host = host;
+    }
+    key.method = MethodIndex(method_);
+    key.status = static_cast<uint16_t>(status_ < 0 || status_ > 999 ? 0 : status_);
+    worker_.request_metrics().Record(key, duration);
+  }
   if (upstream_seconds_ >= 0) stats.upstream_duration.Observe(upstream_seconds_);
   stats.bytes_in.Inc(bytes_in_);
   stats.bytes_out.Inc(bytes_out_);

@@ -59,6 +59,10 @@ void Worker::PostConfig(std::shared_ptr<const config::Config> config,
   });
 }
 
+void Worker::PostRequestMetricsSnapshot(std::function<void(const RequestSeries&)> copy) {
+  loop_.Post([this, copy = std::move(copy)] { copy(request_metrics_.series()); });
+}
+
 void Worker::PostDrain() {
   loop_.Post([this] { Drain(); });
 }

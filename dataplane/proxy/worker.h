@@ -16,6 +16,7 @@
 #include "dataplane/event/event_loop.h"
 #include "dataplane/http1/server_connection.h"
 #include "dataplane/proxy/access_log.h"
+#include "dataplane/proxy/request_metrics.h"
 #include "dataplane/proxy/worker_stats.h"
 #include "dataplane/upstream/cluster_runtime.h"
 #include "dataplane/upstream/connection_pool.h"
@@ -24,6 +25,7 @@ namespace portico::dataplane::proxy {
 
 struct WorkerOptions {
   bool access_log = true;
+  bool metrics_per_host = false;  // host label on the request metrics
   std::string scheme = "http";
 };
 
@@ -46,6 +48,11 @@ class Worker final : public http1::ConnectionOwner, public http::RequestHandlerF
   void Join();
   bool finished() const { return finished_.load(); }
   const WorkerStats& stats_view() const { return stats_; }
+  // Runs `copy` on the worker thread with its request series (the admin
+  // thread must not read them directly). Never runs if the worker has
+  // finished; then, and only then, finished_request_series() is safe.
+  void PostRequestMetricsSnapshot(std::function<void(const RequestSeries&)> copy);
+  const RequestSeries& finished_request_series() const { return request_metrics_.series(); }
 
   // Worker-thread only.
   const std::shared_ptr<const config::Config>& config() const { return config_; }
@@ -53,6 +60,8 @@ class Worker final : public http1::ConnectionOwner, public http::RequestHandlerF
   const std::string& PickCluster(const std::vector<router::ClusterWeight>& clusters);
   upstream::ConnectionPool& pool() { return *pool_; }
   WorkerStats& stats() { return stats_; }
+  RequestMetrics& request_metrics() { return request_metrics_; }
+  bool metrics_per_host() const { return options_.metrics_per_host; }
   bool access_log_enabled() const { return options_.access_log; }
   void WriteAccessLog(const AccessLogEntry& entry);
 
@@ -85,6 +94,7 @@ class Worker final : public http1::ConnectionOwner, public http::RequestHandlerF
   std::thread thread_;
   std::mt19937_64 rng_;
   WorkerStats stats_;
+  RequestMetrics request_metrics_;
 
   std::shared_ptr<const config::Config> config_;
   http1::ServerSettings server_settings_;

@@ -1,6 +1,7 @@
 #pragma once
 // Counters of one worker. Written only by that worker's thread, read by the
 // admin thread at scrape time (relaxed atomics; totals are summed per scrape).
+// The labelled request counters live in RequestMetrics (request_metrics.h).
 
 #include <array>
 
@@ -9,9 +10,6 @@
 namespace portico::dataplane::proxy {
 
 struct WorkerStats {
-  // Index: status / 100 for 1xx..5xx; 0 for anything else (499: client gone).
-  std::array<metrics::Counter, 6> requests_by_class;
-  metrics::Histogram request_duration;
   metrics::Histogram upstream_duration;
   metrics::Counter bytes_in;
   metrics::Counter bytes_out;
