@@ -1,5 +1,6 @@
 // portico-controller: flags in, objects wired, no logic.
 #include <string>
+#include <vector>
 
 #include "absl/flags/flag.h"
 #include "absl/time/time.h"
@@ -9,7 +10,16 @@
 
 ABSL_FLAG(std::string, source, "file:examples",
           "Where cluster state comes from: file:DIR (a directory of Kubernetes manifests, "
-          "watched with inotify).");
+          "watched with inotify) or kube (the Kubernetes API).");
+ABSL_FLAG(std::string, kubeconfig, "",
+          "kube source: kubeconfig file (current context). Default: the first file of "
+          "$KUBECONFIG, else the in-cluster service account.");
+ABSL_FLAG(std::vector<std::string>, watch_namespace, {},
+          "kube source: namespaces to watch (repeatable or comma-separated; default: all). "
+          "IngressClasses are cluster-scoped and always watched.");
+ABSL_FLAG(absl::Duration, watch_timeout, absl::Minutes(5),
+          "kube source: how long the API server keeps a watch open before the controller "
+          "resumes it (jittered up to 1.5x).");
 ABSL_FLAG(std::string, ingress_class, "portico", "The IngressClass name this controller serves.");
 ABSL_FLAG(bool, watch_ingress_without_class, false,
           "Also serve Ingresses that name no class when no IngressClass is marked default.");
@@ -40,17 +50,29 @@ int main(int argc, char** argv) {
   ParseFlags(argc, argv,
              "Portico controller: translates Ingress resources into route snapshots and streams "
              "them to portico-dataplane over gRPC.\n"
-             "Usage: portico-controller --source=file:DIR [flags]");
+             "Usage: portico-controller --source=file:DIR|kube [flags]",
+             {"watch_namespace"});
   if (auto status = SetLogLevelByName(absl::GetFlag(FLAGS_log_level)); !status.ok()) {
     LogError("main", status.message());
     return 2;
   }
   controller::app::ControllerOptions options;
   options.source = absl::GetFlag(FLAGS_source);
+  options.kubeconfig = absl::GetFlag(FLAGS_kubeconfig);
+  for (const std::string& ns : absl::GetFlag(FLAGS_watch_namespace)) {
+    if (!ns.empty()) options.kube.namespaces.push_back(ns);
+  }
+  options.kube.informer.watch_timeout =
+      std::chrono::seconds(absl::ToInt64Seconds(absl::GetFlag(FLAGS_watch_timeout)));
+  if (options.kube.informer.watch_timeout.count() < 1) {
+    LogError("main", "--watch-timeout must be at least 1s");
+    return 2;
+  }
   options.translate.ingress_class = absl::GetFlag(FLAGS_ingress_class);
   options.translate.watch_ingress_without_class = absl::GetFlag(FLAGS_watch_ingress_without_class);
   options.translate.default_backend_service = absl::GetFlag(FLAGS_default_backend_service);
   options.translate.settings_config_map = absl::GetFlag(FLAGS_settings_config_map);
+  options.kube.settings_config_map = options.translate.settings_config_map;
   options.debounce = absl::ToDoubleSeconds(absl::GetFlag(FLAGS_debounce));
   options.max_delay = absl::ToDoubleSeconds(absl::GetFlag(FLAGS_max_delay));
   options.grpc.listen_address = absl::GetFlag(FLAGS_grpc_listen);

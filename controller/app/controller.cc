@@ -38,6 +38,52 @@ Controller::Controller(ControllerOptions options) : options_(std::move(options))
 Controller::~Controller() {
   if (admin_) admin_->Stop();
   if (server_) server_->Stop();
+  if (api_) api_->Shutdown();
+}
+
+absl::Status Controller::OpenSource() {
+  constexpr std::string_view kFilePrefix = "file:";
+  if (options_.source == "kube") {
+    auto config = kube::ResolveClientConfig(options_.kubeconfig);
+    if (!config.ok()) return config.status();
+    auto client = kube::ApiClient::Create(std::move(*config));
+    if (!client.ok()) return client.status();
+    api_ = std::move(*client);
+    auto source = source::KubeSource::Create(*api_, options_.kube);
+    if (!source.ok()) return source.status();
+    kube_source_ = source->get();
+    source_ = std::move(*source);
+    return absl::OkStatus();
+  }
+  if (options_.source.rfind(kFilePrefix, 0) != 0) {
+    return absl::InvalidArgumentError(
+        StrCat("--source: want file:DIR or kube, got \"", options_.source, "\""));
+  }
+  auto source = source::FileSource::Create(options_.source.substr(kFilePrefix.size()));
+  if (!source.ok()) return source.status();
+  source_ = std::move(*source);
+  return absl::OkStatus();
+}
+
+bool Controller::WaitForSync(const sigset_t& signals) {
+  // Data planes must never get a snapshot made from half-listed caches, so
+  // the gRPC server starts only after the first complete state.
+  auto start = std::chrono::steady_clock::now();
+  auto next_log = start + std::chrono::seconds(10);
+  while (!source_->synced()) {
+    timespec tick = {0, 50 * 1000 * 1000};
+    if (sigtimedwait(&signals, nullptr, &tick) > 0) return false;
+    if (std::chrono::steady_clock::now() >= next_log) {
+      next_log += std::chrono::seconds(10);
+      LogInfo("controller", "waiting for the first complete list of every watched resource");
+    }
+  }
+  if (kube_source_ != nullptr) {
+    double ms =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+    LogInfo("controller", "caches synced in ", static_cast<int>(ms), " ms");
+  }
+  return true;
 }
 
 absl::Status Controller::Run() {
@@ -48,14 +94,8 @@ absl::Status Controller::Run() {
   pthread_sigmask(SIG_BLOCK, &set, nullptr);  // gRPC and admin threads inherit this
   signal(SIGPIPE, SIG_IGN);
 
-  constexpr std::string_view kFilePrefix = "file:";
-  if (options_.source.rfind(kFilePrefix, 0) != 0) {
-    return absl::InvalidArgumentError(
-        StrCat("--source: want file:DIR, got \"", options_.source, "\" (kube: next issue)"));
-  }
-  auto source = source::FileSource::Create(options_.source.substr(kFilePrefix.size()));
-  if (!source.ok()) return source.status();
-  source_ = std::move(*source);
+  if (auto status = OpenSource(); !status.ok()) return status;
+  if (!WaitForSync(set)) return absl::OkStatus();
 
   loop_ = ev_default_loop(EVFLAG_AUTO);
   // The first translation happens before the gRPC server accepts anyone, so
@@ -103,6 +143,8 @@ absl::Status Controller::Run() {
 
   server_->Stop();
   admin_->Stop();
+  if (api_) api_->Shutdown();
+  if (kube_source_ != nullptr) kube_source_->Stop();
   LogInfo("controller", "stopped");
   return absl::OkStatus();
 }

@@ -4,6 +4,7 @@
 // data planes), report diagnostics, serve /healthz, /readyz and /metrics.
 // Runs on the main thread; the gRPC server and admin endpoint have their own.
 
+#include <signal.h>
 #include <atomic>
 #include <memory>
 #include <mutex>
@@ -13,9 +14,12 @@
 #include "absl/status/status.h"
 #include "common/admin_server.h"
 #include "common/metrics.h"
+#include "controller/kube/api_client.h"
 #include "controller/push/snapshot_server.h"
 #include "controller/push/snapshot_store.h"
 #include "controller/source/file_source.h"
+#include "controller/source/kube_source.h"
+#include "controller/source/source.h"
 #include "controller/translate/translator.h"
 
 struct ev_loop;
@@ -23,7 +27,9 @@ struct ev_loop;
 namespace portico::controller::app {
 
 struct ControllerOptions {
-  std::string source = "file:examples";  // "file:DIR"
+  std::string source = "file:examples";  // "file:DIR" or "kube"
+  std::string kubeconfig;                // kube: --kubeconfig; empty: $KUBECONFIG, in-cluster
+  source::KubeSourceOptions kube;
   translate::Options translate;
   double debounce = 0.1;   // seconds of quiet before translating
   double max_delay = 1.0;  // seconds a busy source can postpone a translation
@@ -42,6 +48,9 @@ class Controller {
  private:
   friend struct ControllerCallbacks;
 
+  absl::Status OpenSource();
+  // Blocks until the source has its first complete state; false on SIGTERM/SIGINT.
+  bool WaitForSync(const sigset_t& signals);
   void OnSourceReadable();
   void ScheduleTranslate();
   void Translate();
@@ -50,7 +59,9 @@ class Controller {
 
   ControllerOptions options_;
   struct ev_loop* loop_ = nullptr;
-  std::unique_ptr<source::FileSource> source_;
+  std::unique_ptr<kube::ApiClient> api_;       // kube source only
+  source::KubeSource* kube_source_ = nullptr;  // source_ when it is the kube source
+  std::unique_ptr<source::Source> source_;
   push::SnapshotStore store_;
   std::unique_ptr<push::SnapshotServer> server_;
   std::unique_ptr<portico::admin::AdminServer> admin_;

@@ -62,6 +62,7 @@ std::string Controller::RenderMetrics() const {
     out.Sample("portico_controller_full_snapshots_sent_total", {{"node", n.node_id}},
                static_cast<double>(n.full_sent));
   }
+  if (kube_source_ != nullptr) kube_source_->RenderMetrics(out);
   metrics::RenderProcessMetrics(out);
   return out.text();
 }

@@ -146,6 +146,7 @@ void Informer::Run() {
       continue;
     }
     errors_.fetch_add(1);
+    if (status.code() == absl::StatusCode::kAborted) need_list = true;
     auto wait = backoff.Next();
     LogWarning("kube", name_, ": ", status.message(), "; retrying in ", wait.count(), " ms");
     if (!SleepFor(wait)) return;
@@ -232,7 +233,9 @@ absl::Status Informer::ApplyEvent(std::string_view line) {
     int code = object.value("code", 0);
     std::string message = object.value("message", "");
     if (code == 410) return absl::OutOfRangeError(StrCat("gone: ", message));
-    return absl::UnavailableError(StrCat("WATCH ", name_, ": error event ", code, ": ", message));
+    // Any other error event (an etcd hiccup behind the watch cache gives 500)
+    // may repeat for every watch from this version: re-list, as client-go does.
+    return absl::AbortedError(StrCat("WATCH ", name_, ": error event ", code, ": ", message));
   }
   events_.fetch_add(1);
   std::string version = ResourceVersionOf(object);

@@ -2,8 +2,8 @@
 // An informer keeps a local copy of one resource type (in one namespace or
 // all): a paginated LIST, then a WATCH from the listed resourceVersion with
 // bookmarks; a watch that ends is resumed from the last version seen, a
-// 410 Gone (or a watch ERROR with code 410) re-lists and replaces the cache
-// with what the server has, and failures retry with jittered exponential
+// 410 Gone (or a watch ERROR event of any code) re-lists and replaces the
+// cache with what the server has, and failures retry with jittered exponential
 // backoff. Every change to the cache calls on_change (from the informer's own
 // thread), which only has to wake the reader: the reader copies Objects().
 //
@@ -88,7 +88,8 @@ class Informer {
   void Run();
   absl::Status List();
   absl::Status Watch();
-  // Applies one watch event line; OutOfRange for a 410 ERROR event.
+  // Applies one watch event line; OutOfRange for a 410 ERROR event, Aborted
+  // for other ERROR events (both re-list).
   absl::Status ApplyEvent(std::string_view line);
   void Normalize(nlohmann::json& object) const;
   bool SleepFor(std::chrono::milliseconds wait);  // false once stopped

@@ -21,20 +21,9 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "controller/translate/cluster_state.h"
-#include "controller/translate/translator.h"
+#include "controller/source/source.h"
 
 namespace portico::controller::source {
-
-// A manifest directory as read at one moment.
-struct LoadedManifests {
-  translate::ClusterState state;
-  // Files that could not be read or parsed, objects that were rejected or
-  // defined twice; in file order. The objects that decoded are in `state`.
-  std::vector<translate::Diagnostic> diagnostics;
-  // The manifest files read ("dir/name"), sorted by name.
-  std::vector<std::string> files;
-};
 
 // Whether a directory entry named `name` is a manifest: ends in .yaml, .yml or
 // .json (any case), is not hidden, and is not an editor's backup or lock file
@@ -54,12 +43,12 @@ absl::StatusOr<LoadedManifests> LoadManifestDirectory(const std::string& directo
 // Threading: not thread-safe. One owner thread calls fd(), DrainEvents() and
 // WaitForChange(). Load() only reads the filesystem and may run on any thread,
 // also while the owner drains events.
-class FileSource {
+class FileSource final : public Source {
  public:
   // Starts watching `directory` (which must exist). Create the source before
   // the first Load() so that no change can fall between reading and watching.
   static absl::StatusOr<std::unique_ptr<FileSource>> Create(std::string directory);
-  ~FileSource();
+  ~FileSource() override;
 
   FileSource(const FileSource&) = delete;
   FileSource& operator=(const FileSource&) = delete;
@@ -68,20 +57,22 @@ class FileSource {
 
   // Non-blocking inotify descriptor; readable when events are queued. It is
   // level-triggered: call DrainEvents() whenever it is readable.
-  int fd() const { return fd_; }
+  int fd() const override { return fd_; }
 
   // Reads every queued event without blocking. True when one of them may
   // change what Load() returns: a manifest file was written, created, renamed
   // or deleted; Kubernetes swapped a mounted ConfigMap or Secret (its `..data`
   // symlink); events were lost (queue overflow); or the directory itself was
   // deleted or moved (Load() then fails and no further changes are signalled).
-  bool DrainEvents();
+  bool DrainEvents() override;
 
   // Blocks until a relevant change (true) or until `timeout` passes (false).
   // For tests and simple loops; an event loop uses fd() and DrainEvents().
   bool WaitForChange(std::chrono::milliseconds timeout);
 
-  absl::StatusOr<LoadedManifests> Load() const { return LoadManifestDirectory(directory_); }
+  absl::StatusOr<LoadedManifests> Load() const override {
+    return LoadManifestDirectory(directory_);
+  }
 
  private:
   FileSource(std::string directory, int fd) : directory_(std::move(directory)), fd_(fd) {}

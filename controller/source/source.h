@@ -1,0 +1,43 @@
+#pragma once
+// A source of cluster state for the controller: something that can say "I may
+// have changed" through a file descriptor, and produce the whole state on
+// demand. The file source (a manifest directory) and the kube source (the
+// Kubernetes API) implement it; the translator never knows which one it got.
+
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "controller/translate/cluster_state.h"
+#include "controller/translate/translator.h"
+
+namespace portico::controller::source {
+
+// The cluster state as read at one moment.
+struct LoadedManifests {
+  translate::ClusterState state;
+  // Objects that could not be read or decoded, or were defined twice. The
+  // objects that decoded are in `state`.
+  std::vector<translate::Diagnostic> diagnostics;
+  // What was read: manifest files ("dir/name", sorted) for the file source.
+  std::vector<std::string> files;
+};
+
+// Threading: fd(), DrainEvents() and synced() on the owner thread; Load() may
+// run on any thread.
+class Source {
+ public:
+  virtual ~Source() = default;
+
+  // Non-blocking, level-triggered descriptor: readable when DrainEvents() has news.
+  virtual int fd() const = 0;
+  // Consumes the wake-ups; true when Load() may now return something different.
+  virtual bool DrainEvents() = 0;
+  // The whole state now. Fails only when nothing can be read at all.
+  virtual absl::StatusOr<LoadedManifests> Load() const = 0;
+  // True once the first complete read is possible (the kube source has listed
+  // every resource); the controller is not ready before.
+  virtual bool synced() const { return true; }
+};
+
+}  // namespace portico::controller::source
