@@ -1,4 +1,7 @@
 // portico-controller: flags in, objects wired, no logic.
+#include <unistd.h>
+
+#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -6,6 +9,7 @@
 #include "absl/time/time.h"
 #include "common/flags.h"
 #include "common/log.h"
+#include "common/strings.h"
 #include "controller/app/controller.h"
 
 ABSL_FLAG(std::string, source, "file:examples",
@@ -20,6 +24,29 @@ ABSL_FLAG(std::vector<std::string>, watch_namespace, {},
 ABSL_FLAG(absl::Duration, watch_timeout, absl::Minutes(5),
           "kube source: how long the API server keeps a watch open before the controller "
           "resumes it (jittered up to 1.5x).");
+ABSL_FLAG(bool, update_status, true,
+          "kube source: write status.loadBalancer of served Ingresses and Events for "
+          "diagnostics (only the leader does, with --leader-elect).");
+ABSL_FLAG(std::string, publish_service, "",
+          "kube source: namespace/name of the Service whose address goes into Ingress status "
+          "(its load balancer's, else its external IPs, else its cluster IP).");
+ABSL_FLAG(std::vector<std::string>, publish_address, {},
+          "kube source: literal addresses for Ingress status when no --publish-service "
+          "(IPs or host names; repeatable or comma-separated).");
+ABSL_FLAG(bool, leader_elect, false,
+          "kube source: elect one leader among replicas with a coordination.k8s.io Lease; "
+          "only the leader writes status and Events. Every replica serves snapshots.");
+ABSL_FLAG(std::string, leader_election_namespace, "",
+          "Namespace of the Lease (default: $POD_NAMESPACE, else default).");
+ABSL_FLAG(std::string, leader_election_id, "portico-controller-leader", "Name of the Lease.");
+ABSL_FLAG(std::string, leader_election_identity, "",
+          "This replica's name in the Lease (default: host name and pid).");
+ABSL_FLAG(absl::Duration, lease_duration, absl::Seconds(15),
+          "How long a standby waits after the leader's last renewal before taking over.");
+ABSL_FLAG(absl::Duration, renew_deadline, absl::Seconds(10),
+          "How long a leader keeps trying to renew before it steps down.");
+ABSL_FLAG(absl::Duration, retry_period, absl::Seconds(2),
+          "How often the leader renews and standbys try to acquire.");
 ABSL_FLAG(std::string, ingress_class, "portico", "The IngressClass name this controller serves.");
 ABSL_FLAG(bool, watch_ingress_without_class, false,
           "Also serve Ingresses that name no class when no IngressClass is marked default.");
@@ -51,7 +78,7 @@ int main(int argc, char** argv) {
              "Portico controller: translates Ingress resources into route snapshots and streams "
              "them to portico-dataplane over gRPC.\n"
              "Usage: portico-controller --source=file:DIR|kube [flags]",
-             {"watch_namespace"});
+             {"watch_namespace", "publish_address"});
   if (auto status = SetLogLevelByName(absl::GetFlag(FLAGS_log_level)); !status.ok()) {
     LogError("main", status.message());
     return 2;
@@ -73,6 +100,36 @@ int main(int argc, char** argv) {
   options.translate.default_backend_service = absl::GetFlag(FLAGS_default_backend_service);
   options.translate.settings_config_map = absl::GetFlag(FLAGS_settings_config_map);
   options.kube.settings_config_map = options.translate.settings_config_map;
+  options.update_status = absl::GetFlag(FLAGS_update_status);
+  options.status.publish_service = absl::GetFlag(FLAGS_publish_service);
+  options.status.publish_addresses = absl::GetFlag(FLAGS_publish_address);
+  if (!options.status.publish_service.empty() &&
+      options.status.publish_service.find('/') == std::string::npos) {
+    LogError("main", "--publish-service: want namespace/name");
+    return 2;
+  }
+  options.leader_elect = absl::GetFlag(FLAGS_leader_elect);
+  auto& election = options.election;
+  election.ns = absl::GetFlag(FLAGS_leader_election_namespace);
+  if (election.ns.empty()) {
+    const char* pod_ns = std::getenv("POD_NAMESPACE");
+    election.ns = pod_ns != nullptr && *pod_ns != '\0' ? pod_ns : "default";
+  }
+  election.name = absl::GetFlag(FLAGS_leader_election_id);
+  election.identity = absl::GetFlag(FLAGS_leader_election_identity);
+  if (election.identity.empty()) {
+    char host[256] = {};
+    gethostname(host, sizeof(host) - 1);
+    election.identity = StrCat(host, "_", getpid());
+  }
+  election.lease_duration = absl::ToChronoMilliseconds(absl::GetFlag(FLAGS_lease_duration));
+  election.renew_deadline = absl::ToChronoMilliseconds(absl::GetFlag(FLAGS_renew_deadline));
+  election.retry_period = absl::ToChronoMilliseconds(absl::GetFlag(FLAGS_retry_period));
+  if (election.retry_period.count() <= 0 || election.renew_deadline <= election.retry_period ||
+      election.lease_duration <= election.renew_deadline) {
+    LogError("main", "leader election wants lease-duration > renew-deadline > retry-period > 0");
+    return 2;
+  }
   options.debounce = absl::ToDoubleSeconds(absl::GetFlag(FLAGS_debounce));
   options.max_delay = absl::ToDoubleSeconds(absl::GetFlag(FLAGS_max_delay));
   options.grpc.listen_address = absl::GetFlag(FLAGS_grpc_listen);

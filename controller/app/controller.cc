@@ -14,11 +14,15 @@ struct ControllerCallbacks {
   ev_signal sigterm, sigint;
   ev_io source_io;
   ev_timer debounce;
+  ev_async leadership;
 
   static Controller* Self(void* data) { return static_cast<Controller*>(data); }
   static void OnTerm(struct ev_loop*, ev_signal* w, int) { Self(w->data)->Stop(); }
   static void OnSource(struct ev_loop*, ev_io* w, int) { Self(w->data)->OnSourceReadable(); }
   static void OnDebounce(struct ev_loop*, ev_timer* w, int) { Self(w->data)->Translate(); }
+  static void OnLeadership(struct ev_loop*, ev_async* w, int) {
+    Self(w->data)->OnLeadershipChange();
+  }
 };
 
 namespace {
@@ -98,6 +102,10 @@ absl::Status Controller::Run() {
   if (!WaitForSync(set)) return absl::OkStatus();
 
   loop_ = ev_default_loop(EVFLAG_AUTO);
+  ev_async_init(&g_watchers.leadership, &ControllerCallbacks::OnLeadership);
+  g_watchers.leadership.data = this;
+  ev_async_start(loop_, &g_watchers.leadership);
+  StartStatus();
   // The first translation happens before the gRPC server accepts anyone, so
   // data planes never see an empty snapshot from a fresh controller.
   Translate();
@@ -143,10 +151,42 @@ absl::Status Controller::Run() {
 
   server_->Stop();
   admin_->Stop();
+  if (elector_) elector_->Stop();  // releases the Lease while the client still works
   if (api_) api_->Shutdown();
   if (kube_source_ != nullptr) kube_source_->Stop();
   LogInfo("controller", "stopped");
   return absl::OkStatus();
+}
+
+void Controller::StartStatus() {
+  if (kube_source_ == nullptr || !options_.update_status) return;
+  status_writer_ = std::make_unique<status::StatusWriter>(*api_, options_.status);
+  status::EventOptions events;
+  events.instance = options_.election.identity;
+  event_recorder_ = std::make_unique<status::EventRecorder>(*api_, events);
+  if (!options_.leader_elect) return;
+  // The elector's thread only wakes the loop; the loop reads leading().
+  elector_ = std::make_unique<status::LeaderElector>(
+      *api_, options_.election, [this](bool) { ev_async_send(loop_, &g_watchers.leadership); });
+  elector_->Start();
+}
+
+bool Controller::Leading() const { return elector_ == nullptr || elector_->leading(); }
+
+void Controller::OnLeadershipChange() {
+  bool leading = Leading();
+  if (leading == was_leading_) return;
+  was_leading_ = leading;
+  // What a new leader writes depends on the current state: translate again.
+  if (!leading && status_writer_) status_writer_->Reset();
+  if (leading) ScheduleTranslate();
+}
+
+void Controller::PublishStatus(const translate::Result& result,
+                               const std::vector<translate::Diagnostic>& diagnostics) {
+  if (status_writer_ == nullptr || !Leading()) return;
+  status_writer_->Submit({result.served_ingresses, kube_source_->IngressLoadBalancers()});
+  event_recorder_->Submit(diagnostics);
 }
 
 void Controller::OnSourceReadable() {
@@ -201,6 +241,7 @@ void Controller::Translate() {
     objects_ = std::move(objects);
     diagnostics_count_ = diagnostics.size();
   }
+  PublishStatus(result, diagnostics);
   uint64_t before = store_.version();
   uint64_t version = store_.Update(std::move(result.snapshot));
   if (version != before) {

@@ -20,6 +20,9 @@
 #include "controller/source/file_source.h"
 #include "controller/source/kube_source.h"
 #include "controller/source/source.h"
+#include "controller/status/event_recorder.h"
+#include "controller/status/lease_elector.h"
+#include "controller/status/status_writer.h"
 #include "controller/translate/translator.h"
 
 struct ev_loop;
@@ -30,6 +33,11 @@ struct ControllerOptions {
   std::string source = "file:examples";  // "file:DIR" or "kube"
   std::string kubeconfig;                // kube: --kubeconfig; empty: $KUBECONFIG, in-cluster
   source::KubeSourceOptions kube;
+  // kube source only: write Ingress status and Events (the leader, with leader_elect).
+  bool update_status = true;
+  bool leader_elect = false;
+  status::LeaderElectionOptions election;
+  status::StatusOptions status;
   translate::Options translate;
   double debounce = 0.1;   // seconds of quiet before translating
   double max_delay = 1.0;  // seconds a busy source can postpone a translation
@@ -51,6 +59,11 @@ class Controller {
   absl::Status OpenSource();
   // Blocks until the source has its first complete state; false on SIGTERM/SIGINT.
   bool WaitForSync(const sigset_t& signals);
+  void StartStatus();
+  bool Leading() const;
+  void OnLeadershipChange();
+  void PublishStatus(const translate::Result& result,
+                     const std::vector<translate::Diagnostic>& diagnostics);
   void OnSourceReadable();
   void ScheduleTranslate();
   void Translate();
@@ -62,6 +75,10 @@ class Controller {
   std::unique_ptr<kube::ApiClient> api_;       // kube source only
   source::KubeSource* kube_source_ = nullptr;  // source_ when it is the kube source
   std::unique_ptr<source::Source> source_;
+  std::unique_ptr<status::StatusWriter> status_writer_;
+  std::unique_ptr<status::EventRecorder> event_recorder_;
+  std::unique_ptr<status::LeaderElector> elector_;
+  bool was_leading_ = false;  // main thread
   push::SnapshotStore store_;
   std::unique_ptr<push::SnapshotServer> server_;
   std::unique_ptr<portico::admin::AdminServer> admin_;

@@ -63,6 +63,31 @@ std::string Controller::RenderMetrics() const {
                static_cast<double>(n.full_sent));
   }
   if (kube_source_ != nullptr) kube_source_->RenderMetrics(out);
+  if (status_writer_ != nullptr) {
+    out.Family("portico_controller_leader", "gauge",
+               "1 while this replica leads (writes status and Events).");
+    out.Sample("portico_controller_leader", Leading() ? 1 : 0);
+    out.Family("portico_controller_status_updates_total", "counter",
+               "Ingress status writes (set or cleared).");
+    out.Sample("portico_controller_status_updates_total",
+               static_cast<double>(status_writer_->updates()));
+    out.Family("portico_controller_status_errors_total", "counter",
+               "Failed Ingress status writes and publish-service look-ups (retried).");
+    out.Sample("portico_controller_status_errors_total",
+               static_cast<double>(status_writer_->failures()));
+    out.Family("portico_controller_events_total", "counter",
+               "Diagnostics as Events: sent, deduplicated (unchanged), dropped (rate limit), "
+               "failed.");
+    const std::pair<const char*, uint64_t> events[] = {
+        {"sent", event_recorder_->sent()},
+        {"deduplicated", event_recorder_->deduplicated()},
+        {"dropped", event_recorder_->dropped()},
+        {"failed", event_recorder_->failed()}};
+    for (const auto& [result, value] : events) {
+      out.Sample("portico_controller_events_total", {{"result", result}},
+                 static_cast<double>(value));
+    }
+  }
   metrics::RenderProcessMetrics(out);
   return out.text();
 }

@@ -57,8 +57,8 @@ absl::StatusOr<std::unique_ptr<KubeSource>> KubeSource::Create(kube::ApiClient& 
                                                                KubeSourceOptions options) {
   auto slices = DiscoverEndpointSlices(client, options.discovery_timeout);
   if (!slices.ok()) return slices.status();
-  LogInfo("kube", "connected to https://", client.config().host, ":", client.config().port,
-          " (", client.config().origin, "); EndpointSlices from ", *slices);
+  LogInfo("kube", "connected to https://", client.config().host, ":", client.config().port, " (",
+          client.config().origin, "); EndpointSlices from ", *slices);
 
   int fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   if (fd < 0) return absl::InternalError("eventfd failed");
@@ -86,8 +86,8 @@ absl::StatusOr<std::unique_ptr<KubeSource>> KubeSource::Create(kube::ApiClient& 
     std::string ns = options.settings_config_map.substr(0, slash);
     std::string name = options.settings_config_map.substr(slash + 1);
     source->informers_.push_back(std::make_unique<kube::Informer>(
-        client, kube::Resource{"ConfigMap", "v1", "configmaps", true, "metadata.name=" + name},
-        ns, options.informer, wake));
+        client, kube::Resource{"ConfigMap", "v1", "configmaps", true, "metadata.name=" + name}, ns,
+        options.informer, wake));
   }
   for (auto& informer : source->informers_) informer->Start();
   return source;
@@ -132,6 +132,25 @@ absl::StatusOr<LoadedManifests> KubeSource::Load() const {
   return loaded;
 }
 
+std::map<std::string, nlohmann::json> KubeSource::IngressLoadBalancers() const {
+  std::map<std::string, nlohmann::json> out;
+  for (const auto& informer : informers_) {
+    if (informer->resource().kind != "Ingress") continue;
+    for (const nlohmann::json& object : informer->Objects()) {
+      nlohmann::json lb = nullptr;
+      auto status = object.find("status");
+      if (status != object.end() && status->is_object()) {
+        auto balancer = status->find("loadBalancer");
+        if (balancer != status->end() && balancer->is_object() && balancer->contains("ingress")) {
+          lb = (*balancer)["ingress"];
+        }
+      }
+      out[kube::ObjectKey(object)] = std::move(lb);
+    }
+  }
+  return out;
+}
+
 void KubeSource::RenderMetrics(metrics::TextWriter& out) const {
   struct Family {
     const char* name;
@@ -139,8 +158,8 @@ void KubeSource::RenderMetrics(metrics::TextWriter& out) const {
     uint64_t (kube::Informer::*value)() const;
   };
   const Family families[] = {
-      {"portico_controller_watch_lists_total", "Complete LISTs by resource (first sync and re-lists).",
-       &kube::Informer::lists},
+      {"portico_controller_watch_lists_total",
+       "Complete LISTs by resource (first sync and re-lists).", &kube::Informer::lists},
       {"portico_controller_watch_relists_total",
        "Re-LISTs after a watch expired (410 Gone), by resource.", &kube::Informer::relists},
       {"portico_controller_watch_restarts_total",

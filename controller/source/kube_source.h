@@ -11,6 +11,7 @@
 //
 // Threading: as Source. Informers run on threads of their own.
 
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -47,6 +48,10 @@ class KubeSource final : public Source {
   bool DrainEvents() override;
   absl::StatusOr<LoadedManifests> Load() const override;
   bool synced() const override;
+
+  // status.loadBalancer.ingress of every cached Ingress by "namespace/name"
+  // (null when unset), for the status writer.
+  std::map<std::string, nlohmann::json> IngressLoadBalancers() const;
 
   // Joins the informers. Call ApiClient::Shutdown() first so that watches in
   // flight end at once.

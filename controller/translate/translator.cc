@@ -118,7 +118,9 @@ Result Translate(const ClusterState& state, const Options& options) {
   VirtualHostBuilder vhosts;
   for (const Ingress* ingress : ServedByAge(state, options, diagnostics)) {
     TranslateIngress(*ingress, backends, tls, vhosts, diagnostics);
+    result.served_ingresses.push_back({ingress->meta.ns, ingress->meta.name});
   }
+  std::sort(result.served_ingresses.begin(), result.served_ingresses.end());
 
   if (!options.default_backend_service.empty()) {
     if (auto id =

@@ -36,9 +36,18 @@ struct Diagnostic {
   friend bool operator==(const Diagnostic&, const Diagnostic&) = default;
 };
 
+struct ObjectName {
+  std::string ns;
+  std::string name;
+  friend auto operator<=>(const ObjectName&, const ObjectName&) = default;
+};
+
 struct Result {
   v1::Snapshot snapshot;                // version is left 0: the snapshot store numbers them
   std::vector<Diagnostic> diagnostics;  // sorted
+  // The Ingresses of our class, sorted: the status writer publishes our
+  // address on exactly these (status is a result of the build).
+  std::vector<ObjectName> served_ingresses;
 };
 
 Result Translate(const ClusterState& state, const Options& options);

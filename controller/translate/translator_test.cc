@@ -98,7 +98,11 @@ TEST_F(TranslatorTest, LegacyAnnotationSelectsByNameAlone) {
   theirs.rules[0].host = "bar.example.com";
   theirs.meta.annotations["kubernetes.io/ingress.class"] = "nginx";
   state_.ingresses = {ours, theirs};
-  EXPECT_THAT(VhostNames(Run()), ElementsAre("host:foo.example.com"));
+  Result r = Run();
+  EXPECT_THAT(VhostNames(r), ElementsAre("host:foo.example.com"));
+  // Status goes on exactly the Ingresses served, never on another class's.
+  ASSERT_EQ(r.served_ingresses.size(), 1u);
+  EXPECT_EQ(r.served_ingresses[0].name, "a");
 }
 
 TEST_F(TranslatorTest, ClassNameWinsOverLegacyAnnotation) {
