@@ -13,9 +13,13 @@ build_pkgs=(
   node-llhttp
   clang-format ccache
 )
+# e2e/ also needs kube-apiserver and kubectl 1.20, which e2e/kube-apiserver.sh and
+# e2e/kubectl.sh take from Debian's kubernetes packages into the cache (not
+# installed: another package may own /usr/bin/kubectl).
 test_pkgs=(
   curl python3 python3-pytest python3-h2 python3-grpcio python3-websockets python3-yaml
   nghttp2-client openssl procps iproute2 prometheus
+  etcd-server util-linux
 )
 bench_pkgs=(
   wrk nginx-light haproxy nghttp2-proxy h2o gnuplot-nox linux-perf util-linux
