@@ -68,23 +68,23 @@ struct ParserCallbacks {
   }
 };
 
-ServerConnection::ServerConnection(event::EventLoop& loop, int fd, http::ConnectionInfo info,
-                                   ConnectionOwner& owner, http::RequestHandlerFactory& factory)
+ServerConnection::ServerConnection(event::EventLoop& loop,
+                                   std::unique_ptr<event::Transport> transport,
+                                   http::ConnectionInfo info, ConnectionOwner& owner,
+                                   http::RequestHandlerFactory& factory)
     : loop_(loop),
-      fd_(fd),
+      transport_(std::move(transport)),
       info_(std::move(info)),
       owner_(owner),
       factory_(factory),
-      io_(loop, fd, [this](int revents) { OnIo(revents); }),
+      io_(loop, transport_->fd(), [this](int revents) { OnIo(revents); }),
       timer_(loop, [this] { OnTimeout(); }) {
   llhttp_init(&parser_, HTTP_REQUEST, &ParserCallbacks::Get());
   parser_.data = this;
   info_.protocol = "HTTP/1.1";
 }
 
-ServerConnection::~ServerConnection() {
-  if (fd_ >= 0) close(fd_);
-}
+ServerConnection::~ServerConnection() = default;
 
 void ServerConnection::Start() {
   settings_ = owner_.settings();
@@ -100,21 +100,34 @@ void ServerConnection::CloseWhenIdle() {
 
 void ServerConnection::OnIo(int revents) {
   if (revents & EV_WRITE) Flush();
-  if (state_ != State::kClosed && (revents & EV_READ)) OnReadable();
+  if (state_ == State::kClosed) return;
+  if ((revents & EV_READ) || ((revents & EV_WRITE) && transport_->ReadWantsWrite())) {
+    OnReadable();
+  }
 }
 
 void ServerConnection::OnReadable() {
-  ssize_t n = read(fd_, ReadScratch(), kReadSize);
+  // A TLS transport can hold decrypted input the socket no longer signals.
+  while (ReadOnce() && state_ != State::kClosed && transport_->HasBufferedInput() && WantRead()) {
+  }
+}
+
+bool ServerConnection::ReadOnce() {
+  ssize_t n = transport_->Read(ReadScratch(), kReadSize);
   if (n < 0) {
-    if (errno == EAGAIN || errno == EINTR) return;
+    if (errno == EAGAIN || errno == EINTR) {
+      // The transport may now need writability to make progress.
+      UpdateReadInterest();
+      return false;
+    }
     Close();
-    return;
+    return false;
   }
   in_.Append(ReadScratch(), static_cast<size_t>(n));
   if (state_ == State::kLingering) {
     in_.Clear();
     if (n == 0) Close();
-    return;
+    return n > 0;
   }
   if (n == 0) {
     peer_eof_ = true;
@@ -124,13 +137,14 @@ void ServerConnection::OnReadable() {
     // for an answer that no one will read.
     if (handler_ && request_complete_ && close_after_response_) {
       UpdateReadInterest();
-      return;
+      return false;
     }
     Close();
-    return;
+    return false;
   }
   if (state_ == State::kBody) timer_.Start(settings_.body_timeout);
   ProcessInput();
+  return true;
 }
 
 void ServerConnection::ProcessInput() {
@@ -455,14 +469,18 @@ void ServerConnection::ResponseComplete() {
   }
 }
 
+bool ServerConnection::WantRead() const {
+  if (peer_eof_) return false;
+  if (body_paused_ && state_ == State::kBody) return false;
+  if (handler_ && request_complete_ && in_.size() >= kMaxPendingInput) return false;
+  return true;
+}
+
 void ServerConnection::UpdateReadInterest() {
   if (state_ == State::kClosed) return;
-  bool want_read = true;
-  if (peer_eof_) want_read = false;
-  if (body_paused_ && state_ == State::kBody) want_read = false;
-  if (handler_ && request_complete_ && in_.size() >= kMaxPendingInput) want_read = false;
-  int events = (want_read ? EV_READ : 0) | (out_.empty() ? 0 : EV_WRITE);
-  io_.Watch(events);
+  bool want_read = WantRead();
+  bool want_write = !out_.empty() || (want_read && transport_->ReadWantsWrite());
+  io_.Watch((want_read ? EV_READ : 0) | (want_write ? EV_WRITE : 0));
 }
 
 void ServerConnection::ScheduleFlush() {
@@ -478,7 +496,7 @@ void ServerConnection::ScheduleFlush() {
 void ServerConnection::Flush() {
   if (state_ == State::kClosed) return;
   while (!out_.empty()) {
-    ssize_t n = send(fd_, out_.data(), out_.size(), MSG_NOSIGNAL);
+    ssize_t n = transport_->Write(out_.data(), out_.size());
     if (n < 0) {
       if (errno == EINTR) continue;
       if (errno == EAGAIN) break;
@@ -496,7 +514,7 @@ void ServerConnection::Flush() {
   if (state_ == State::kLingering && out_.empty()) {
     // Everything is written: half-close, then drain what the client still sends
     // so its unread data does not turn our close into a reset.
-    shutdown(fd_, SHUT_WR);
+    transport_->ShutdownWrite();
     timer_.Start(kLingerSeconds);
   }
   UpdateReadInterest();
@@ -543,8 +561,7 @@ void ServerConnection::Close() {
     handler->OnAbort();
     loop_.DeferDelete(std::make_unique<HandlerGrave>(std::move(handler)));
   }
-  close(fd_);
-  fd_ = -1;
+  transport_.reset();  // closes the socket
   owner_.OnConnectionClosed(this);
 }
 

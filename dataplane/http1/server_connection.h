@@ -12,6 +12,7 @@
 
 #include "dataplane/event/buffer.h"
 #include "dataplane/event/event_loop.h"
+#include "dataplane/event/transport.h"
 #include "dataplane/http/stream.h"
 
 namespace portico::dataplane::http1 {
@@ -44,9 +45,10 @@ class ConnectionOwner {
 
 class ServerConnection final : public http::ResponseSink, public event::Deferrable {
  public:
-  // Takes ownership of `fd` (connected, non-blocking).
-  ServerConnection(event::EventLoop& loop, int fd, http::ConnectionInfo info,
-                   ConnectionOwner& owner, http::RequestHandlerFactory& factory);
+  // `transport` wraps a connected, non-blocking socket (plain or TLS).
+  ServerConnection(event::EventLoop& loop, std::unique_ptr<event::Transport> transport,
+                   http::ConnectionInfo info, ConnectionOwner& owner,
+                   http::RequestHandlerFactory& factory);
   ~ServerConnection() override;
 
   void Start();
@@ -80,6 +82,9 @@ class ServerConnection final : public http::ResponseSink, public event::Deferrab
 
   void OnIo(int revents);
   void OnReadable();
+  // One read; false when nothing more can be read now.
+  bool ReadOnce();
+  bool WantRead() const;
   void OnTimeout();
   void ProcessInput();
   void ScheduleProcessInput();
@@ -94,7 +99,7 @@ class ServerConnection final : public http::ResponseSink, public event::Deferrab
   void Close();
 
   event::EventLoop& loop_;
-  int fd_;
+  std::unique_ptr<event::Transport> transport_;  // null once closed
   http::ConnectionInfo info_;
   ConnectionOwner& owner_;
   http::RequestHandlerFactory& factory_;

@@ -163,7 +163,8 @@ void Worker::OnAcceptable() {
     info.peer_port = peer_addr.port();
     info.scheme = options_.scheme;
     if (auto local = event::LocalAddress(fd); local.ok()) info.local_port = local->port();
-    auto conn = std::make_unique<http1::ServerConnection>(loop_, fd, std::move(info), *this, *this);
+    auto conn = std::make_unique<http1::ServerConnection>(
+        loop_, std::make_unique<event::SocketTransport>(fd), std::move(info), *this, *this);
     http1::ServerConnection* raw = conn.get();
     connections_.emplace(raw, std::move(conn));
     stats_.connections_accepted.Inc();

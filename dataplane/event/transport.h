@@ -1,0 +1,54 @@
+#pragma once
+// How a connection moves bytes: the plain socket, or TLS over it
+// (dataplane/tls/). The codecs read and write through a Transport and never
+// touch the descriptor themselves, so one HTTP/1.1 codec serves both.
+//
+// Read and Write follow read(2) and send(2): > 0 bytes moved, Read 0 at the
+// end of the stream, -1 with errno EAGAIN when the descriptor must become
+// ready first (readable, or writable when ReadWantsWrite()), any other errno
+// when the connection is broken.
+//
+// Threading: owned by one connection, on its worker's thread.
+
+#include <sys/types.h>
+
+#include <cstddef>
+
+namespace portico::dataplane::event {
+
+class Transport {
+ public:
+  virtual ~Transport() = default;
+
+  virtual int fd() const = 0;
+  virtual ssize_t Read(char* buffer, size_t size) = 0;
+  virtual ssize_t Write(const char* data, size_t size) = 0;
+  // Ends our direction of the stream (TLS sends close_notify first); reads go on.
+  virtual void ShutdownWrite() = 0;
+  // Input already taken off the socket and waiting in the transport (TLS
+  // records decrypted past what the last Read could hold): readiness of the
+  // descriptor will not announce it, so read again now.
+  virtual bool HasBufferedInput() const { return false; }
+  // The last Read returned EAGAIN because the transport must write first
+  // (a TLS handshake message): wait for writability, then Read again.
+  virtual bool ReadWantsWrite() const { return false; }
+};
+
+// The plain socket. Owns (and closes) the descriptor.
+class SocketTransport final : public Transport {
+ public:
+  explicit SocketTransport(int fd) : fd_(fd) {}
+  ~SocketTransport() override;
+  SocketTransport(const SocketTransport&) = delete;
+  SocketTransport& operator=(const SocketTransport&) = delete;
+
+  int fd() const override { return fd_; }
+  ssize_t Read(char* buffer, size_t size) override;
+  ssize_t Write(const char* data, size_t size) override;
+  void ShutdownWrite() override;
+
+ private:
+  const int fd_;
+};
+
+}  // namespace portico::dataplane::event
