@@ -120,7 +120,8 @@ bool EventRecorder::Record(const std::vector<translate::Diagnostic>& diagnostics
     }
     // New, back after it had cleared, or due for a refresh: send. Else it is
     // the same condition as last round and its Event already says so.
-    bool due = recorded.count == 0 || !recorded.active || now - recorded.last_sent >= options_.refresh;
+    bool due =
+        recorded.count == 0 || !recorded.active || now - recorded.last_sent >= options_.refresh;
     if (!due) {
       deduplicated_.fetch_add(1);
       seen.insert(key);
@@ -143,7 +144,8 @@ bool EventRecorder::Record(const std::vector<translate::Diagnostic>& diagnostics
   for (auto it = recorded_.begin(); it != recorded_.end();) {
     it->second.active = seen.count(it->first) > 0;
     // Forget what never made it out, and bound memory when many conditions came and went.
-    bool forget = it->second.count == 0 || (!it->second.active && recorded_.size() > kMaxRemembered);
+    bool forget =
+        it->second.count == 0 || (!it->second.active && recorded_.size() > kMaxRemembered);
     it = forget ? recorded_.erase(it) : std::next(it);
   }
   return all_done;

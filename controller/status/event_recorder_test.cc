@@ -18,8 +18,8 @@ translate::Diagnostic Diag(std::string kind, std::string ns, std::string name) {
 TEST(EventFor, PointsAtTheObjectTheDiagnosticIsAbout) {
   EventOptions options;
   options.instance = "replica-1";
-  nlohmann::json e = EventFor(Diag("Ingress", "shop", "web"), "web.0123", "2026-01-02T03:04:05.123456Z",
-                              options);
+  nlohmann::json e =
+      EventFor(Diag("Ingress", "shop", "web"), "web.0123", "2026-01-02T03:04:05.123456Z", options);
   EXPECT_EQ(e["metadata"]["namespace"], "shop");
   EXPECT_EQ(e["metadata"]["name"], "web.0123");
   EXPECT_EQ(e["involvedObject"],
@@ -31,8 +31,8 @@ TEST(EventFor, PointsAtTheObjectTheDiagnosticIsAbout) {
   EXPECT_EQ(e["firstTimestamp"], "2026-01-02T03:04:05Z");
   EXPECT_EQ(e["count"], 1);
 
-  nlohmann::json klass = EventFor(Diag("IngressClass", "", "portico"), "n", "2026-01-02T03:04:05Z",
-                                  options);
+  nlohmann::json klass =
+      EventFor(Diag("IngressClass", "", "portico"), "n", "2026-01-02T03:04:05Z", options);
   EXPECT_EQ(klass["metadata"]["namespace"], "default");
   EXPECT_FALSE(klass["involvedObject"].contains("namespace"));
 

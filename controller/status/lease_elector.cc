@@ -79,8 +79,8 @@ void LeaderElector::SetLeading(bool leading) {
   if (leading_.exchange(leading) == leading) return;
   transitions_.fetch_add(1);
   if (leading) {
-    LogInfo("leader", options_.identity, " became leader (lease ", options_.ns, "/",
-            options_.name, ")");
+    LogInfo("leader", options_.identity, " became leader (lease ", options_.ns, "/", options_.name,
+            ")");
   } else {
     LogWarning("leader", options_.identity, " stepped down (lease ", options_.ns, "/",
                options_.name, ")");

@@ -18,8 +18,8 @@ TEST(LeaseRecord, RoundTripsThroughTheLeaseSpec) {
 }
 
 TEST(MicroTimeNow, IsKubernetesMicroTime) {
-  EXPECT_TRUE(std::regex_match(MicroTimeNow(),
-                               std::regex(R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z)")))
+  EXPECT_TRUE(
+      std::regex_match(MicroTimeNow(), std::regex(R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z)")))
       << MicroTimeNow();
 }
 

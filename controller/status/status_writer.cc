@@ -87,8 +87,7 @@ std::vector<StatusPatch> PlanStatus(const StatusRound& round, const nlohmann::js
       continue;
     }
     auto current = round.current.find(*it);
-    if (current != round.current.end() && current->second.is_array() &&
-        !current->second.empty()) {
+    if (current != round.current.end() && current->second.is_array() && !current->second.empty()) {
       size_t slash = it->find('/');
       patches.push_back({it->substr(0, slash), it->substr(slash + 1), nullptr});
     }
@@ -110,9 +109,9 @@ void StatusWriter::Reset() { reset_.store(true); }
 absl::StatusOr<nlohmann::json> StatusWriter::Addresses() {
   if (options_.publish_service.empty()) return LiteralAddresses(options_.publish_addresses);
   size_t slash = options_.publish_service.find('/');
-  auto service = client_.Get(StrCat("/api/v1/namespaces/",
-                                    options_.publish_service.substr(0, slash), "/services/",
-                                    options_.publish_service.substr(slash + 1)));
+  auto service =
+      client_.Get(StrCat("/api/v1/namespaces/", options_.publish_service.substr(0, slash),
+                         "/services/", options_.publish_service.substr(slash + 1)));
   if (!service.ok()) return service.status();
   return ServiceAddresses(*service);
 }
@@ -129,10 +128,9 @@ bool StatusWriter::Apply(const StatusRound& round) {
   bool all_ok = true;
   for (const StatusPatch& patch : PlanStatus(round, *addresses, owned_)) {
     nlohmann::json body = {{"status", {{"loadBalancer", {{"ingress", patch.ingress}}}}}};
-    auto result =
-        client_.MergePatch(StrCat("/apis/networking.k8s.io/v1/namespaces/", patch.ns,
-                                  "/ingresses/", patch.name, "/status"),
-                           body);
+    auto result = client_.MergePatch(StrCat("/apis/networking.k8s.io/v1/namespaces/", patch.ns,
+                                            "/ingresses/", patch.name, "/status"),
+                                     body);
     if (result.ok() || result.status().code() == absl::StatusCode::kNotFound) {
       if (result.ok()) updates_.fetch_add(1);
       LogInfo("status", patch.ingress.is_null() ? "cleared" : "set", " status of Ingress ",

@@ -91,9 +91,11 @@ def test_dataplane_metrics_pass_promtool(launch):
     assert samples[("portico_requests_total", unrouted)] == 1
     assert not any(n.startswith("nginx_ingress_controller") for n, _ in samples)
     assert not any(dict(ls).get("host") for _, ls in samples)
-    for family in ("process_cpu_seconds_total", "process_resident_memory_bytes",
-                   "process_open_fds", "process_start_time_seconds"):
+    for family in ("process_resident_memory_bytes", "process_open_fds",
+                   "process_start_time_seconds"):
         assert samples[(family, ())] > 0, family
+    # CPU time is counted in clock ticks (10 ms): a process this idle may show 0.
+    assert samples[("process_cpu_seconds_total", ())] >= 0
 
 
 @needs_prometheus
