@@ -1,4 +1,6 @@
 // portico-dataplane: flags in, objects wired, no logic.
+#include <fstream>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -16,6 +18,15 @@ ABSL_FLAG(std::string, snapshot, "",
           "Re-read on SIGHUP and when the file changes.");
 ABSL_FLAG(std::string, http_listen, "127.0.0.1:8080",
           "Plain HTTP listener, ADDR:PORT (IPv6 in brackets; port 0 picks a free port).");
+ABSL_FLAG(std::string, https_listen, "127.0.0.1:8443",
+          "HTTPS listener (TLS termination, certificates from the snapshot's Secrets by SNI); "
+          "empty: none.");
+ABSL_FLAG(std::string, default_certificate, "",
+          "PEM certificate chain for TLS names no Ingress claims (default: a self-signed "
+          "certificate generated at start).");
+ABSL_FLAG(std::string, default_certificate_key, "", "PEM private key of --default-certificate.");
+ABSL_FLAG(absl::Duration, tls_ticket_key_rotation, absl::Hours(1),
+          "How often the session ticket key changes (tickets stay valid for two more periods).");
 ABSL_FLAG(std::string, admin_listen, "127.0.0.1:10254",
           "Admin listener for /healthz, /readyz, /metrics and /config.");
 ABSL_FLAG(int, workers, 0, "Worker threads, each with its own event loop. 0: one per CPU.");
@@ -64,6 +75,31 @@ int main(int argc, char** argv) {
   dataplane::proxy::DataplaneOptions options;
   options.snapshot_path = absl::GetFlag(FLAGS_snapshot);
   options.http_listen = absl::GetFlag(FLAGS_http_listen);
+  options.https_listen = absl::GetFlag(FLAGS_https_listen);
+  options.ticket_key_rotation = absl::ToDoubleSeconds(absl::GetFlag(FLAGS_tls_ticket_key_rotation));
+  {
+    std::string cert_file = absl::GetFlag(FLAGS_default_certificate);
+    std::string key_file = absl::GetFlag(FLAGS_default_certificate_key);
+    if (cert_file.empty() != key_file.empty()) {
+      LogError("main", "--default-certificate and --default-certificate-key go together");
+      return 2;
+    }
+    if (!cert_file.empty()) {
+      auto read = [](const std::string& path) {
+        std::ifstream in(path, std::ios::binary);
+        std::ostringstream out;
+        out << in.rdbuf();
+        return out.str();
+      };
+      auto cert =
+          dataplane::tls::ServerCertificate::FromPem(read(cert_file), read(key_file), cert_file);
+      if (!cert.ok()) {
+        LogError("main", "--default-certificate: ", cert.status().message());
+        return 2;
+      }
+      options.default_certificate = *cert;
+    }
+  }
   options.admin_listen = absl::GetFlag(FLAGS_admin_listen);
   options.workers = absl::GetFlag(FLAGS_workers);
   if (options.workers <= 0) {

@@ -14,6 +14,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "common/strings.h"
+#include "dataplane/config/tls_config.h"
 #include "google/protobuf/util/json_util.h"
 
 namespace portico::dataplane::config {
@@ -405,8 +406,9 @@ absl::StatusOr<std::string> ReadFile(const std::string& path) {
 
 }  // namespace
 
-absl::StatusOr<std::shared_ptr<const Config>> Compile(const v1::Snapshot& snapshot,
-                                                      const net::CidrSet& extra_trusted_proxies) {
+absl::StatusOr<std::shared_ptr<const Config>> Compile(
+    const v1::Snapshot& snapshot, const net::CidrSet& extra_trusted_proxies,
+    std::shared_ptr<const tls::ServerCertificate> default_certificate) {
   auto config = std::make_shared<Config>();
   config->version = snapshot.version();
   absl::StatusOr<GlobalConfig> settings =
@@ -420,6 +422,9 @@ absl::StatusOr<std::shared_ptr<const Config>> Compile(const v1::Snapshot& snapsh
       CompileRoutes(snapshot, *clusters);
   if (!routes.ok()) return routes.status();
   config->routes = std::move(*routes);
+  auto tls = CompileTls(snapshot, std::move(default_certificate));
+  if (!tls.ok()) return tls.status();
+  config->tls = std::move(*tls);
 
   config->clusters.reserve(clusters->size());
   for (auto& [name, cc] : *clusters) {

@@ -13,6 +13,7 @@
 #include "absl/status/statusor.h"
 #include "common/net/ip_address.h"
 #include "dataplane/router/route_table.h"
+#include "dataplane/tls/certificate_table.h"
 #include "dataplane/upstream/cluster_config.h"
 #include "portico/v1/snapshot.pb.h"
 
@@ -36,6 +37,8 @@ struct Config {
   GlobalConfig settings;
   std::unique_ptr<const router::RouteTable> routes;
   absl::flat_hash_map<std::string, std::shared_ptr<const upstream::ClusterConfig>> clusters;
+  // Certificates for the HTTPS listener, by SNI name.
+  std::shared_ptr<const tls::CertificateTable> tls;
 
   const upstream::ClusterConfig* FindCluster(std::string_view name) const {
     // Debian's abseil has its own string_view type, which heterogeneous lookup needs.
@@ -47,9 +50,12 @@ struct Config {
 // Validates the whole snapshot and compiles it. Any error rejects the snapshot
 // (the caller keeps serving the previous one) and names the offending resource:
 // a route naming an unknown cluster, endpoints of an unknown cluster, duplicate
-// names, an unparseable address, CIDR or regex, a zero total weight.
-absl::StatusOr<std::shared_ptr<const Config>> Compile(const v1::Snapshot& snapshot,
-                                                      const net::CidrSet& extra_trusted_proxies);
+// names, an unparseable address, CIDR or regex, a zero total weight, a Secret
+// that does not parse or whose key does not match. `default_certificate`
+// answers TLS names no virtual host claims (null: a generated self-signed one).
+absl::StatusOr<std::shared_ptr<const Config>> Compile(
+    const v1::Snapshot& snapshot, const net::CidrSet& extra_trusted_proxies,
+    std::shared_ptr<const tls::ServerCertificate> default_certificate = nullptr);
 
 // Proto3 JSON mapping; unknown fields are an error (a typo must not pass silently).
 absl::StatusOr<v1::Snapshot> ParseSnapshotJson(std::string_view json);

@@ -11,6 +11,7 @@
 #include "common/strings.h"
 #include "dataplane/event/socket.h"
 #include "dataplane/proxy/access_log.h"
+#include "dataplane/tls/ticket_keys.h"
 
 namespace portico::dataplane::proxy {
 
@@ -19,6 +20,7 @@ struct DataplaneCallbacks {
   ev_signal sighup, sigterm, sigint;
   ev_stat snapshot_stat;
   ev_timer drain_poll;
+  ev_timer ticket_rotation;
 
   static Dataplane* Self(void* data) { return static_cast<Dataplane*>(data); }
   static void OnHup(struct ev_loop*, ev_signal* w, int) { Self(w->data)->Reload("SIGHUP"); }
@@ -28,6 +30,9 @@ struct DataplaneCallbacks {
     // a transient state of the writer, not a request to drop the config.
     if (w->attr.st_nlink == 0) return;
     Self(w->data)->Reload("file change");
+  }
+  static void OnTicketRotation(struct ev_loop*, ev_timer*, int) {
+    tls::TicketKeys::Global().Rotate();
   }
   static void OnDrainPoll(struct ev_loop*, ev_timer* w, int) {
     Self(w->data)->CheckWorkersFinished();
@@ -69,8 +74,8 @@ absl::Status Dataplane::Run() {
     }
   }
 
-  std::vector<int> fds;
-  if (auto status = StartListeners(fds); !status.ok()) return status;
+  std::vector<std::vector<WorkerListener>> listeners;
+  if (auto status = StartListeners(listeners); !status.ok()) return status;
   std::shared_ptr<const config::Config> initial;
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -79,8 +84,9 @@ absl::Status Dataplane::Run() {
   WorkerOptions worker_options;
   worker_options.access_log = options_.access_log;
   worker_options.metrics_per_host = options_.metrics_per_host;
-  for (size_t i = 0; i < fds.size(); ++i) {
-    workers_.push_back(std::make_unique<Worker>(static_cast<int>(i), fds[i], worker_options));
+  for (size_t i = 0; i < listeners.size(); ++i) {
+    workers_.push_back(
+        std::make_unique<Worker>(static_cast<int>(i), std::move(listeners[i]), worker_options));
   }
   for (auto& w : workers_) w->Start(initial);
   if (auto status = StartAdmin(); !status.ok()) {
@@ -105,6 +111,12 @@ absl::Status Dataplane::Run() {
     g_watchers.snapshot_stat.data = this;
     ev_stat_start(loop_, &g_watchers.snapshot_stat);
   }
+  if (!options_.https_listen.empty() && options_.ticket_key_rotation > 0) {
+    ev_timer_init(&g_watchers.ticket_rotation, &DataplaneCallbacks::OnTicketRotation,
+                  options_.ticket_key_rotation, options_.ticket_key_rotation);
+    ev_timer_start(loop_, &g_watchers.ticket_rotation);
+    ev_unref(loop_);  // the rotation alone does not keep the loop alive
+  }
   StartSubscription();
   ev_run(loop_, 0);
   if (subscription_) subscription_->Stop();
@@ -115,8 +127,30 @@ absl::Status Dataplane::Run() {
   return absl::OkStatus();
 }
 
-absl::Status Dataplane::StartListeners(std::vector<int>& fds) {
-  auto addr = event::ParseSocketAddress(options_.http_listen);
+absl::Status Dataplane::StartListeners(std::vector<std::vector<WorkerListener>>& per_worker) {
+  per_worker.assign(static_cast<size_t>(options_.workers), {});
+  auto close_all = [&] {
+    for (auto& listeners : per_worker) {
+      for (const WorkerListener& l : listeners) close(l.fd);
+    }
+    per_worker.clear();
+  };
+  if (auto s = ListenAll(options_.http_listen, "http", false, per_worker); !s.ok()) {
+    close_all();
+    return s;
+  }
+  if (!options_.https_listen.empty()) {
+    if (auto s = ListenAll(options_.https_listen, "https", true, per_worker); !s.ok()) {
+      close_all();
+      return s;
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Dataplane::ListenAll(const std::string& address, const char* what, bool tls,
+                                  std::vector<std::vector<WorkerListener>>& per_worker) {
+  auto addr = event::ParseSocketAddress(address);
   if (!addr.ok()) return addr.status();
   // SO_REUSEPORT would also let a second data plane (same user) share the
   // port and silently take half the connections. A probe bind without it
@@ -133,17 +167,13 @@ absl::Status Dataplane::StartListeners(std::vector<int>& fds) {
   // spreads connections across workers.
   for (int i = 0; i < options_.workers; ++i) {
     auto fd = event::Listen(*addr, /*reuse_port=*/true);
-    if (!fd.ok()) {
-      for (int open_fd : fds) close(open_fd);
-      fds.clear();
-      return fd.status();
-    }
-    fds.push_back(*fd);
+    if (!fd.ok()) return fd.status();
+    per_worker[static_cast<size_t>(i)].push_back({*fd, tls});
     if (i == 0) {
       auto bound = event::LocalAddress(*fd);
       if (!bound.ok()) return bound.status();
       *addr = *bound;
-      LogInfo("dataplane", "http listening on ", addr->ToString(), " with ", options_.workers,
+      LogInfo("dataplane", what, " listening on ", addr->ToString(), " with ", options_.workers,
               " workers");
     }
   }
@@ -186,7 +216,7 @@ void Dataplane::Reload(const char* why) {
 }
 
 absl::Status Dataplane::Apply(const v1::Snapshot& snapshot, const char* why) {
-  auto compiled = config::Compile(snapshot, options_.trusted_proxies);
+  auto compiled = config::Compile(snapshot, options_.trusted_proxies, options_.default_certificate);
   if (!compiled.ok()) {
     // The previous configuration keeps serving.
     config_errors_.fetch_add(1);

@@ -16,6 +16,7 @@
 #include "dataplane/config/config.h"
 #include "dataplane/config/subscription.h"
 #include "dataplane/proxy/worker.h"
+#include "dataplane/tls/certificate.h"
 
 struct ev_loop;
 
@@ -24,6 +25,10 @@ namespace portico::dataplane::proxy {
 struct DataplaneOptions {
   std::string snapshot_path;  // empty: no snapshot yet (503 until one arrives)
   std::string http_listen = "127.0.0.1:8080";
+  std::string https_listen = "127.0.0.1:8443";  // empty: no TLS listener
+  // Certificate for TLS names no virtual host claims; null: generated self-signed.
+  std::shared_ptr<const tls::ServerCertificate> default_certificate;
+  double ticket_key_rotation = 3600;  // seconds between session ticket key rotations
   std::string admin_listen = "127.0.0.1:10254";
   int workers = 1;
   net::CidrSet trusted_proxies;
@@ -47,7 +52,9 @@ class Dataplane {
   absl::Status Run();
 
  private:
-  absl::Status StartListeners(std::vector<int>& fds);
+  absl::Status StartListeners(std::vector<std::vector<WorkerListener>>& per_worker);
+  absl::Status ListenAll(const std::string& address, const char* what, bool tls,
+                         std::vector<std::vector<WorkerListener>>& per_worker);
   absl::Status StartAdmin();
   void Reload(const char* why);
   // Validates and compiles `snapshot` and, when it is good, publishes it.

@@ -175,6 +175,36 @@ std::string Dataplane::RenderMetrics() const {
                "Snapshot versions from the controller that were rejected.");
     out.Sample("portico_controller_nacks_total", static_cast<double>(sub.nacks));
   }
+  out.Family("portico_tls_handshakes_total", "counter",
+             "Completed TLS handshakes by protocol version.");
+  const char* versions[] = {"TLSv1.2", "TLSv1.3", "other"};
+  for (size_t i = 0; i < 3; ++i) {
+    out.Sample("portico_tls_handshakes_total", {{"version", versions[i]}},
+               Sum(ws, [i](const WorkerStats& s) { return s.tls_handshakes[i].value(); }));
+  }
+  out.Family("portico_tls_handshake_failures_total", "counter",
+             "TLS handshakes that failed or were abandoned before completing.");
+  out.Sample("portico_tls_handshake_failures_total",
+             Sum(ws, [](const WorkerStats& s) { return s.tls_handshake_failures.value(); }));
+  out.Family("portico_tls_resumptions_total", "counter",
+             "TLS handshakes resumed from a session ticket.");
+  out.Sample("portico_tls_resumptions_total",
+             Sum(ws, [](const WorkerStats& s) { return s.tls_resumptions.value(); }));
+  {
+    std::shared_ptr<const config::Config> config;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      config = current_;
+    }
+    out.Family("portico_tls_certificate_expiry_timestamp_seconds", "gauge",
+               "notAfter of each served certificate, seconds since the Unix epoch.");
+    if (config != nullptr && config->tls != nullptr) {
+      for (const auto& cert : config->tls->certificates()) {
+        out.Sample("portico_tls_certificate_expiry_timestamp_seconds",
+                   {{"certificate", cert->name()}}, static_cast<double>(cert->not_after()));
+      }
+    }
+  }
   out.Family("portico_workers", "gauge", "Worker threads.");
   out.Sample("portico_workers", static_cast<double>(ws.size()));
   metrics::RenderProcessMetrics(out);

@@ -31,9 +31,9 @@ http1::ServerSettings ToServerSettings(const config::GlobalConfig& g) {
 
 }  // namespace
 
-Worker::Worker(int index, int listen_fd, WorkerOptions options)
+Worker::Worker(int index, std::vector<WorkerListener> listeners, WorkerOptions options)
     : index_(index),
-      listen_fd_(listen_fd),
+      listeners_(std::move(listeners)),
       options_(std::move(options)),
       pool_(std::make_unique<upstream::ConnectionPool>(loop_)),
       gauge_timer_(loop_, [this] { StartGaugeTimer(); }),
@@ -43,7 +43,9 @@ Worker::~Worker() {
   Join();
   connections_.clear();
   pool_.reset();
-  if (listen_fd_ >= 0) close(listen_fd_);
+  for (const WorkerListener& l : listeners_) {
+    if (l.fd >= 0) close(l.fd);
+  }
 }
 
 void Worker::Start(std::shared_ptr<const config::Config> initial) {
@@ -76,9 +78,11 @@ void Worker::Join() {
 }
 
 void Worker::Run() {
-  accept_watcher_ =
-      std::make_unique<event::IoWatcher>(loop_, listen_fd_, [this](int) { OnAcceptable(); });
-  accept_watcher_->Watch(EV_READ);
+  for (const WorkerListener& listener : listeners_) {
+    accept_watchers_.push_back(std::make_unique<event::IoWatcher>(
+        loop_, listener.fd, [this, listener](int) { OnAcceptable(listener); }));
+    accept_watchers_.back()->Watch(EV_READ);
+  }
   StartGaugeTimer();
   loop_.Run();
   gauge_timer_.Stop();
@@ -86,7 +90,7 @@ void Worker::Run() {
   // while the stats and pools its requests refer to still exist.
   connections_.clear();
   pool_->CloseIdle();
-  accept_watcher_.reset();
+  accept_watchers_.clear();
   loop_.DestroyDeferred();
   FlushAccessLog();
   finished_.store(true);
@@ -139,12 +143,12 @@ const std::string& Worker::PickCluster(const std::vector<router::ClusterWeight>&
   return clusters.back().cluster;
 }
 
-void Worker::OnAcceptable() {
+void Worker::OnAcceptable(const WorkerListener& listener) {
   for (int i = 0; i < kMaxAcceptsPerEvent && !draining_; ++i) {
     sockaddr_storage peer{};
     socklen_t len = sizeof(peer);
-    int fd =
-        accept4(listen_fd_, reinterpret_cast<sockaddr*>(&peer), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    int fd = accept4(listener.fd, reinterpret_cast<sockaddr*>(&peer), &len,
+                     SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) {
       if (errno == EAGAIN || errno == EINTR || errno == ECONNABORTED) return;
       // EMFILE and friends: log and back off until the next readiness.
@@ -161,10 +165,20 @@ void Worker::OnAcceptable() {
     peer_addr.storage = peer;
     peer_addr.len = len;
     info.peer_port = peer_addr.port();
-    info.scheme = options_.scheme;
+    info.scheme = listener.tls ? "https" : "http";
     if (auto local = event::LocalAddress(fd); local.ok()) info.local_port = local->port();
-    auto conn = std::make_unique<http1::ServerConnection>(
-        loop_, std::make_unique<event::SocketTransport>(fd), std::move(info), *this, *this);
+    std::unique_ptr<event::Transport> transport;
+    if (listener.tls) {
+      if (config_ == nullptr || config_->tls == nullptr) {  // nothing to serve yet
+        close(fd);
+        continue;
+      }
+      transport = std::make_unique<tls::TlsTransport>(fd, config_->tls, this);
+    } else {
+      transport = std::make_unique<event::SocketTransport>(fd);
+    }
+    auto conn = std::make_unique<http1::ServerConnection>(loop_, std::move(transport),
+                                                          std::move(info), *this, *this);
     http1::ServerConnection* raw = conn.get();
     connections_.emplace(raw, std::move(conn));
     stats_.connections_accepted.Inc();
@@ -192,13 +206,7 @@ std::unique_ptr<http::RequestHandler> Worker::NewRequest(http::ResponseSink& sin
 void Worker::Drain() {
   if (draining_) return;
   draining_ = true;
-  // Closing the socket (not just ignoring it) makes new connections fail
-  // fast, so clients and load balancers move on to another replica.
-  accept_watcher_.reset();
-  if (listen_fd_ >= 0) {
-    close(listen_fd_);
-    listen_fd_ = -1;
-  }
+  CloseListeners();
   std::vector<http1::ServerConnection*> all;
   all.reserve(connections_.size());
   for (auto& [raw, conn] : connections_) all.push_back(raw);
@@ -206,6 +214,26 @@ void Worker::Drain() {
   pool_->CloseIdle();
   MaybeFinishDrain();
 }
+
+void Worker::CloseListeners() {
+  // Closing the socket (not just ignoring it) makes new connections fail
+  // fast, so clients and load balancers move on to another replica.
+  accept_watchers_.clear();
+  for (WorkerListener& l : listeners_) {
+    if (l.fd >= 0) close(l.fd);
+    l.fd = -1;
+  }
+}
+
+void Worker::OnHandshakeDone(const char* version, bool resumed) {
+  int index = std::string_view(version) == "TLSv1.3"   ? 1
+              : std::string_view(version) == "TLSv1.2" ? 0
+                                                       : 2;
+  stats_.tls_handshakes[index].Inc();
+  if (resumed) stats_.tls_resumptions.Inc();
+}
+
+void Worker::OnHandshakeFailed() { stats_.tls_handshake_failures.Inc(); }
 
 void Worker::MaybeFinishDrain() {
   if (!connections_.empty()) return;

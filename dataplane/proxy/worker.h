@@ -18,6 +18,7 @@
 #include "dataplane/proxy/access_log.h"
 #include "dataplane/proxy/request_metrics.h"
 #include "dataplane/proxy/worker_stats.h"
+#include "dataplane/tls/tls_transport.h"
 #include "dataplane/upstream/cluster_runtime.h"
 #include "dataplane/upstream/connection_pool.h"
 
@@ -26,13 +27,21 @@ namespace portico::dataplane::proxy {
 struct WorkerOptions {
   bool access_log = true;
   bool metrics_per_host = false;  // host label on the request metrics
-  std::string scheme = "http";
 };
 
-class Worker final : public http1::ConnectionOwner, public http::RequestHandlerFactory {
+// A listening socket of one worker; TLS ones terminate TLS with the
+// configuration's certificate table.
+struct WorkerListener {
+  int fd = -1;
+  bool tls = false;
+};
+
+class Worker final : public http1::ConnectionOwner,
+                     public http::RequestHandlerFactory,
+                     public tls::HandshakeObserver {
  public:
-  // Takes ownership of `listen_fd`.
-  Worker(int index, int listen_fd, WorkerOptions options);
+  // Takes ownership of the listeners' sockets.
+  Worker(int index, std::vector<WorkerListener> listeners, WorkerOptions options);
   ~Worker() override;
 
   // Thread-safe control from the main thread.
@@ -74,10 +83,15 @@ class Worker final : public http1::ConnectionOwner, public http::RequestHandlerF
   // http::RequestHandlerFactory
   std::unique_ptr<http::RequestHandler> NewRequest(http::ResponseSink& sink) override;
 
+  // tls::HandshakeObserver
+  void OnHandshakeDone(const char* version, bool resumed) override;
+  void OnHandshakeFailed() override;
+
  private:
   void Run();
   void ApplyConfig(std::shared_ptr<const config::Config> config);
-  void OnAcceptable();
+  void OnAcceptable(const WorkerListener& listener);
+  void CloseListeners();
   void Drain();
   void MaybeFinishDrain();
   void FlushAccessLog();
@@ -85,10 +99,10 @@ class Worker final : public http1::ConnectionOwner, public http::RequestHandlerF
   void StartGaugeTimer();
 
   const int index_;
-  int listen_fd_;
+  std::vector<WorkerListener> listeners_;
   WorkerOptions options_;
   event::EventLoop loop_;
-  std::unique_ptr<event::IoWatcher> accept_watcher_;
+  std::vector<std::unique_ptr<event::IoWatcher>> accept_watchers_;
   std::unique_ptr<upstream::ConnectionPool> pool_;
   event::Timer gauge_timer_;
   std::thread thread_;

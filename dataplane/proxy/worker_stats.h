@@ -25,6 +25,10 @@ struct WorkerStats {
   metrics::Gauge upstream_connections_opened;  // a counter, mirrored from the pool
   metrics::Gauge upstream_connections_active;
   metrics::Gauge upstream_connections_idle;
+  // Completed TLS handshakes by version: TLSv1.2, TLSv1.3, other.
+  std::array<metrics::Counter, 3> tls_handshakes;
+  metrics::Counter tls_resumptions;
+  metrics::Counter tls_handshake_failures;  // failed, or closed before completing
 };
 
 inline constexpr std::array<int, 8> kProtocolErrorStatuses = {400, 405, 408, 413,

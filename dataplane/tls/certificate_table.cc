@@ -24,8 +24,8 @@ absl::StatusOr<SSL_CTX*> NewContext(const ServerCertificate& cert) {
     return absl::InvalidArgumentError(StrCat("certificate ", cert.name(), ": ", what));
   };
   SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
-  SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION |
-                               SSL_OP_CIPHER_SERVER_PREFERENCE);
+  SSL_CTX_set_options(
+      ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
   // Partial and moving writes: the connection's output buffer may grow
   // between retries. Released buffers: an idle connection holds no record buffers.
   SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
@@ -61,8 +61,8 @@ absl::StatusOr<std::shared_ptr<const CertificateTable>> CertificateTable::Build(
   }
   // One context per distinct certificate; a Secret on many hosts is one entry.
   absl::flat_hash_map<const ServerCertificate*, const Entry*> by_cert;
-  auto entry_for = [&](const std::shared_ptr<const ServerCertificate>& cert)
-      -> absl::StatusOr<const Entry*> {
+  auto entry_for =
+      [&](const std::shared_ptr<const ServerCertificate>& cert) -> absl::StatusOr<const Entry*> {
     if (auto it = by_cert.find(cert.get()); it != by_cert.end()) return it->second;
     auto ctx = NewContext(*cert);
     if (!ctx.ok()) return ctx.status();
@@ -115,6 +115,12 @@ const CertificateTable::Entry& CertificateTable::EntryFor(std::string_view serve
 
 const ServerCertificate& CertificateTable::Select(std::string_view server_name) const {
   return *EntryFor(server_name).certificate;
+}
+
+std::vector<std::shared_ptr<const ServerCertificate>> CertificateTable::certificates() const {
+  std::vector<std::shared_ptr<const ServerCertificate>> out;
+  for (const auto& entry : entries_) out.push_back(entry->certificate);
+  return out;
 }
 
 SSL* CertificateTable::NewSsl() const {

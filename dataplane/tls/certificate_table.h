@@ -34,8 +34,7 @@ struct HostCertificate {
 class CertificateTable {
  public:
   static absl::StatusOr<std::shared_ptr<const CertificateTable>> Build(
-      const std::vector<HostCertificate>& hosts,
-      std::shared_ptr<const ServerCertificate> fallback,
+      const std::vector<HostCertificate>& hosts, std::shared_ptr<const ServerCertificate> fallback,
       std::vector<std::string> alpn = {"http/1.1"});
   ~CertificateTable();
 
@@ -48,6 +47,8 @@ class CertificateTable {
   SSL* NewSsl() const;
 
   size_t size() const { return entries_.size(); }
+  // Every distinct certificate, the fallback first.
+  std::vector<std::shared_ptr<const ServerCertificate>> certificates() const;
 
  private:
   struct Entry {

@@ -81,8 +81,7 @@ Handshake Connect(const CertificateTable& table, const char* sni, const std::str
                         static_cast<unsigned int>(alpn_wire.size()));
   }
   if (resume != nullptr) SSL_set_session(client, resume);
-  for (int i = 0; i < 100 && !(SSL_is_init_finished(client) && SSL_is_init_finished(server));
-       ++i) {
+  for (int i = 0; i < 100 && !(SSL_is_init_finished(client) && SSL_is_init_finished(server)); ++i) {
     SSL_do_handshake(client);
     SSL_do_handshake(server);
   }

@@ -29,7 +29,8 @@ void TlsTransport::CheckHandshake() {
   if (handshake_done_ || !SSL_is_init_finished(ssl_)) return;
   handshake_done_ = true;
   handshake_reported_ = true;
-  if (observer_ != nullptr) observer_->OnHandshakeDone(SSL_get_version(ssl_), SSL_session_reused(ssl_));
+  if (observer_ != nullptr)
+    observer_->OnHandshakeDone(SSL_get_version(ssl_), SSL_session_reused(ssl_));
 }
 
 ssize_t TlsTransport::Fail(int ret) {
@@ -117,7 +118,8 @@ std::string TlsTransport::alpn() const {
 }
 
 std::string TlsTransport::server_name() const {
-  const char* name = ssl_ == nullptr ? nullptr : SSL_get_servername(ssl_, TLSEXT_NAMETYPE_host_name);
+  const char* name =
+      ssl_ == nullptr ? nullptr : SSL_get_servername(ssl_, TLSEXT_NAMETYPE_host_name);
   return name == nullptr ? std::string() : std::string(name);
 }
 

@@ -27,8 +27,7 @@ class HandshakeObserver {
 class TlsTransport final : public event::Transport {
  public:
   // Takes ownership of `fd`. `observer` may be null and must outlive this.
-  TlsTransport(int fd, std::shared_ptr<const CertificateTable> table,
-               HandshakeObserver* observer);
+  TlsTransport(int fd, std::shared_ptr<const CertificateTable> table, HandshakeObserver* observer);
   ~TlsTransport() override;
   TlsTransport(const TlsTransport&) = delete;
   TlsTransport& operator=(const TlsTransport&) = delete;
