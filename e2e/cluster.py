@@ -105,10 +105,13 @@ class _Kubectl:
     admin_kubeconfig = None
     kubectl_bin = None  # set by start()
 
-    def kubectl(self, *args, input=None, kubeconfig=None, timeout=60):
-        """Runs kubectl; returns stdout; raises KubectlError (with stderr) on failure."""
+    def kubectl(self, *args, input=None, kubeconfig=None, timeout=60, server=None):
+        """Runs kubectl; returns stdout; raises KubectlError (with stderr) on failure.
+        server= overrides the kubeconfig's API server URL (a side API server)."""
         argv = [f"--kubeconfig={kubeconfig or self.admin_kubeconfig}",
                 f"--request-timeout={timeout}s", *map(str, args)]
+        if server:
+            argv.insert(1, f"--server={server}")
         try:
             proc = subprocess.run([self.kubectl_bin, *argv], input=input, capture_output=True,
                                   text=True, timeout=timeout + 10)
@@ -220,6 +223,7 @@ class KubeCluster(_Kubectl):
         self.port = None
         self.tokens = {}
         self.timings = {}  # seconds: etcd, kube-apiserver (to /readyz), default namespace
+        self.side_apiservers = []  # start_side_apiserver()'s processes
 
     # --- paths -----------------------------------------------------------------
 
@@ -311,18 +315,44 @@ class KubeCluster(_Kubectl):
         return self
 
     def stop(self):
-        """Stops kube-apiserver, then etcd; SIGKILL after STOP_TIMEOUT_S each."""
-        for proc in (self.apiserver, self.etcd):
+        """Stops kube-apiserver (and any side one), then etcd; SIGKILL after
+        STOP_TIMEOUT_S each."""
+        for proc in (*self.side_apiservers, self.apiserver, self.etcd):
             if proc is not None:
                 _terminate(proc)
 
     def restart_apiserver(self):
         """Stops kube-apiserver (SIGTERM) and starts it again on the same port;
         etcd keeps running. Returns the seconds the new one took to /readyz."""
+        self.stop_apiserver()
+        return self.start_apiserver()
+
+    def stop_apiserver(self):
+        """Stops kube-apiserver (SIGTERM, then SIGKILL); etcd keeps running."""
         _terminate(self.apiserver)
+
+    def start_apiserver(self):
+        """Starts kube-apiserver again on its port after stop_apiserver(); returns
+        the seconds it took to /readyz."""
         t0 = time.monotonic()
         self._start_apiserver()
         return time.monotonic() - t0
+
+    def start_side_apiserver(self):
+        """A second kube-apiserver on another free port, same etcd, certificates and
+        flags: what an HA control plane has. Writes through it (kubectl(...,
+        server=side.server)) happen while clients of the main one, stopped
+        meanwhile, see nothing. Returns a SideApiserver; stop() it when done."""
+        for _ in range(BIND_RETRIES):
+            port = free_port()
+            self.apiserver_starts += 1
+            proc = Process([self.apiserver_bin, *self._apiserver_args(port)], self.workdir,
+                           f"kube-apiserver.{self.apiserver_starts}")
+            self.side_apiservers.append(proc)
+            if self._wait_started(proc, lambda: self._apiserver_ready(port),
+                                  "side kube-apiserver /readyz"):
+                return SideApiserver(proc, port)
+        raise RuntimeError(f"side kube-apiserver did not start after {BIND_RETRIES} tries")
 
     def compact_etcd(self):
         """Compacts etcd to its current revision (physically), through etcd's v3
@@ -358,7 +388,7 @@ class KubeCluster(_Kubectl):
     def log_tail(self, n=4000):
         """The end of the current kube-apiserver's and etcd's stderr, for failure reports."""
         parts = []
-        for proc in (self.apiserver, self.etcd):
+        for proc in (self.apiserver, *self.side_apiservers[-1:], self.etcd):
             if proc is not None:
                 text = proc.stderr()
                 tail = text[-n:].split("\n", 1)[-1] if len(text) > n else text
@@ -393,8 +423,8 @@ class KubeCluster(_Kubectl):
         except ValueError:
             return resp.status, data
 
-    def connect(self, timeout=10):
-        return http.client.HTTPSConnection("127.0.0.1", self.port, timeout=timeout,
+    def connect(self, timeout=10, port=None):
+        return http.client.HTTPSConnection("127.0.0.1", port or self.port, timeout=timeout,
                                            context=self.ssl_context())
 
     def watch(self, path, user="admin", timeout=10):
@@ -511,12 +541,12 @@ class KubeCluster(_Kubectl):
         raise RuntimeError(f"kube-apiserver did not start on 127.0.0.1:{self.port}:\n"
                            f"{self.log_tail()}")
 
-    def _apiserver_args(self):
+    def _apiserver_args(self, port=None):
         pki = self.pki
         return [
             f"--etcd-servers={self.etcd_url}",
             "--bind-address=127.0.0.1",
-            f"--secure-port={self.port}",
+            f"--secure-port={port or self.port}",
             "--advertise-address=127.0.0.1",
             f"--tls-cert-file={pki / 'apiserver.pem'}",
             f"--tls-private-key-file={pki / 'apiserver-key.pem'}",
@@ -558,11 +588,11 @@ class KubeCluster(_Kubectl):
         raise RuntimeError(f"{proc.name} exited with {proc.proc.returncode}:\n"
                            f"{proc.stderr()[-4000:]}")
 
-    def _apiserver_ready(self):
+    def _apiserver_ready(self, port=None):
         if not self.tokens:
             return False
         try:
-            conn = self.connect(timeout=2)
+            conn = self.connect(timeout=2, port=port)
             try:
                 conn.request("GET", "/readyz",
                              headers={"Authorization": f"Bearer {self.tokens['admin']}"})
@@ -600,6 +630,21 @@ class KubeCluster(_Kubectl):
         }
         path.write_text(yaml.safe_dump(config, sort_keys=False))
         path.chmod(0o600)
+
+
+class SideApiserver:
+    """A kube-apiserver started by KubeCluster.start_side_apiserver()."""
+
+    def __init__(self, proc, port):
+        self.proc = proc
+        self.port = port
+
+    @property
+    def server(self):
+        return f"https://127.0.0.1:{self.port}"
+
+    def stop(self):
+        _terminate(self.proc)
 
 
 def _terminate(proc):
