@@ -17,7 +17,7 @@ build_pkgs=(
 # e2e/kubectl.sh take from Debian's kubernetes packages into the cache (not
 # installed: another package may own /usr/bin/kubectl).
 test_pkgs=(
-  curl python3 python3-pytest python3-h2 python3-grpcio python3-websockets python3-yaml
+  curl python3 python3-pytest python3-h2 python3-grpcio python3-websockets python3-yaml python3-jsonschema
   nghttp2-client openssl procps iproute2 prometheus
   etcd-server util-linux
 )

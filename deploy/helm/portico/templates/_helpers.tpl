@@ -38,7 +38,7 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end }}
 
 {{- define "portico.image" -}}
-{{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) }}
+{{- printf "%s:%s" (required "image.repository is required: the registry path of the image built from the Dockerfile" .Values.image.repository) (default .Chart.AppVersion .Values.image.tag) }}
 {{- end }}
 
 {{/* The controller's Service name; data planes dial it and its certificate names it. */}}
@@ -75,4 +75,38 @@ metadata:
   {{- end }}
 spec:
   controller: portico.dev/ingress-controller
+{{- end }}
+
+{{/* API versions by what the cluster serves (.Capabilities.APIVersions: discovery on install, the renderer's list otherwise). */}}
+{{- define "portico.pdbApiVersion" -}}
+{{- if .Capabilities.APIVersions.Has "policy/v1/PodDisruptionBudget" }}policy/v1{{ else }}policy/v1beta1{{ end }}
+{{- end }}
+
+{{- define "portico.hpaApiVersion" -}}
+{{- if .Capabilities.APIVersions.Has "autoscaling/v2/HorizontalPodAutoscaler" }}autoscaling/v2{{ else }}autoscaling/v2beta2{{ end }}
+{{- end }}
+
+{{/* Checks of combinations values.schema.json does not express; fail stops the install with the message. */}}
+{{- define "portico.validate" -}}
+{{- if and .Values.dataplane.autoscaling.enabled (ne .Values.dataplane.kind "Deployment") }}
+{{- fail "dataplane.autoscaling.enabled needs dataplane.kind=Deployment (a DaemonSet runs one pod per node)" }}
+{{- end }}
+{{- if and .Values.dataplane.autoscaling.enabled (not (or .Values.dataplane.autoscaling.targetCPUUtilizationPercentage .Values.dataplane.autoscaling.targetMemoryUtilizationPercentage)) }}
+{{- fail "dataplane.autoscaling.enabled needs targetCPUUtilizationPercentage or targetMemoryUtilizationPercentage" }}
+{{- end }}
+{{- if gt (int .Values.dataplane.autoscaling.minReplicas) (int .Values.dataplane.autoscaling.maxReplicas) }}
+{{- fail "dataplane.autoscaling.minReplicas is greater than maxReplicas" }}
+{{- end }}
+{{- if and .Values.controller.existingManifestsConfigMap (eq .Values.controller.source "kube") }}
+{{- fail "controller.existingManifestsConfigMap is for controller.source=file" }}
+{{- end }}
+{{- end }}
+
+{{/* A PodDisruptionBudget's spec budget from {maxUnavailable, minAvailable}: minAvailable when set. */}}
+{{- define "portico.pdbBudget" -}}
+{{- if ne (toString .minAvailable) "" }}
+minAvailable: {{ .minAvailable }}
+{{- else }}
+maxUnavailable: {{ .maxUnavailable }}
+{{- end }}
 {{- end }}
