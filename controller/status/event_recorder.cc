@@ -41,6 +41,8 @@ nlohmann::json EventFor(const translate::Diagnostic& d, const std::string& event
   std::string ns = d.ns.empty() ? "default" : d.ns;
   nlohmann::json involved = {{"apiVersion", api_version}, {"kind", d.kind}, {"name", d.name}};
   if (!d.ns.empty()) involved["namespace"] = d.ns;
+  // kubectl describe selects an object's Events by uid.
+  if (!d.uid.empty()) involved["uid"] = d.uid;
   return {{"apiVersion", "v1"},
           {"kind", "Event"},
           {"metadata", {{"name", event_name}, {"namespace", ns}}},

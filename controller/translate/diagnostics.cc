@@ -14,6 +14,7 @@ Diagnostic Make(Diagnostic::Severity severity, std::string_view kind, const Obje
   d.kind = std::string(kind);
   d.ns = meta.ns;
   d.name = meta.name;
+  d.uid = meta.uid;
   d.reason = std::string(reason);
   d.message = std::move(message);
   return d;

@@ -30,6 +30,7 @@ struct Diagnostic {
   std::string kind;  // "Ingress", "Service", "Secret", "ConfigMap", "File"...
   std::string ns;
   std::string name;
+  std::string uid;      // the object's uid when known (Events point at it)
   std::string reason;   // CamelCase, as a Kubernetes Event reason ("ServiceNotFound")
   std::string message;  // one sentence for humans
 
