@@ -21,9 +21,8 @@ absl::StatusOr<std::shared_ptr<const tls::CertificateTable>> CompileTls(
     if (vh.tls_secret().empty()) continue;
     auto it = secrets.find(vh.tls_secret());
     if (it == secrets.end()) {
-      return absl::InvalidArgumentError(StrCat("virtual host ", vh.name(),
-                                               ": tls_secret names unknown secret ",
-                                               vh.tls_secret()));
+      return absl::InvalidArgumentError(StrCat(
+          "virtual host ", vh.name(), ": tls_secret names unknown secret ", vh.tls_secret()));
     }
     if (vh.hostnames().empty()) hosts.push_back({"", it->second});
     for (const std::string& host : vh.hostnames()) hosts.push_back({host, it->second});
