@@ -115,7 +115,7 @@ if ((have_bins)); then
   }
   trap cleanup EXIT
   "$bin_dir/portico-dataplane" --snapshot="$root/docs/snapshot-example.json" \
-    --http-listen=127.0.0.1:0 --admin-listen=127.0.0.1:0 --workers=1 --access-log=off \
+    --http-listen=127.0.0.1:0 --https-listen=127.0.0.1:0 --admin-listen=127.0.0.1:0 --workers=1 --access-log=off \
     >"$tmp/log" 2>&1 &
   pid=$!
   port=""

@@ -50,8 +50,7 @@ struct Config {
 // Validates the whole snapshot and compiles it. Any error rejects the snapshot
 // (the caller keeps serving the previous one) and names the offending resource:
 // a route naming an unknown cluster, endpoints of an unknown cluster, duplicate
-// names, an unparseable address, CIDR or regex, a zero total weight, a Secret
-// that does not parse or whose key does not match. `default_certificate`
+// names, an unparseable address, CIDR or regex, a zero total weight. `default_certificate`
 // answers TLS names no virtual host claims (null: a generated self-signed one).
 absl::StatusOr<std::shared_ptr<const Config>> Compile(
     const v1::Snapshot& snapshot, const net::CidrSet& extra_trusted_proxies,

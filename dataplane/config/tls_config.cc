@@ -1,6 +1,7 @@
 #include "dataplane/config/tls_config.h"
 
 #include "absl/container/flat_hash_map.h"
+#include "common/log.h"
 #include "common/strings.h"
 
 namespace portico::dataplane::config {
@@ -13,17 +14,18 @@ absl::StatusOr<std::shared_ptr<const tls::CertificateTable>> CompileTls(
     if (secret.certificate_chain().empty() && secret.private_key().empty()) continue;  // CA only
     auto cert = tls::ServerCertificate::FromPem(secret.certificate_chain(), secret.private_key(),
                                                 secret.name());
-    if (!cert.ok()) return absl::InvalidArgumentError(StrCat("secret ", cert.status().message()));
+    if (!cert.ok()) {
+      // Its hosts get the default certificate; everything else still applies.
+      LogWarning("config", "secret ", cert.status().message(), "; its hosts use the default");
+      continue;
+    }
     secrets.emplace(secret.name(), *std::move(cert));
   }
   std::vector<tls::HostCertificate> hosts;
   for (const v1::VirtualHost& vh : snapshot.virtual_hosts()) {
     if (vh.tls_secret().empty()) continue;
     auto it = secrets.find(vh.tls_secret());
-    if (it == secrets.end()) {
-      return absl::InvalidArgumentError(StrCat(
-          "virtual host ", vh.name(), ": tls_secret names unknown secret ", vh.tls_secret()));
-    }
+    if (it == secrets.end()) continue;  // unknown or unusable: the default certificate
     if (vh.hostnames().empty()) hosts.push_back({"", it->second});
     for (const std::string& host : vh.hostnames()) hosts.push_back({host, it->second});
   }

@@ -10,10 +10,11 @@
 
 namespace portico::dataplane::config {
 
-// Every Secret must parse and its key match its certificate, and every
-// virtual host's tls_secret must name a Secret: otherwise the snapshot is
-// rejected with the Secret's name (never its contents). `fallback` (null: the
-// generated self-signed certificate) answers names no virtual host claims.
+// A Secret that does not parse or whose key does not match is logged by name
+// (never its contents) and skipped: the hosts naming it, like hosts naming an
+// unknown Secret, get the fallback, and the rest of the snapshot applies (the
+// controller validates Secrets and reports them as Events). `fallback` (null:
+// the generated self-signed certificate) answers names no virtual host claims.
 // `alpn`: the protocols the listener offers, in preference order.
 absl::StatusOr<std::shared_ptr<const tls::CertificateTable>> CompileTls(
     const v1::Snapshot& snapshot, std::shared_ptr<const tls::ServerCertificate> fallback,

@@ -138,7 +138,7 @@ class ControlledDataplane(Dataplane):
         self.workdir = Path(workdir)
         self.node_id = node_id
         argv = [binary, f"--controller={','.join(controllers)}", f"--node_id={node_id}",
-                "--http_listen=127.0.0.1:0", "--admin_listen=127.0.0.1:0",
+                "--http_listen=127.0.0.1:0", "--https_listen=127.0.0.1:0", "--admin_listen=127.0.0.1:0",
                 f"--workers={workers}", "--access_log=off", "--drain_timeout=1s"]
         if certs is None:
             argv.append("--insecure")

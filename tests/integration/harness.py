@@ -147,7 +147,7 @@ class Dataplane(Process):
         self.snapshot_path = self.workdir / "snapshot.json"
         if snapshot is not None:
             self.write_snapshot(snapshot)
-        argv = [binary, f"--snapshot={self.snapshot_path}", "--http-listen=127.0.0.1:0",
+        argv = [binary, f"--snapshot={self.snapshot_path}", "--http-listen=127.0.0.1:0", "--https-listen=127.0.0.1:0",
                 "--admin-listen=127.0.0.1:0", f"--workers={workers}",
                 f"--access-log={access_log}", f"--drain-timeout={drain_timeout}"]
         if trusted_proxies:
