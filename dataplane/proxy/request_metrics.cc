@@ -107,19 +107,22 @@ void RenderRequestSeries(const RequestSeries& series, RenderOptions options,
     if (options.per_host) labels.emplace_back("host", k.host);
     return labels;
   };
-  out.Family("portico_requests_total", "counter",
-             "Requests answered, by route origin, method and status.");
-  for (size_t i = 0; i < sorted.size(); ++i) {
-    out.LabelledSample("portico_requests_total", portico_labels(i),
-                       static_cast<double>(sorted[i].second.count));
-  }
-  out.Family("portico_request_duration_seconds", "histogram",
-             "Time from the request's headers to the end of the response.");
-  for (size_t i = 0; i < sorted.size(); ++i) {
-    const RequestValues& v = sorted[i].second;
-    out.LabelledHistogram("portico_request_duration_seconds", portico_labels(i), v.buckets, v.count,
-                          v.sum);
-  }
+  // The counter and histogram of one naming scheme, from the same counts.
+  auto render = [&](const char* counter, const char* counter_help, const char* histogram,
+                    const char* histogram_help, const auto& labels) {
+    out.Family(counter, "counter", counter_help);
+    for (size_t i = 0; i < sorted.size(); ++i) {
+      out.LabelledSample(counter, labels(i), static_cast<double>(sorted[i].second.count));
+    }
+    out.Family(histogram, "histogram", histogram_help);
+    for (size_t i = 0; i < sorted.size(); ++i) {
+      const RequestValues& v = sorted[i].second;
+      out.LabelledHistogram(histogram, labels(i), v.buckets, v.count, v.sum);
+    }
+  };
+  render("portico_requests_total", "Requests answered, by route origin, method and status.",
+         "portico_request_duration_seconds",
+         "Time from the request's headers to the end of the response.", portico_labels);
   if (!options.nginx_compat) return;
 
   // ingress-nginx's names and label set, so its dashboards and alerts work.
@@ -133,19 +136,9 @@ void RenderRequestSeries(const RequestSeries& series, RenderOptions options,
                               {"host", options.per_host ? std::string_view(k.host) : ""},
                               {"path", ""}};
   };
-  out.Family("nginx_ingress_controller_requests", "counter",
-             "Requests answered (ingress-nginx compatible).");
-  for (size_t i = 0; i < sorted.size(); ++i) {
-    out.LabelledSample("nginx_ingress_controller_requests", nginx_labels(i),
-                       static_cast<double>(sorted[i].second.count));
-  }
-  out.Family("nginx_ingress_controller_request_duration_seconds", "histogram",
-             "Request processing time in seconds (ingress-nginx compatible).");
-  for (size_t i = 0; i < sorted.size(); ++i) {
-    const RequestValues& v = sorted[i].second;
-    out.LabelledHistogram("nginx_ingress_controller_request_duration_seconds", nginx_labels(i),
-                          v.buckets, v.count, v.sum);
-  }
+  render("nginx_ingress_controller_requests", "Requests answered (ingress-nginx compatible).",
+         "nginx_ingress_controller_request_duration_seconds",
+         "Request processing time in seconds (ingress-nginx compatible).", nginx_labels);
 }
 
 }  // namespace portico::dataplane::proxy
