@@ -105,3 +105,13 @@ def own_cluster(cluster):
         pytest.skip("needs the control plane the suite starts itself "
                     "(not PORTICO_E2E_EXTERNAL's)")
     return cluster
+
+
+@pytest.fixture
+def klass(cluster):
+    """An IngressClass of portico's controller, named for this test only."""
+    from kube_harness import ingress_class, unique
+    name = unique("portico")
+    cluster.apply(ingress_class(name))
+    yield name
+    cluster.delete("ingressclass", name)

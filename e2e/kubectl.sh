@@ -41,8 +41,8 @@ if [[ ! -x "$out" ]]; then
   trap 'rm -rf "$work"' EXIT
   echo "kubectl.sh: downloading kubernetes-client $version" >&2
   (cd "$work" && apt-get download -qq "kubernetes-client=$version" >&2)
-  dpkg-deb -x "$work"/kubernetes-client_*.deb "$work/root"
-  install -m 0755 "$work/root/usr/bin/kubectl" "$out.tmp"
+  dpkg-deb -x "$work"/kubernetes-client_*.deb "$work/unpacked"
+  install -m 0755 "$work/unpacked/usr/bin/kubectl" "$out.tmp"
   mv "$out.tmp" "$out"
 fi
 echo "$out"

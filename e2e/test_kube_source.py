@@ -34,13 +34,19 @@ def ns(cluster):
     namespace.cleanup()
 
 
-@pytest.fixture
-def klass(cluster):
-    """An IngressClass of portico's controller, named for this test only."""
-    name = unique("portico")
-    cluster.apply(ingress_class(name))
-    yield name
-    cluster.delete("ingressclass", name)
+def serve_three(launch, cluster, ns, klass):
+    """Ingresses keep, drop and edit on backend one (a second backend, two, on
+    127.0.0.2 is ready for edits), all served by a fresh controller and data plane."""
+    one = launch.backend("one")
+    two = start(launch, lambda: PortBackend(launch.tmp_dir, "two", "127.0.0.2", one.port))
+    names = ["keep", "drop", "edit"]
+    cluster.apply([*backend_objects(ns, "echo", one.port, [one]),
+                   *[ingress(n, ns, host_of(n, ns), [("/", "echo", 80)], class_name=klass)
+                     for n in names]])
+    controller, dp = stack(launch, cluster, klass)
+    for n in names:
+        wait_served(dp, host_of(n, ns), "/", "one")
+    return one, two, names, controller, dp
 
 
 def stack(launch, cluster, klass, user="portico-controller", extra_args=()):
@@ -247,15 +253,7 @@ def test_apiserver_restart_mid_watch_misses_no_change(own_cluster, launch, ns, k
 def test_expired_resource_version_relists_without_losing_or_duplicating(own_cluster, launch,
                                                                        ns, klass):
     c = own_cluster
-    one = launch.backend("one")
-    two = start(launch, lambda: PortBackend(launch.tmp_dir, "two", "127.0.0.2", one.port))
-    names = ["keep", "drop", "edit"]
-    c.apply([*backend_objects(ns, "echo", one.port, [one]),
-             *[ingress(n, ns, host_of(n, ns), [("/", "echo", 80)], class_name=klass)
-               for n in names]])
-    controller, dp = stack(launch, c, klass)
-    for n in names:
-        wait_served(dp, host_of(n, ns), "/", "one")
+    one, two, names, controller, dp = serve_three(launch, c, ns, klass)
     # A write the controller does not watch: every informer's resourceVersion is
     # now older than the revision the restarted API server's watch cache starts
     # at (without it they would be equal, and the watches would just resume).
@@ -308,15 +306,7 @@ def test_changes_made_while_the_controllers_apiserver_was_down_are_relisted(own_
     watches' resourceVersions are gone (410), the informers re-list, and the
     re-list alone must remove the deleted object and bring in the rest."""
     c = own_cluster
-    one = launch.backend("one")
-    two = start(launch, lambda: PortBackend(launch.tmp_dir, "two", "127.0.0.2", one.port))
-    names = ["keep", "drop", "edit"]
-    c.apply([*backend_objects(ns, "echo", one.port, [one]),
-             *[ingress(n, ns, host_of(n, ns), [("/", "echo", 80)], class_name=klass)
-               for n in names]])
-    controller, dp = stack(launch, c, klass)
-    for n in names:
-        wait_served(dp, host_of(n, ns), "/", "one")
+    one, two, names, controller, dp = serve_three(launch, c, ns, klass)
     before = watch_counters(controller)
 
     c.stop_apiserver()

@@ -40,14 +40,6 @@ def ns(cluster):
 
 
 @pytest.fixture
-def klass(cluster):
-    name = unique("portico")
-    cluster.apply(ingress_class(name))
-    yield name
-    cluster.delete("ingressclass", name)
-
-
-@pytest.fixture
 def other_class(cluster):
     """An IngressClass of another controller."""
     name = unique("other")
