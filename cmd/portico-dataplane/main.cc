@@ -52,6 +52,9 @@ ABSL_FLAG(std::string, tls_key, "", "Client private key (PEM) for mTLS to the co
 ABSL_FLAG(std::string, tls_ca, "", "CA bundle (PEM) that signed the controller's certificate.");
 ABSL_FLAG(std::string, controller_name, "",
           "Name expected in the controller's certificate when it differs from the address.");
+ABSL_FLAG(bool, h2c, false,
+          "Also serve cleartext HTTP/2 with prior knowledge on --http-listen (h2c; TLS "
+          "listeners offer h2 through ALPN regardless)");
 ABSL_FLAG(bool, metrics_per_host, false,
           "Add a host label to the request metrics. Off by default: the Host header is chosen "
           "by clients, so this can grow the series count (capped per worker).");
@@ -119,6 +122,7 @@ int main(int argc, char** argv) {
   options.access_log = access_log == "stdout";
   options.drain_timeout = absl::ToDoubleSeconds(absl::GetFlag(FLAGS_drain_timeout));
   options.metrics_per_host = absl::GetFlag(FLAGS_metrics_per_host);
+  options.h2c = absl::GetFlag(FLAGS_h2c);
   std::string compat = absl::GetFlag(FLAGS_metrics_compat);
   if (!compat.empty() && compat != "ingress-nginx") {
     LogError("main", "--metrics_compat: want ingress-nginx or nothing, got \"", compat, "\"");

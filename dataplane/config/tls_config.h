@@ -18,6 +18,6 @@ namespace portico::dataplane::config {
 // `alpn`: the protocols the listener offers, in preference order.
 absl::StatusOr<std::shared_ptr<const tls::CertificateTable>> CompileTls(
     const v1::Snapshot& snapshot, std::shared_ptr<const tls::ServerCertificate> fallback,
-    std::vector<std::string> alpn = {"http/1.1"});
+    std::vector<std::string> alpn = {"h2", "http/1.1"});
 
 }  // namespace portico::dataplane::config

@@ -4,6 +4,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
+
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "common/strings.h"
@@ -29,13 +31,8 @@ constexpr size_t kMaxPendingInput = 256 * 1024;
 // at most this much before giving up on keep-alive.
 constexpr uint64_t kMaxDiscard = 1024 * 1024;
 constexpr double kLingerSeconds = 2;
-
-// Holds a finished handler until the end of the loop iteration: it may still
-// be on the stack when its response completes.
-struct HandlerGrave : event::Deferrable {
-  explicit HandlerGrave(std::unique_ptr<http::RequestHandler> h) : handler(std::move(h)) {}
-  std::unique_ptr<http::RequestHandler> handler;
-};
+// RFC 9113 3.4: how an HTTP/2 connection with prior knowledge opens.
+constexpr std::string_view kHttp2Preface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 
 ServerConnection* Self(llhttp_t* p) { return static_cast<ServerConnection*>(p->data); }
 
@@ -87,7 +84,7 @@ ServerConnection::ServerConnection(event::EventLoop& loop,
 ServerConnection::~ServerConnection() = default;
 
 void ServerConnection::Start() {
-  settings_ = owner_.settings();
+  settings_ = owner_.http1_settings();
   // A new connection must send its first request within the header timeout.
   timer_.Start(settings_.header_timeout);
   UpdateReadInterest();
@@ -150,6 +147,7 @@ bool ServerConnection::ReadOnce() {
 void ServerConnection::ProcessInput() {
   process_scheduled_ = false;
   if (state_ == State::kClosed || state_ == State::kLingering) return;
+  if (MaybeHandOffHttp2()) return;
   // One request at a time: pipelined requests wait in `in_` for the response.
   while (!in_.empty() && !(handler_ && request_complete_)) {
     const char* begin = in_.data();
@@ -201,7 +199,7 @@ void ServerConnection::ScheduleProcessInput() {
 }
 
 int ServerConnection::OnMessageBegin() {
-  settings_ = owner_.settings();
+  settings_ = owner_.http1_settings();
   head_ = http::RequestHead();
   url_.clear();
   field_.clear();
@@ -353,7 +351,7 @@ void ServerConnection::SendError(int status) {
     // A request already in progress breaks mid-body: its handler is told.
     auto handler = std::move(handler_);
     handler->OnAbort();
-    loop_.DeferDelete(std::make_unique<HandlerGrave>(std::move(handler)));
+    loop_.DeferDelete(std::make_unique<http::HandlerGrave>(std::move(handler)));
     if (response_started_) {
       Close();
       return;
@@ -411,7 +409,7 @@ void ServerConnection::Abort() {
   // The response was cut short: the only honest signal left in HTTP/1.1 is to
   // close without completing the framing.
   if (handler_) {
-    loop_.DeferDelete(std::make_unique<HandlerGrave>(std::move(handler_)));
+    loop_.DeferDelete(std::make_unique<http::HandlerGrave>(std::move(handler_)));
   }
   Flush();
   Close();
@@ -436,7 +434,7 @@ void ServerConnection::ResponseComplete() {
   if (handler_) {
     auto handler = std::move(handler_);
     handler->OnComplete();
-    loop_.DeferDelete(std::make_unique<HandlerGrave>(std::move(handler)));
+    loop_.DeferDelete(std::make_unique<http::HandlerGrave>(std::move(handler)));
   }
   body_paused_ = false;
   if (!request_complete_) {
@@ -551,6 +549,24 @@ void ServerConnection::OnTimeout() {
   }
 }
 
+bool ServerConnection::MaybeHandOffHttp2() {
+  if (!settings_.h2c || requests_ != 0 || state_ != State::kIdle || handler_) return false;
+  std::string_view input = in_.view();
+  size_t n = std::min(input.size(), kHttp2Preface.size());
+  if (input.substr(0, n) != kHttp2Preface.substr(0, n)) return false;
+  if (n < kHttp2Preface.size()) {  // a prefix of the preface so far: wait for the rest
+    UpdateReadInterest();
+    return true;
+  }
+  state_ = State::kClosed;
+  io_.Watch(0);
+  timer_.Stop();
+  std::string taken(input);
+  in_.Clear();
+  owner_.OnHttp2Preface(this, std::move(transport_), std::move(taken));
+  return true;
+}
+
 void ServerConnection::Close() {
   if (state_ == State::kClosed) return;
   state_ = State::kClosed;
@@ -559,7 +575,7 @@ void ServerConnection::Close() {
   if (handler_) {
     auto handler = std::move(handler_);
     handler->OnAbort();
-    loop_.DeferDelete(std::make_unique<HandlerGrave>(std::move(handler)));
+    loop_.DeferDelete(std::make_unique<http::HandlerGrave>(std::move(handler)));
   }
   transport_.reset();  // closes the socket
   owner_.OnConnectionClosed(this);

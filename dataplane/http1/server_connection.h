@@ -9,10 +9,12 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "dataplane/event/buffer.h"
 #include "dataplane/event/event_loop.h"
 #include "dataplane/event/transport.h"
+#include "dataplane/http/server_connection.h"
 #include "dataplane/http/stream.h"
 
 namespace portico::dataplane::http1 {
@@ -26,24 +28,26 @@ struct ServerSettings {
   uint32_t max_request_line = 8192;
   uint64_t max_body_bytes = 0;  // 0: unlimited
   uint32_t max_keepalive_requests = 1000;
+  // h2c with prior knowledge: a connection that opens with the HTTP/2
+  // preface is handed to the owner instead of parsed as HTTP/1.1.
+  bool h2c = false;
 };
 
 class ServerConnection;
 
 // The worker side of a connection.
-class ConnectionOwner {
+class ConnectionOwner : public http::ConnectionOwner {
  public:
-  virtual ~ConnectionOwner() = default;
   // Current limits; read at the start of each request.
-  virtual const ServerSettings& settings() const = 0;
-  virtual bool draining() const = 0;
-  // The connection closed its socket; the owner schedules its deletion.
-  virtual void OnConnectionClosed(ServerConnection* connection) = 0;
-  // A request rejected by the codec itself (malformed, too large, too slow).
-  virtual void OnProtocolError(int status) = 0;
+  virtual const ServerSettings& http1_settings() const = 0;
+  // With ServerSettings::h2c: the client sent the HTTP/2 preface. The owner
+  // takes the transport and the input read so far (the preface included),
+  // and deletes this connection (deferred): it is done.
+  virtual void OnHttp2Preface(ServerConnection* connection,
+                              std::unique_ptr<event::Transport> transport, std::string input) = 0;
 };
 
-class ServerConnection final : public http::ResponseSink, public event::Deferrable {
+class ServerConnection final : public http::ServerConnection, public http::ResponseSink {
  public:
   // `transport` wraps a connected, non-blocking socket (plain or TLS).
   ServerConnection(event::EventLoop& loop, std::unique_ptr<event::Transport> transport,
@@ -51,9 +55,10 @@ class ServerConnection final : public http::ResponseSink, public event::Deferrab
                    http::RequestHandlerFactory& factory);
   ~ServerConnection() override;
 
-  void Start();
+  // http::ServerConnection
+  void Start() override;
   // Drain: close now if idle, else after the current response.
-  void CloseWhenIdle();
+  void CloseWhenIdle() override;
   bool idle() const { return state_ == State::kIdle && !handler_; }
 
   // http::ResponseSink
@@ -96,6 +101,8 @@ class ServerConnection final : public http::ResponseSink, public event::Deferrab
   void ScheduleFlush();
   void Flush();
   void FinishWithClose();
+  // Checks the input for the HTTP/2 preface; true when the connection was handed on.
+  bool MaybeHandOffHttp2();
   void Close();
 
   event::EventLoop& loop_;

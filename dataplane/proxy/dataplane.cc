@@ -84,6 +84,7 @@ absl::Status Dataplane::Run() {
   WorkerOptions worker_options;
   worker_options.access_log = options_.access_log;
   worker_options.metrics_per_host = options_.metrics_per_host;
+  worker_options.h2c = options_.h2c;
   for (size_t i = 0; i < listeners.size(); ++i) {
     workers_.push_back(
         std::make_unique<Worker>(static_cast<int>(i), std::move(listeners[i]), worker_options));

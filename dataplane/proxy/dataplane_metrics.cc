@@ -111,7 +111,24 @@ std::string Dataplane::RenderMetrics() const {
              Sum(ws, [](const WorkerStats& s) { return s.connections_accepted.value(); }));
   out.Family("portico_downstream_connections_active", "gauge", "Open client connections.");
   out.Sample("portico_downstream_connections_active", {{"protocol", "http1"}},
-             Sum(ws, [](const WorkerStats& s) { return s.active_connections.value(); }));
+             Sum(ws, [](const WorkerStats& s) {
+               return s.active_connections.value() - s.active_http2_connections.value();
+             }));
+  out.Sample("portico_downstream_connections_active", {{"protocol", "http2"}},
+             Sum(ws, [](const WorkerStats& s) { return s.active_http2_connections.value(); }));
+  out.Family("portico_downstream_streams_active", "gauge",
+             "Open HTTP/2 streams (an HTTP/1.1 connection carries one request at a time: "
+             "see portico_active_requests).");
+  out.Sample("portico_downstream_streams_active", {{"protocol", "http2"}},
+             Sum(ws, [](const WorkerStats& s) { return s.active_http2_streams.value(); }));
+  out.Family("portico_http2_floods_total", "counter",
+             "HTTP/2 connections ended with GOAWAY ENHANCE_YOUR_CALM (or streams reset for a "
+             "stalled window), by guard.");
+  for (size_t i = 0; i < http2::kFloodKinds; ++i) {
+    out.Sample("portico_http2_floods_total",
+               {{"guard", http2::FloodName(static_cast<http2::Flood>(i))}},
+               Sum(ws, [i](const WorkerStats& s) { return s.http2_floods[i].value(); }));
+  }
 
   out.Family("portico_protocol_errors_total", "counter",
              "Requests rejected by the HTTP codec (malformed, too large, too slow), by status.");

@@ -16,8 +16,9 @@ namespace {
 // Accepts per readiness event, so one busy listener cannot starve the loop.
 constexpr int kMaxAcceptsPerEvent = 64;
 
-http1::ServerSettings ToServerSettings(const config::GlobalConfig& g) {
+http1::ServerSettings ToHttp1Settings(const config::GlobalConfig& g, bool h2c) {
   http1::ServerSettings s;
+  s.h2c = h2c;
   s.header_timeout = g.client_header_timeout.count() / 1000.0;
   s.body_timeout = g.client_body_timeout.count() / 1000.0;
   s.keepalive_timeout = g.keepalive_timeout.count() / 1000.0;
@@ -26,6 +27,17 @@ http1::ServerSettings ToServerSettings(const config::GlobalConfig& g) {
   s.max_request_line = g.max_request_line_bytes;
   s.max_body_bytes = g.max_request_body_bytes;
   s.max_keepalive_requests = g.max_keepalive_requests;
+  return s;
+}
+
+http2::ServerSettings ToHttp2Settings(const config::GlobalConfig& g) {
+  http2::ServerSettings s;
+  s.header_timeout = g.client_header_timeout.count() / 1000.0;
+  s.body_timeout = g.client_body_timeout.count() / 1000.0;
+  s.idle_timeout = g.keepalive_timeout.count() / 1000.0;
+  s.max_header_bytes = g.max_request_header_bytes;
+  s.max_headers = g.max_request_headers;
+  s.max_body_bytes = g.max_request_body_bytes;
   return s;
 }
 
@@ -121,7 +133,8 @@ void Worker::ApplyConfig(std::shared_ptr<const config::Config> config) {
     for (const auto& ep : cluster->endpoints) live.insert(ep.key);
   }
   pool_->SetLiveEndpoints(std::move(live));
-  server_settings_ = ToServerSettings(config->settings);
+  http1_settings_ = ToHttp1Settings(config->settings, options_.h2c);
+  http2_settings_ = ToHttp2Settings(config->settings);
   config_ = std::move(config);
 }
 
@@ -167,30 +180,85 @@ void Worker::OnAcceptable(const WorkerListener& listener) {
     info.peer_port = peer_addr.port();
     info.scheme = listener.tls ? "https" : "http";
     if (auto local = event::LocalAddress(fd); local.ok()) info.local_port = local->port();
-    std::unique_ptr<event::Transport> transport;
-    if (listener.tls) {
-      if (config_ == nullptr || config_->tls == nullptr) {  // nothing to serve yet
-        close(fd);
-        continue;
-      }
-      transport = std::make_unique<tls::TlsTransport>(fd, config_->tls, this);
-    } else {
-      transport = std::make_unique<event::SocketTransport>(fd);
-    }
-    auto conn = std::make_unique<http1::ServerConnection>(loop_, std::move(transport),
-                                                          std::move(info), *this, *this);
-    http1::ServerConnection* raw = conn.get();
-    connections_.emplace(raw, std::move(conn));
     stats_.connections_accepted.Inc();
     stats_.active_connections.Add(1);
-    raw->Start();
+    if (!listener.tls) {
+      Adopt(std::make_unique<http1::ServerConnection>(
+          loop_, std::make_unique<event::SocketTransport>(fd), std::move(info), *this, *this));
+      continue;
+    }
+    if (config_ == nullptr || config_->tls == nullptr) {  // nothing to serve yet
+      close(fd);
+      stats_.active_connections.Add(-1);
+      continue;
+    }
+    auto transport = std::make_unique<tls::TlsTransport>(fd, config_->tls, this);
+    Adopt(std::make_unique<tls::HandshakeConnection>(
+        loop_, std::move(transport), http1_settings_.header_timeout,
+        [this, info = std::move(info)](tls::HandshakeConnection* handshake,
+                                       std::unique_ptr<tls::TlsTransport> tls) mutable {
+          OnHandshakeFinished(handshake, std::move(tls), std::move(info));
+        }));
   }
 }
 
-void Worker::OnConnectionClosed(http1::ServerConnection* connection) {
+void Worker::Adopt(std::unique_ptr<http::ServerConnection> connection) {
+  http::ServerConnection* raw = connection.get();
+  connections_.emplace(raw, std::move(connection));
+  raw->Start();
+}
+
+void Worker::Release(http::ServerConnection* connection) {
+  auto node = connections_.extract(connection);
+  if (!node.empty()) loop_.DeferDelete(std::move(node.mapped()));
+}
+
+void Worker::OnHandshakeFinished(tls::HandshakeConnection* handshake,
+                                 std::unique_ptr<tls::TlsTransport> transport,
+                                 http::ConnectionInfo info) {
+  Release(handshake);
+  if (transport == nullptr) {  // failed, timed out or drained
+    stats_.active_connections.Add(-1);
+    if (draining_) MaybeFinishDrain();
+    return;
+  }
+  if (transport->alpn() == "h2") {
+    StartHttp2(std::move(transport), std::move(info), {});
+  } else {
+    Adopt(std::make_unique<http1::ServerConnection>(loop_, std::move(transport), std::move(info),
+                                                    *this, *this));
+  }
+}
+
+void Worker::OnHttp2Preface(http1::ServerConnection* connection,
+                            std::unique_ptr<event::Transport> transport, std::string input) {
+  http::ConnectionInfo info = connection->connection();
+  Release(connection);
+  StartHttp2(std::move(transport), std::move(info), std::move(input));
+}
+
+void Worker::StartHttp2(std::unique_ptr<event::Transport> transport, http::ConnectionInfo info,
+                        std::string input) {
+  stats_.active_http2_connections.Add(1);
+  auto conn = std::make_unique<http2::ServerConnection>(
+      loop_, std::move(transport), std::move(info), *this, *this, std::move(input));
+  http2::ServerConnection* raw = conn.get();
+  http2_connections_.insert(raw);
+  Adopt(std::move(conn));
+  if (draining_) raw->CloseWhenIdle();
+}
+
+void Worker::OnFlood(http2::Flood kind) { stats_.http2_floods[static_cast<size_t>(kind)].Inc(); }
+
+void Worker::OnStreamsChanged(int delta) { stats_.active_http2_streams.Add(delta); }
+
+void Worker::OnConnectionClosed(http::ServerConnection* connection) {
   auto node = connections_.extract(connection);
   if (node.empty()) return;
   stats_.active_connections.Add(-1);
+  if (http2_connections_.erase(connection) > 0) {
+    stats_.active_http2_connections.Add(-1);
+  }
   loop_.DeferDelete(std::move(node.mapped()));
   if (draining_) MaybeFinishDrain();
 }
@@ -207,10 +275,10 @@ void Worker::Drain() {
   if (draining_) return;
   draining_ = true;
   CloseListeners();
-  std::vector<http1::ServerConnection*> all;
+  std::vector<http::ServerConnection*> all;
   all.reserve(connections_.size());
   for (auto& [raw, conn] : connections_) all.push_back(raw);
-  for (http1::ServerConnection* conn : all) conn->CloseWhenIdle();
+  for (http::ServerConnection* conn : all) conn->CloseWhenIdle();
   pool_->CloseIdle();
   MaybeFinishDrain();
 }

@@ -12,12 +12,15 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "dataplane/config/config.h"
 #include "dataplane/event/event_loop.h"
 #include "dataplane/http1/server_connection.h"
+#include "dataplane/http2/server_connection.h"
 #include "dataplane/proxy/access_log.h"
 #include "dataplane/proxy/request_metrics.h"
 #include "dataplane/proxy/worker_stats.h"
+#include "dataplane/tls/handshake_connection.h"
 #include "dataplane/tls/tls_transport.h"
 #include "dataplane/upstream/cluster_runtime.h"
 #include "dataplane/upstream/connection_pool.h"
@@ -27,6 +30,7 @@ namespace portico::dataplane::proxy {
 struct WorkerOptions {
   bool access_log = true;
   bool metrics_per_host = false;  // host label on the request metrics
+  bool h2c = false;               // HTTP/2 with prior knowledge on plain listeners
 };
 
 // A listening socket of one worker; TLS ones terminate TLS with the
@@ -37,6 +41,7 @@ struct WorkerListener {
 };
 
 class Worker final : public http1::ConnectionOwner,
+                     public http2::ConnectionOwner,
                      public http::RequestHandlerFactory,
                      public tls::HandshakeObserver {
  public:
@@ -74,11 +79,16 @@ class Worker final : public http1::ConnectionOwner,
   bool access_log_enabled() const { return options_.access_log; }
   void WriteAccessLog(const AccessLogEntry& entry);
 
-  // http1::ConnectionOwner
-  const http1::ServerSettings& settings() const override { return server_settings_; }
+  // http1::ConnectionOwner and http2::ConnectionOwner
   bool draining() const override { return draining_; }
-  void OnConnectionClosed(http1::ServerConnection* connection) override;
+  void OnConnectionClosed(http::ServerConnection* connection) override;
   void OnProtocolError(int status) override;
+  const http1::ServerSettings& http1_settings() const override { return http1_settings_; }
+  void OnHttp2Preface(http1::ServerConnection* connection,
+                      std::unique_ptr<event::Transport> transport, std::string input) override;
+  const http2::ServerSettings& http2_settings() const override { return http2_settings_; }
+  void OnFlood(http2::Flood kind) override;
+  void OnStreamsChanged(int delta) override;
 
   // http::RequestHandlerFactory
   std::unique_ptr<http::RequestHandler> NewRequest(http::ResponseSink& sink) override;
@@ -91,6 +101,14 @@ class Worker final : public http1::ConnectionOwner,
   void Run();
   void ApplyConfig(std::shared_ptr<const config::Config> config);
   void OnAcceptable(const WorkerListener& listener);
+  // Takes a connection in and starts it.
+  void Adopt(std::unique_ptr<http::ServerConnection> connection);
+  // Lets go of a connection that handed its socket on (deletion deferred).
+  void Release(http::ServerConnection* connection);
+  void OnHandshakeFinished(tls::HandshakeConnection* handshake,
+                           std::unique_ptr<tls::TlsTransport> transport, http::ConnectionInfo info);
+  void StartHttp2(std::unique_ptr<event::Transport> transport, http::ConnectionInfo info,
+                  std::string input);
   void CloseListeners();
   void Drain();
   void MaybeFinishDrain();
@@ -111,10 +129,12 @@ class Worker final : public http1::ConnectionOwner,
   RequestMetrics request_metrics_;
 
   std::shared_ptr<const config::Config> config_;
-  http1::ServerSettings server_settings_;
+  http1::ServerSettings http1_settings_;
+  http2::ServerSettings http2_settings_;
   absl::flat_hash_map<std::string, std::shared_ptr<upstream::ClusterRuntime>> clusters_;
-  absl::flat_hash_map<http1::ServerConnection*, std::unique_ptr<http1::ServerConnection>>
+  absl::flat_hash_map<http::ServerConnection*, std::unique_ptr<http::ServerConnection>>
       connections_;
+  absl::flat_hash_set<http::ServerConnection*> http2_connections_;
   uint64_t next_connection_id_ = 0;
   bool draining_ = false;
   std::atomic<bool> finished_{false};

@@ -6,6 +6,7 @@
 #include <array>
 
 #include "common/metrics.h"
+#include "dataplane/http2/flood_guard.h"
 
 namespace portico::dataplane::proxy {
 
@@ -15,7 +16,10 @@ struct WorkerStats {
   metrics::Counter bytes_out;
   metrics::Gauge active_requests;
   metrics::Counter connections_accepted;
-  metrics::Gauge active_connections;
+  metrics::Gauge active_connections;        // HTTP/1.1 and TLS handshakes in progress
+  metrics::Gauge active_http2_connections;  // (counted in active_connections too)
+  metrics::Gauge active_http2_streams;
+  std::array<metrics::Counter, http2::kFloodKinds> http2_floods;
   // Requests the codec rejected, by status: 400, 405, 408, 413, 414, 417, 431, 505, other.
   std::array<metrics::Counter, 9> protocol_errors;
   // Indexed by http::UpstreamFailure.

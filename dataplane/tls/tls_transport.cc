@@ -57,6 +57,20 @@ ssize_t TlsTransport::Fail(int ret) {
   }
 }
 
+int TlsTransport::Handshake() {
+  if (ssl_ == nullptr) {
+    errno = ENOMEM;
+    return -1;
+  }
+  if (handshake_done_) return 1;
+  read_wants_write_ = false;
+  int ret = SSL_do_handshake(ssl_);
+  CheckHandshake();
+  if (ret == 1) return 1;
+  if (Fail(ret) == 0) errno = ECONNRESET;  // close_notify before the end of the handshake
+  return -1;
+}
+
 ssize_t TlsTransport::Read(char* buffer, size_t size) {
   if (ssl_ == nullptr) {
     errno = ENOMEM;
