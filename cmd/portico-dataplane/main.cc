@@ -55,6 +55,10 @@ ABSL_FLAG(std::string, controller_name, "",
 ABSL_FLAG(bool, h2c, false,
           "Also serve cleartext HTTP/2 with prior knowledge on --http-listen (h2c; TLS "
           "listeners offer h2 through ALPN regardless)");
+ABSL_FLAG(absl::Duration, http2_stall_timeout, absl::Seconds(30),
+          "An HTTP/2 response that cannot move because the client keeps its flow-control "
+          "window shut is reset after this long (the connection goes if its whole window is "
+          "shut); also how long a client may leave our output unread.");
 ABSL_FLAG(bool, metrics_per_host, false,
           "Add a host label to the request metrics. Off by default: the Host header is chosen "
           "by clients, so this can grow the series count (capped per worker).");
@@ -123,6 +127,7 @@ int main(int argc, char** argv) {
   options.drain_timeout = absl::ToDoubleSeconds(absl::GetFlag(FLAGS_drain_timeout));
   options.metrics_per_host = absl::GetFlag(FLAGS_metrics_per_host);
   options.h2c = absl::GetFlag(FLAGS_h2c);
+  options.http2_stall_timeout = absl::ToDoubleSeconds(absl::GetFlag(FLAGS_http2_stall_timeout));
   std::string compat = absl::GetFlag(FLAGS_metrics_compat);
   if (!compat.empty() && compat != "ingress-nginx") {
     LogError("main", "--metrics_compat: want ingress-nginx or nothing, got \"", compat, "\"");

@@ -186,6 +186,13 @@ void ServerConnection::ProcessInput() {
       status = 505;
     }
     owner_.OnProtocolError(status);
+    if (settings_.h2c && requests_ == 0 && err == HPE_INVALID_METHOD) {
+      // With h2c, the first bytes of a connection that are neither an HTTP/1.1
+      // method nor the HTTP/2 preface are a broken HTTP/2 client as likely as
+      // an HTTP/1.1 one: close, as RFC 9113 3.4 asks, rather than answer 400.
+      Close();
+      return;
+    }
     SendError(status);
     return;
   }

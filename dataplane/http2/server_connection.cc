@@ -2,6 +2,7 @@
 
 #include <errno.h>
 
+#include <algorithm>
 #include <vector>
 
 #include "common/log.h"
@@ -17,6 +18,8 @@ constexpr size_t kReadSize = 65536;
 constexpr size_t kOutputHighWatermark = 128 * 1024;
 constexpr double kTickSeconds = 1;
 constexpr double kLingerSeconds = 2;
+// Streams cut short whose late trailers are still tolerated.
+constexpr size_t kCutShortKept = 128;
 
 char* ReadScratch() {
   thread_local char scratch[kReadSize];
@@ -309,6 +312,16 @@ void ServerConnection::OnTick() {
 
 int ServerConnection::OnBeginFrame(const nghttp2_frame_hd& hd) {
   if (tripped_) return NGHTTP2_ERR_CALLBACK_FAILURE;  // stop reading a flooding client
+  if (hd.type == NGHTTP2_HEADERS) {
+    if (IsReusedStreamId(hd)) {
+      // nghttp2 1.52 ignores such a header block; RFC 9113 5.1.1 makes it a
+      // connection error.
+      tripped_ = true;
+      nghttp2_session_terminate_session(session_, NGHTTP2_PROTOCOL_ERROR);
+      return 0;
+    }
+    max_client_stream_id_ = std::max(max_client_stream_id_, hd.stream_id);
+  }
   Flood kind;
   if (flood_.OnFrame(hd.type, hd.flags, hd.length, loop_.Now(), &kind)) Trip(kind);
   return 0;
@@ -376,11 +389,21 @@ int ServerConnection::OnFrameSent(const nghttp2_frame& frame) {
 int ServerConnection::OnStreamClosed(int32_t stream_id, uint32_t) {
   auto node = streams_.extract(stream_id);
   if (node.empty()) return 0;
+  if (!node.mapped()->request_complete()) {
+    cut_short_.push_back(stream_id);
+    if (cut_short_.size() > kCutShortKept) cut_short_.pop_front();
+  }
   node.mapped()->OnClosed();
   loop_.DeferDelete(std::move(node.mapped()));
   owner_.OnStreamsChanged(-1);
   if (streams_.empty()) idle_since_ = loop_.Now();
   return 0;
+}
+
+bool ServerConnection::IsReusedStreamId(const nghttp2_frame_hd& hd) const {
+  if (hd.stream_id > max_client_stream_id_ || (hd.stream_id & 1) == 0) return false;
+  if (nghttp2_session_find_stream(session_, hd.stream_id) != nullptr) return false;  // trailers
+  return std::find(cut_short_.begin(), cut_short_.end(), hd.stream_id) == cut_short_.end();
 }
 
 ServerStream* ServerConnection::FindStream(int32_t stream_id) {

@@ -11,6 +11,7 @@
 #include <nghttp2/nghttp2.h>
 
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <string>
 
@@ -105,6 +106,8 @@ class ServerConnection final : public http::ServerConnection {
   int OnFrameSent(const nghttp2_frame& frame);
   int OnStreamClosed(int32_t stream_id, uint32_t error_code);
   ServerStream* FindStream(int32_t stream_id);
+  // RFC 9113 5.1.1: a new stream's identifier must exceed every earlier one.
+  bool IsReusedStreamId(const nghttp2_frame_hd& hd) const;
 
   event::EventLoop& loop_;
   std::unique_ptr<event::Transport> transport_;  // null once closed
@@ -117,6 +120,10 @@ class ServerConnection final : public http::ServerConnection {
   event::Timer timer_;
   nghttp2_session* session_ = nullptr;
   absl::flat_hash_map<int32_t, std::unique_ptr<ServerStream>> streams_;
+  int32_t max_client_stream_id_ = 0;
+  // Streams that closed before the client finished its request: it may still
+  // send their trailers (it had not seen our RST_STREAM), which is no error.
+  std::deque<int32_t> cut_short_;
   std::string initial_input_;
   event::Buffer out_;
   double idle_since_ = 0;           // last moment with no open stream

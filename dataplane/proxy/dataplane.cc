@@ -85,6 +85,7 @@ absl::Status Dataplane::Run() {
   worker_options.access_log = options_.access_log;
   worker_options.metrics_per_host = options_.metrics_per_host;
   worker_options.h2c = options_.h2c;
+  worker_options.http2_stall_timeout = options_.http2_stall_timeout;
   for (size_t i = 0; i < listeners.size(); ++i) {
     workers_.push_back(
         std::make_unique<Worker>(static_cast<int>(i), std::move(listeners[i]), worker_options));

@@ -30,8 +30,9 @@ http1::ServerSettings ToHttp1Settings(const config::GlobalConfig& g, bool h2c) {
   return s;
 }
 
-http2::ServerSettings ToHttp2Settings(const config::GlobalConfig& g) {
+http2::ServerSettings ToHttp2Settings(const config::GlobalConfig& g, double stall_timeout) {
   http2::ServerSettings s;
+  s.stall_timeout = stall_timeout;
   s.header_timeout = g.client_header_timeout.count() / 1000.0;
   s.body_timeout = g.client_body_timeout.count() / 1000.0;
   s.idle_timeout = g.keepalive_timeout.count() / 1000.0;
@@ -134,7 +135,7 @@ void Worker::ApplyConfig(std::shared_ptr<const config::Config> config) {
   }
   pool_->SetLiveEndpoints(std::move(live));
   http1_settings_ = ToHttp1Settings(config->settings, options_.h2c);
-  http2_settings_ = ToHttp2Settings(config->settings);
+  http2_settings_ = ToHttp2Settings(config->settings, options_.http2_stall_timeout);
   config_ = std::move(config);
 }
 

@@ -29,8 +29,9 @@ namespace portico::dataplane::proxy {
 
 struct WorkerOptions {
   bool access_log = true;
-  bool metrics_per_host = false;  // host label on the request metrics
-  bool h2c = false;               // HTTP/2 with prior knowledge on plain listeners
+  bool metrics_per_host = false;    // host label on the request metrics
+  bool h2c = false;                 // HTTP/2 with prior knowledge on plain listeners
+  double http2_stall_timeout = 30;  // seconds
 };
 
 // A listening socket of one worker; TLS ones terminate TLS with the

@@ -155,6 +155,8 @@ class Dataplane(Process):
         super().__init__(argv + list(extra_args), workdir, "dataplane")
         with self.stopped_on_error():
             self.port = int(self.wait_for_output(r"http listening on 127\.0\.0\.1:(\d+)", 10)[1])
+            self.https_port = int(self.wait_for_output(r"https listening on 127\.0\.0\.1:(\d+)",
+                                                       10)[1])
             self.admin_port = int(self.wait_for_output(r"admin listening on 127\.0\.0\.1:(\d+)",
                                                        10)[1])
             if wait_ready:
