@@ -18,6 +18,9 @@ constexpr size_t kReadSize = 65536;
 constexpr size_t kOutputHighWatermark = 128 * 1024;
 constexpr double kTickSeconds = 1;
 constexpr double kLingerSeconds = 2;
+// NGHTTP2_ERR_TOO_MANY_CONTINUATIONS: Debian's security updates of 1.52 carry
+// nghttp2's own CONTINUATION limit, which can fire before the guard sees the frame.
+constexpr ssize_t kTooManyContinuations = -905;
 // Streams cut short whose late trailers are still tolerated.
 constexpr size_t kCutShortKept = 128;
 
@@ -164,6 +167,7 @@ bool ServerConnection::Receive(const char* data, size_t size) {
   in_session_ = true;
   ssize_t rv = nghttp2_session_mem_recv(session_, reinterpret_cast<const uint8_t*>(data), size);
   in_session_ = false;
+  if (rv == kTooManyContinuations) Trip(Flood::kContinuation);
   if (rv < 0 && !tripped_) {
     if (rv == NGHTTP2_ERR_BAD_CLIENT_MAGIC) {  // not HTTP/2 at all: nothing to say
       Close();
