@@ -5,6 +5,7 @@
 
 #include <chrono>
 
+#include "absl/time/clock.h"
 #include "common/log.h"
 #include "common/strings.h"
 
@@ -216,7 +217,9 @@ void Controller::Translate() {
     return;
   }
   auto start = std::chrono::steady_clock::now();
-  translate::Result result = translate::Translate(loaded->state, options_.translate);
+  translate::Options translate_options = options_.translate;
+  translate_options.now = absl::Now();  // the translator reads no clock of its own
+  translate::Result result = translate::Translate(loaded->state, translate_options);
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   translate_duration_.Observe(seconds);
   translations_.fetch_add(1);

@@ -5,29 +5,8 @@
 #include "common/strings.h"
 
 namespace portico::controller::translate {
-namespace {
 
-// Only the shape is checked (the translator does no crypto); the data plane
-// parses the PEM when it loads the certificate.
-std::string Problem(const Secret& secret) {
-  if (secret.type != kTlsSecretType) {
-    return portico::StrCat("type is \"", secret.type, "\", want \"", kTlsSecretType, "\"");
-  }
-  auto crt = secret.data.find("tls.crt");
-  if (crt == secret.data.end() || !absl::StrContains(crt->second, "-----BEGIN CERTIFICATE-----")) {
-    return "tls.crt is missing or holds no PEM certificate";
-  }
-  auto key = secret.data.find("tls.key");
-  if (key == secret.data.end() || !absl::StrContains(key->second, "-----BEGIN ") ||
-      !absl::StrContains(key->second, "PRIVATE KEY-----")) {
-    return "tls.key is missing or holds no PEM private key";
-  }
-  return "";
-}
-
-}  // namespace
-
-TlsResolver::TlsResolver(const ClusterState& state) {
+TlsResolver::TlsResolver(const ClusterState& state, std::optional<absl::Time> now) : now_(now) {
   for (const Secret& s : state.secrets) secrets_.try_emplace({s.meta.ns, s.meta.name}, &s);
 }
 
@@ -44,12 +23,23 @@ void TlsResolver::AddIngress(const Ingress& ingress, DiagnosticSink& diagnostics
     if (it == secrets_.end()) {
       diagnostics.Warn("Ingress", ingress.meta, "SecretNotFound",
                        portico::StrCat("TLS Secret \"", id, "\" not found"));
-    } else if (std::string problem = Problem(*it->second); !problem.empty()) {
-      diagnostics.Error("Ingress", ingress.meta, "InvalidSecret",
-                        portico::StrCat("TLS Secret \"", id, "\" is not usable: ", problem));
     } else {
-      candidate.secret = id;
-      candidate.object = it->second;
+      auto checked = checked_.find(it->second);
+      if (checked == checked_.end()) {
+        checked = checked_.emplace(it->second, CheckTlsSecret(*it->second, now_)).first;
+      }
+      const TlsSecretCheck& check = checked->second;
+      if (!check.error.empty()) {
+        diagnostics.Error("Ingress", ingress.meta, "InvalidSecret",
+                          portico::StrCat("TLS Secret \"", id, "\" is not usable: ", check.error));
+      } else {
+        if (!check.warning.empty()) {
+          diagnostics.Warn("Ingress", ingress.meta, "CertificateExpiresSoon",
+                           portico::StrCat("TLS Secret \"", id, "\": ", check.warning));
+        }
+        candidate.secret = id;
+        candidate.object = it->second;
+      }
     }
     if (tls.hosts.empty()) by_host_[""].push_back(candidate);
     for (const std::string& host : tls.hosts) {

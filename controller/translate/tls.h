@@ -2,18 +2,19 @@
 // spec.tls to virtual host certificates and snapshot Secrets.
 
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "absl/time/time.h"
 #include "controller/translate/cluster_state.h"
 #include "controller/translate/diagnostics.h"
+#include "controller/translate/tls_secret.h"
 #include "portico/v1/snapshot.pb.h"
 
 namespace portico::controller::translate {
-
-inline constexpr char kTlsSecretType[] = "kubernetes.io/tls";
 
 // Single use, within one translation; keeps pointers into the ClusterState.
 //
@@ -22,11 +23,13 @@ inline constexpr char kTlsSecretType[] = "kubernetes.io/tls";
 // on someone else's host), oldest Ingress first: an entry listing the host
 // itself, else one listing a wildcard that covers it ("*.example.com" for
 // "a.example.com"). An entry with no hosts covers the catch-all virtual host. A Secret that is
-// missing or not a valid kubernetes.io/tls Secret is reported and skipped; the next candidate, if
-// any, is used. Key material never appears in diagnostics.
+// missing or fails CheckTlsSecret (does not parse, key does not match, expired at `now`) is
+// reported and skipped; the next candidate, if any, is used. Key material never appears in
+// diagnostics.
 class TlsResolver {
  public:
-  explicit TlsResolver(const ClusterState& state);
+  // `now`: see Options::now.
+  TlsResolver(const ClusterState& state, std::optional<absl::Time> now);
 
   // Call for each served Ingress, oldest first.
   void AddIngress(const Ingress& ingress, DiagnosticSink& diagnostics);
@@ -48,7 +51,10 @@ class TlsResolver {
     const Secret* object = nullptr;  // set with `secret`
   };
 
+  std::optional<absl::Time> now_;
   std::map<std::pair<std::string, std::string>, const Secret*> secrets_;
+  // Each Secret is parsed once, however many Ingresses name it.
+  std::map<const Secret*, TlsSecretCheck> checked_;
   // TLS host as written (lower-cased; "" for an entry without hosts) ->
   // candidates, oldest Ingress first.
   std::map<std::string, std::vector<Candidate>> by_host_;

@@ -114,7 +114,7 @@ Result Translate(const ClusterState& state, const Options& options) {
   v1::Snapshot& snapshot = result.snapshot;
 
   BackendResolver backends(state);
-  TlsResolver tls(state);
+  TlsResolver tls(state, options.now);
   VirtualHostBuilder vhosts;
   for (const Ingress* ingress : ServedByAge(state, options, diagnostics)) {
     TranslateIngress(*ingress, backends, tls, vhosts, diagnostics);

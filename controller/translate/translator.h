@@ -1,11 +1,14 @@
 #pragma once
 // The translator: a pure function from cluster state to a snapshot. No I/O,
-// no clock, no randomness; the same input always gives byte-identical output
-// (every repeated field sorted). All Ingress semantics live here.
+// no clock (the caller passes the time in Options::now), no randomness; the
+// same input always gives byte-identical output (every repeated field sorted).
+// All Ingress semantics live here.
 
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "absl/time/time.h"
 #include "controller/translate/cluster_state.h"
 #include "portico/v1/snapshot.pb.h"
 
@@ -22,6 +25,10 @@ struct Options {
   std::string default_backend_service;
   // "namespace/name" of the ConfigMap with global settings; empty: none.
   std::string settings_config_map;
+  // The translation's clock, read by the caller for each translation: TLS
+  // certificates expired at `now` are skipped, those close to expiry get a
+  // warning. Unset: expiry is not checked (the rest of the Secret still is).
+  std::optional<absl::Time> now;
 };
 
 struct Diagnostic {

@@ -1,6 +1,7 @@
 // Golden tests: testdata/<case>/input.yaml (Kubernetes manifests, decoded by
-// the file source's decoder) translated with default Options, or those of an
-// optional options.json, must give testdata/<case>/expected.json. Set
+// the file source's decoder) translated with default Options and a fixed
+// clock (kGoldenNow), or those of an optional options.json, must give
+// testdata/<case>/expected.json. Set
 // PORTICO_UPDATE_GOLDEN=1 to rewrite the expected files instead; review the
 // diff before committing it.
 //
@@ -17,6 +18,7 @@
 #include <vector>
 
 #include <nlohmann/json.hpp>
+#include "absl/time/time.h"
 #include "controller/source/manifest_decoder.h"
 #include "controller/translate/translator.h"
 #include "dataplane/config/config.h"
@@ -30,6 +32,17 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 
 const fs::path kTestdata = PORTICO_TRANSLATE_TESTDATA;
+
+// Options::now for every case unless options.json says "now": fixed, so that
+// certificate expiry gives the same output on every run.
+constexpr char kGoldenNow[] = "2026-12-01T00:00:00Z";
+
+absl::Time ParseTime(const std::string& rfc3339) {
+  absl::Time t;
+  std::string error;
+  EXPECT_TRUE(absl::ParseTime(absl::RFC3339_full, rfc3339, &t, &error)) << rfc3339 << ": " << error;
+  return t;
+}
 
 std::vector<std::string> Cases() {
   std::vector<std::string> cases;
@@ -51,6 +64,7 @@ std::string ReadFile(const fs::path& path) {
 
 Options ReadOptions(const fs::path& path) {
   Options options;
+  options.now = ParseTime(kGoldenNow);
   if (!fs::exists(path)) return options;
   json j = json::parse(ReadFile(path));
   for (const auto& [key, value] : j.items()) {
@@ -62,6 +76,8 @@ Options ReadOptions(const fs::path& path) {
       options.default_backend_service = value.get<std::string>();
     } else if (key == "settingsConfigMap") {
       options.settings_config_map = value.get<std::string>();
+    } else if (key == "now") {
+      options.now = ParseTime(value.get<std::string>());
     } else {
       ADD_FAILURE() << path << ": unknown option " << key;
     }

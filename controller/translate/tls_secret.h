@@ -1,0 +1,28 @@
+#pragma once
+// Whether a kubernetes.io/tls Secret holds something the data plane can serve:
+// the PEM chain and key parse, the key belongs to the leaf, and no
+// certificate of the chain has expired. Pure: the clock is an argument.
+// Messages never quote the Secret's data.
+
+#include <optional>
+#include <string>
+
+#include "absl/time/time.h"
+#include "controller/translate/cluster_state.h"
+
+namespace portico::controller::translate {
+
+inline constexpr char kTlsSecretType[] = "kubernetes.io/tls";
+
+// A certificate closer than this to its notAfter is still served, with a warning.
+inline constexpr absl::Duration kCertificateExpiryWarning = absl::Hours(14 * 24);
+
+struct TlsSecretCheck {
+  std::string error;    // empty: usable; else why not (unusable Secrets are skipped)
+  std::string warning;  // usable, but expires within kCertificateExpiryWarning
+};
+
+// `now` unset: expiry is not checked.
+TlsSecretCheck CheckTlsSecret(const Secret& secret, std::optional<absl::Time> now);
+
+}  // namespace portico::controller::translate
