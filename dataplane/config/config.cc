@@ -323,6 +323,25 @@ absl::StatusOr<router::RouteAction> CompileAction(const v1::RouteAction& a,
   return action;
 }
 
+// The HTTPS redirect replaces the action for plain-HTTP requests; 303 would
+// turn a POST into a GET, which no HTTPS upgrade means to do.
+absl::StatusOr<int> CompileHttpsRedirect(const v1::HttpsRedirect& r, std::string_view where) {
+  uint32_t code = OrDefault(r.code(), 308u);
+  if (code != 301 && code != 302 && code != 307 && code != 308) {
+    return Invalid(portico::StrCat(where, ": https_redirect code ", code,
+                                   " is not one of 301, 302, 307, 308"));
+  }
+  return static_cast<int>(code);
+}
+
+// RFC 6797 6.1 syntax, directives in the order browsers' preload lists show them.
+std::string HstsValue(const v1::Hsts& h) {
+  std::string value = portico::StrCat("max-age=", h.max_age_seconds());
+  if (h.include_subdomains()) value += "; includeSubDomains";
+  if (h.preload()) value += "; preload";
+  return value;
+}
+
 absl::StatusOr<router::PathMatchType> CompileMatchType(v1::PathMatch::Type t,
                                                        std::string_view where) {
   switch (t) {
@@ -361,6 +380,12 @@ absl::StatusOr<std::unique_ptr<const router::RouteTable>> CompileRoutes(
       route.action = std::move(*action);
       route.origin = {r.origin().namespace_(), r.origin().ingress(), r.origin().service(),
                       r.origin().service_port()};
+      if (r.has_https_redirect()) {
+        absl::StatusOr<int> code = CompileHttpsRedirect(r.https_redirect(), where);
+        if (!code.ok()) return code.status();
+        route.https_redirect_code = *code;
+      }
+      if (r.has_hsts()) route.hsts = HstsValue(r.hsts());
       spec.routes.push_back(std::move(route));
     }
     vhosts.push_back(std::move(spec));

@@ -407,6 +407,34 @@ TEST(CompileTest, EveryRedirectCodeIsAccepted) {
   }
 }
 
+TEST(CompileTest, HttpsRedirectAndHsts) {
+  v1::Snapshot snapshot = FromJson(R"json({"clusters": [{"name": "c"}], "virtualHosts": [
+    {"name": "v", "routes": [
+      {"name": "default-code", "match": {"type": "TYPE_EXACT", "path": "/a"},
+       "action": {"cluster": "c"}, "httpsRedirect": {}},
+      {"name": "moved", "match": {"type": "TYPE_EXACT", "path": "/b"},
+       "action": {"cluster": "c"}, "httpsRedirect": {"code": 301},
+       "hsts": {"maxAgeSeconds": 600, "includeSubdomains": true, "preload": true}},
+      {"name": "hsts-only", "match": {"type": "TYPE_EXACT", "path": "/c"},
+       "action": {"cluster": "c"}, "hsts": {"maxAgeSeconds": 31536000}},
+      {"name": "forget", "match": {"type": "TYPE_EXACT", "path": "/d"},
+       "action": {"cluster": "c"}, "hsts": {}},
+      {"name": "plain", "match": {"type": "TYPE_EXACT", "path": "/e"},
+       "action": {"cluster": "c"}}]}]})json");
+  std::shared_ptr<const Config> config = MustCompile(snapshot);
+  ASSERT_NE(config, nullptr);
+  auto route = [&](std::string_view path) { return config->routes->Match("h", path).route; };
+  EXPECT_EQ(route("/a")->https_redirect_code, 308);
+  EXPECT_EQ(route("/a")->hsts, "");
+  EXPECT_EQ(route("/b")->https_redirect_code, 301);
+  EXPECT_EQ(route("/b")->hsts, "max-age=600; includeSubDomains; preload");
+  EXPECT_EQ(route("/c")->https_redirect_code, 0);
+  EXPECT_EQ(route("/c")->hsts, "max-age=31536000");
+  EXPECT_EQ(route("/d")->hsts, "max-age=0");
+  EXPECT_EQ(route("/e")->https_redirect_code, 0);
+  EXPECT_EQ(route("/e")->hsts, "");
+}
+
 // --- Errors ---------------------------------------------------------------------
 
 struct ErrorCase {
@@ -533,6 +561,14 @@ const std::vector<ErrorCase>& ErrorCases() {
       {"redirect path",
        WithRoute(R"json({"path": "/"})json", R"json({"redirect": {"path": "x"}})json"),
        "redirect path \"x\" must start with '/'"},
+      {"https redirect 303",
+       WithRoute(R"json({"path": "/"})json",
+                 R"json({"cluster": "c"}, "httpsRedirect": {"code": 303})json"),
+       "route \"r\": https_redirect code 303 is not one of 301, 302, 307, 308"},
+      {"https redirect 200",
+       WithRoute(R"json({"path": "/"})json",
+                 R"json({"cluster": "c"}, "httpsRedirect": {"code": 200})json"),
+       "https_redirect code 200"},
       {"direct status low",
        WithRoute(R"json({"path": "/"})json", R"json({"directResponse": {"status": 101}})json"),
        "direct response status 101"},

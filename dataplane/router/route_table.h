@@ -57,6 +57,11 @@ struct Route {
   std::string path;  // as configured
   RouteAction action;
   RouteOrigin origin;
+  // 301, 302, 307 or 308: requests that did not arrive over HTTPS are
+  // redirected to https instead of `action` (policy/https.h says which); 0: no.
+  int https_redirect_code = 0;
+  // Strict-Transport-Security value for responses sent over TLS; empty: none.
+  std::string hsts;
 };
 
 struct VirtualHostSpec {
