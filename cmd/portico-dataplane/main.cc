@@ -21,6 +21,9 @@ ABSL_FLAG(std::string, http_listen, "127.0.0.1:8080",
 ABSL_FLAG(std::string, https_listen, "127.0.0.1:8443",
           "HTTPS listener (TLS termination, certificates from the snapshot's Secrets by SNI); "
           "empty: none.");
+ABSL_FLAG(int, https_redirect_port, 443,
+          "Port in the Location of HTTPS redirects (routes with ssl-redirect): where clients "
+          "reach HTTPS, i.e. the Service's port rather than --https-listen's; 443 is left out.");
 ABSL_FLAG(std::string, default_certificate, "",
           "PEM certificate chain for TLS names no Ingress claims (default: a self-signed "
           "certificate generated at start).");
@@ -83,6 +86,14 @@ int main(int argc, char** argv) {
   options.snapshot_path = absl::GetFlag(FLAGS_snapshot);
   options.http_listen = absl::GetFlag(FLAGS_http_listen);
   options.https_listen = absl::GetFlag(FLAGS_https_listen);
+  {
+    int port = absl::GetFlag(FLAGS_https_redirect_port);
+    if (port < 1 || port > 65535) {
+      LogError("main", "--https-redirect-port: want 1..65535, got ", port);
+      return 2;
+    }
+    options.https_redirect_port = static_cast<uint16_t>(port);
+  }
   options.ticket_key_rotation = absl::ToDoubleSeconds(absl::GetFlag(FLAGS_tls_ticket_key_rotation));
   {
     std::string cert_file = absl::GetFlag(FLAGS_default_certificate);

@@ -86,6 +86,7 @@ absl::Status Dataplane::Run() {
   worker_options.metrics_per_host = options_.metrics_per_host;
   worker_options.h2c = options_.h2c;
   worker_options.http2_stall_timeout = options_.http2_stall_timeout;
+  worker_options.https_redirect_port = options_.https_redirect_port;
   for (size_t i = 0; i < listeners.size(); ++i) {
     workers_.push_back(
         std::make_unique<Worker>(static_cast<int>(i), std::move(listeners[i]), worker_options));

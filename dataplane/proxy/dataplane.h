@@ -26,6 +26,9 @@ struct DataplaneOptions {
   std::string snapshot_path;  // empty: no snapshot yet (503 until one arrives)
   std::string http_listen = "127.0.0.1:8080";
   std::string https_listen = "127.0.0.1:8443";  // empty: no TLS listener
+  // The port clients reach HTTPS on (the Service's, not the listener's), for
+  // the Location of HTTPS redirects; 443 is left out.
+  uint16_t https_redirect_port = 443;
   // Certificate for TLS names no virtual host claims; null: generated self-signed.
   std::shared_ptr<const tls::ServerCertificate> default_certificate;
   double ticket_key_rotation = 3600;  // seconds between session ticket key rotations

@@ -2,6 +2,7 @@
 
 #include "common/strings.h"
 #include "dataplane/policy/forwarded.h"
+#include "dataplane/policy/https_policy.h"
 #include "dataplane/proxy/access_log.h"
 #include "dataplane/proxy/worker.h"
 
@@ -59,6 +60,7 @@ void Stream::RouteRequest(http::RequestHead& head) {
   }
   router::MatchResult match = config_->routes->Match(head.authority, *path);
   route_ = match.route;
+  if (route_ != nullptr && EnforceHttps(head, *path)) return;
   const router::RouteAction* action = nullptr;
   if (route_ != nullptr) {
     action = &route_->action;
@@ -85,6 +87,24 @@ void Stream::RouteRequest(http::RequestHead& head) {
   head.path = *path;
   if (query != std::string::npos) head.path.append(path_, query);
   ProxyTo(worker_.PickCluster(action->clusters), head);
+}
+
+bool Stream::EnforceHttps(const http::RequestHead& head, std::string_view path) {
+  const http::ConnectionInfo& conn = sink_.connection();
+  // Over TLS only (RFC 6797 7.2); a trusted X-Forwarded-Proto does not count:
+  // this hop cannot know how the response travels on.
+  if (!route_->hsts.empty() && conn.scheme == "https") hsts_ = route_->hsts;
+  if (route_->https_redirect_code == 0) return false;
+  if (!policy::WantsHttpsRedirect(config_->settings.trusted_proxies,
+                                  {conn.peer, conn.scheme, conn.local_port}, head.headers, path)) {
+    return false;
+  }
+  // Without a host there is nowhere to send the client: serve it as is.
+  auto location =
+      policy::HttpsRedirectLocation(head.authority, head.path, worker_.https_redirect_port());
+  if (!location) return false;
+  LocalReply(route_->https_redirect_code, {}, {{"location", std::move(*location)}});
+  return true;
 }
 
 void Stream::ProxyTo(const std::string& cluster_name, http::RequestHead& head) {
@@ -210,6 +230,7 @@ void Stream::OnResponseHeaders(http::ResponseHead head, bool end_stream) {
   status_ = head.status;
   http::StripHopByHop(head.headers);
   if (config_->settings.add_via_header) head.headers.Add("via", "1.1 portico");
+  if (!hsts_.empty()) policy::AddHsts(head.headers, hsts_);
   response_started_ = true;
   if (end_stream) ReleaseEndpoint(head.status < 500);
   sink_.SendHeaders(std::move(head), end_stream);
@@ -343,6 +364,7 @@ void Stream::LocalReply(int status, std::string_view body, std::vector<http::Hea
     head.headers.Add(std::move(h.name), std::move(h.value));
   }
   if (!has_type) head.headers.Add("content-type", "text/plain; charset=utf-8");
+  if (!hsts_.empty()) policy::AddHsts(head.headers, hsts_);
   head.content_length = text.size();
   head.has_body = method_ != "HEAD" && !text.empty();
   response_started_ = true;

@@ -43,6 +43,8 @@ class Stream final : public http::RequestHandler, public http::ClientStreamHandl
   using Clock = std::chrono::steady_clock;
 
   void RouteRequest(http::RequestHead& head);
+  // The matched route's HTTPS redirect (true: answered with it) and HSTS.
+  bool EnforceHttps(const http::RequestHead& head, std::string_view path);
   void ProxyTo(const std::string& cluster_name, http::RequestHead& head);
   // Picks an endpoint (or uses `endpoint` when set) and starts an attempt.
   void StartAttempt(std::optional<size_t> endpoint = std::nullopt);
@@ -94,6 +96,7 @@ class Stream final : public http::RequestHandler, public http::ClientStreamHandl
   int upstream_status_ = 0;
 
   // Response.
+  std::string_view hsts_;  // Strict-Transport-Security to add (the route's); empty: none
   int status_ = 0;
   bool response_started_ = false;
   bool done_ = false;

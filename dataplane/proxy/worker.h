@@ -29,9 +29,10 @@ namespace portico::dataplane::proxy {
 
 struct WorkerOptions {
   bool access_log = true;
-  bool metrics_per_host = false;    // host label on the request metrics
-  bool h2c = false;                 // HTTP/2 with prior knowledge on plain listeners
-  double http2_stall_timeout = 30;  // seconds
+  bool metrics_per_host = false;       // host label on the request metrics
+  bool h2c = false;                    // HTTP/2 with prior knowledge on plain listeners
+  double http2_stall_timeout = 30;     // seconds
+  uint16_t https_redirect_port = 443;  // in HTTPS redirects' Location; 443 is left out
 };
 
 // A listening socket of one worker; TLS ones terminate TLS with the
@@ -78,6 +79,7 @@ class Worker final : public http1::ConnectionOwner,
   RequestMetrics& request_metrics() { return request_metrics_; }
   bool metrics_per_host() const { return options_.metrics_per_host; }
   bool access_log_enabled() const { return options_.access_log; }
+  uint16_t https_redirect_port() const { return options_.https_redirect_port; }
   void WriteAccessLog(const AccessLogEntry& entry);
 
   // http1::ConnectionOwner and http2::ConnectionOwner
