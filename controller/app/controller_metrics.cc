@@ -1,4 +1,5 @@
 // Prometheus exposition of the controller (docs/metrics.md).
+#include "common/build_info.h"
 #include "common/metrics.h"
 #include "common/process_metrics.h"
 #include "controller/app/controller.h"
@@ -7,6 +8,7 @@ namespace portico::controller::app {
 
 std::string Controller::RenderMetrics() const {
   metrics::TextWriter out;
+  metrics::RenderBuildInfo(out, "portico_controller_build_info");
   out.Family("portico_controller_snapshot_version", "gauge", "Latest snapshot version.");
   out.Sample("portico_controller_snapshot_version", static_cast<double>(store_.version()));
   out.Family("portico_controller_translations_total", "counter", "Translations run.");

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <condition_variable>
 
+#include "common/build_info.h"
 #include "common/metrics.h"
 #include "common/process_metrics.h"
 #include "dataplane/http/client_stream.h"
@@ -81,6 +82,7 @@ RequestSeries Dataplane::CollectRequestSeries(uint64_t& unanswered) const {
 std::string Dataplane::RenderMetrics() const {
   metrics::TextWriter out;
   const auto& ws = workers_;
+  metrics::RenderBuildInfo(out, "portico_build_info");
 
   uint64_t unanswered = 0;
   RequestSeries series = CollectRequestSeries(unanswered);

@@ -6,6 +6,7 @@ Loopback only; every wait polls with a deadline; every process is killed by
 the fixture that started it."""
 
 import json
+import re
 import shutil
 import socket
 import subprocess
@@ -15,7 +16,7 @@ import urllib.request
 import pytest
 
 from controller_harness import Controller, ManifestDir, ingress_class, parse_metrics, start, subdir
-from harness import Process, route, snapshot, vhost, wait_until
+from harness import ROOT, Process, route, snapshot, vhost, wait_until
 from rawhttp import Conn
 
 PROMTOOL = shutil.which("promtool")
@@ -32,6 +33,21 @@ def origin_snapshot(backend):
     with_origin = {**route("r-shop", "/", "c1"), "origin": ORIGIN}
     return snapshot([vhost("vh", [], [with_origin, route("r-bare", "/bare", "c1")])],
                     {"c1": ({}, [backend.endpoint()])})
+
+
+def project_version():
+    """The version in CMakeLists.txt's project(), which build_info reports."""
+    text = (ROOT / "CMakeLists.txt").read_text()
+    return re.search(r"project\(portico VERSION ([0-9.]+)", text).group(1)
+
+
+def assert_build_info(samples, family):
+    infos = [(dict(ls), v) for (n, ls), v in samples.items() if n == family]
+    assert len(infos) == 1, infos
+    labels, value = infos[0]
+    assert value == 1
+    assert labels["version"] == project_version()
+    assert labels["build_type"] and labels["compiler"], labels
 
 
 def send(proxy, method, path, count, host="shop.example"):
@@ -96,6 +112,7 @@ def test_dataplane_metrics_pass_promtool(launch):
         assert samples[(family, ())] > 0, family
     # CPU time is counted in clock ticks (10 ms): a process this idle may show 0.
     assert samples[("process_cpu_seconds_total", ())] >= 0
+    assert_build_info(samples, "portico_build_info")
 
 
 @needs_prometheus
@@ -133,6 +150,7 @@ def test_controller_metrics_pass_promtool(launch):
     assert status == 200
     assert_clean(text)
     assert "# TYPE process_resident_memory_bytes gauge" in text
+    assert_build_info(parse_metrics(text), "portico_controller_build_info")
 
 
 # --- a real Prometheus ---------------------------------------------------------------
