@@ -1,6 +1,6 @@
 #pragma once
 // The seam between request handling and an upstream codec: one request/response
-// exchange on an upstream connection (HTTP/1.1 today; an HTTP/2 stream later).
+// exchange on an upstream connection (HTTP/1.1, or a stream of an HTTP/2 one).
 // Threading: called on the owning worker thread only.
 
 #include <string_view>
@@ -27,6 +27,8 @@ class ClientStreamHandler {
   virtual void OnUpstreamReady() = 0;
   virtual void OnResponseHeaders(ResponseHead head, bool end_stream) = 0;
   virtual void OnResponseBody(std::string_view data, bool end_stream) = 0;
+  // The response ends with trailers (HTTP/2 upstreams; gRPC's grpc-status).
+  virtual void OnResponseTrailers(HeaderMap trailers) = 0;
   // The exchange failed. `response_started`: some response bytes were
   // already delivered. The stream is gone after this call.
   virtual void OnUpstreamFailure(UpstreamFailure failure, bool response_started) = 0;

@@ -32,6 +32,9 @@ class ResponseSink {
   virtual void SendInformational(int status) = 0;
   virtual void SendHeaders(ResponseHead head, bool end_stream) = 0;
   virtual void SendBody(std::string_view data, bool end_stream) = 0;
+  // Ends the response with trailers. HTTP/2 sends them; HTTP/1.1 drops them
+  // and ends the body (its chunked trailers are rarely read by anyone).
+  virtual void SendTrailers(HeaderMap trailers) = 0;
   // The response cannot be completed (upstream died mid-body): HTTP/1.1 closes
   // the connection, HTTP/2 resets the stream. No further calls after this.
   virtual void Abort() = 0;

@@ -411,6 +411,8 @@ void ServerConnection::SendBody(std::string_view data, bool end_stream) {
   }
 }
 
+void ServerConnection::SendTrailers(http::HeaderMap) { SendBody({}, true); }
+
 void ServerConnection::Abort() {
   if (state_ == State::kClosed) return;
   // The response was cut short: the only honest signal left in HTTP/1.1 is to

@@ -66,6 +66,7 @@ class ServerConnection final : public http::ServerConnection, public http::Respo
   void SendInformational(int status) override;
   void SendHeaders(http::ResponseHead head, bool end_stream) override;
   void SendBody(std::string_view data, bool end_stream) override;
+  void SendTrailers(http::HeaderMap trailers) override;
   void Abort() override;
   bool ResponseBlocked() const override;
   void PauseRequestBody() override;

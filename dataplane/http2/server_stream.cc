@@ -252,6 +252,12 @@ void ServerStream::SendBody(std::string_view data, bool end_stream) {
   if (end_stream) ReleaseHandler(true);
 }
 
+void ServerStream::SendTrailers(http::HeaderMap trailers) {
+  if (closed_ || response_queued_ || !response_started_) return;
+  trailers_ = std::move(trailers);
+  SendBody({}, true);
+}
+
 ssize_t ServerStream::ReadResponse(uint8_t* buf, size_t length, uint32_t* data_flags) {
   size_t n = std::min(length, out_.size());
   if (n > 0) {
@@ -263,6 +269,17 @@ ssize_t ServerStream::ReadResponse(uint8_t* buf, size_t length, uint32_t* data_f
     if (response_queued_) {
       *data_flags |= NGHTTP2_DATA_FLAG_EOF;
       out_.ShrinkIfIdle();
+      if (trailers_) {
+        // The stream ends with the trailers' HEADERS frame, not this DATA.
+        *data_flags |= NGHTTP2_DATA_FLAG_NO_END_STREAM;
+        std::vector<nghttp2_nv> nva;
+        nva.reserve(trailers_->size());
+        for (const http::Header& h : *trailers_) {
+          if (!IsConnectionSpecific(h.name)) nva.push_back(Nv(h.name, h.value));
+        }
+        nghttp2_submit_trailer(conn_.session(), id_, nva.data(), nva.size());
+        trailers_.reset();
+      }
     } else if (n == 0) {
       data_deferred_ = true;
       return NGHTTP2_ERR_DEFERRED;

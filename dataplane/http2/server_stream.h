@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -54,6 +55,7 @@ class ServerStream final : public http::ResponseSink, public event::Deferrable {
   void SendInformational(int status) override;
   void SendHeaders(http::ResponseHead head, bool end_stream) override;
   void SendBody(std::string_view data, bool end_stream) override;
+  void SendTrailers(http::HeaderMap trailers) override;
   void Abort() override;
   bool ResponseBlocked() const override;
   void PauseRequestBody() override;
@@ -89,8 +91,9 @@ class ServerStream final : public http::ResponseSink, public event::Deferrable {
   // Response.
   event::Buffer out_;
   bool response_started_ = false;
-  bool response_queued_ = false;  // the end of the response is in out_ (or sent)
-  bool data_deferred_ = false;    // the data provider is waiting for out_
+  bool response_queued_ = false;             // the end of the response is in out_ (or sent)
+  std::optional<http::HeaderMap> trailers_;  // sent after the last DATA frame
+  bool data_deferred_ = false;               // the data provider is waiting for out_
   bool blocked_ = false;
   bool closed_ = false;
   double stalled_since_ = 0;

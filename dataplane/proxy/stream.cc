@@ -4,6 +4,7 @@
 #include "dataplane/policy/forwarded.h"
 #include "dataplane/policy/https_policy.h"
 #include "dataplane/proxy/access_log.h"
+#include "dataplane/proxy/grpc.h"
 #include "dataplane/proxy/worker.h"
 
 namespace portico::dataplane::proxy {
@@ -44,6 +45,8 @@ void Stream::OnHeaders(http::RequestHead head, bool end_stream) {
   scheme_ = head.scheme;
   request_has_body_ = head.has_body;
   request_ended_ = end_stream;
+  grpc_ = IsGrpcRequest(head.headers);
+  if (grpc_) StartDeadline(head.headers);
   if (!config_ || !config_->routes) {
     LocalReply(503, "no configuration loaded\n");
     return;
@@ -114,7 +117,8 @@ void Stream::ProxyTo(const std::string& cluster_name, http::RequestHead& head) {
     return;
   }
   const http::ConnectionInfo& conn = sink_.connection();
-  http::StripHopByHop(head.headers);
+  // gRPC needs "te: trailers" to reach an HTTP/2 upstream.
+  http::StripHopByHop(head.headers, cluster_->config().protocol == upstream::Protocol::kH2c);
   policy::ConnectionInfo forwarded_conn{conn.peer, conn.scheme, conn.local_port};
   policy::ClientIdentity identity;
   policy::ApplyForwardedHeaders(config_->settings.trusted_proxies, forwarded_conn, head.authority,
@@ -252,6 +256,24 @@ void Stream::OnResponseBody(std::string_view data, bool end_stream) {
   }
 }
 
+void Stream::OnResponseTrailers(http::HeaderMap trailers) {
+  if (done_) return;
+  upstream_ = nullptr;  // the stream is finished
+  ReleaseEndpoint(upstream_status_ < 500);
+  sink_.SendTrailers(std::move(trailers));
+}
+
+void Stream::StartDeadline(const http::HeaderMap& headers) {
+  auto value = headers.Get("grpc-timeout");
+  if (!value) return;
+  auto seconds = ParseGrpcTimeout(*value);
+  if (!seconds) return;
+  deadline_ = std::make_unique<event::Timer>(worker_.loop(), [this] {
+    if (!done_) LocalReply(504, "deadline exceeded");
+  });
+  deadline_->Start(*seconds);
+}
+
 void Stream::OnResponseDrained() {
   if (upstream_paused_ && upstream_ != nullptr) {
     upstream_paused_ = false;
@@ -354,6 +376,14 @@ void Stream::LocalReply(int status, std::string_view body, std::vector<http::Hea
   }
   done_ = true;
   status_ = status;
+  if (deadline_) deadline_->Stop();
+  if (grpc_) {
+    // A call the proxy fails ends in gRPC's terms (trailers-only response).
+    sink_.SendHeaders(GrpcErrorResponse(status, body.empty() ? http::ReasonPhrase(status) : body),
+                      true);
+    response_started_ = true;
+    return;
+  }
   std::string text =
       body.empty() ? StrCat(status, " ", http::ReasonPhrase(status), "\n") : std::string(body);
   http::ResponseHead head;

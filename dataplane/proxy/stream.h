@@ -12,6 +12,7 @@
 
 #include "dataplane/config/config.h"
 #include "dataplane/event/buffer.h"
+#include "dataplane/event/event_loop.h"
 #include "dataplane/http/client_stream.h"
 #include "dataplane/http/stream.h"
 #include "dataplane/upstream/cluster_runtime.h"
@@ -36,6 +37,7 @@ class Stream final : public http::RequestHandler, public http::ClientStreamHandl
   void OnUpstreamReady() override;
   void OnResponseHeaders(http::ResponseHead head, bool end_stream) override;
   void OnResponseBody(std::string_view data, bool end_stream) override;
+  void OnResponseTrailers(http::HeaderMap trailers) override;
   void OnUpstreamFailure(http::UpstreamFailure failure, bool response_started) override;
   void OnRequestDrained() override;
 
@@ -49,6 +51,8 @@ class Stream final : public http::RequestHandler, public http::ClientStreamHandl
   // Picks an endpoint (or uses `endpoint` when set) and starts an attempt.
   void StartAttempt(std::optional<size_t> endpoint = std::nullopt);
   void SendUpstreamRequest();
+  // gRPC: the call fails with DEADLINE_EXCEEDED when its grpc-timeout passes.
+  void StartDeadline(const http::HeaderMap& headers);
   void ReleaseEndpoint(bool success);
   void DetachUpstream();
   bool Retryable(http::UpstreamFailure failure) const;
@@ -70,6 +74,8 @@ class Stream final : public http::RequestHandler, public http::ClientStreamHandl
   std::string client_ip_;
   http::RequestHead upstream_head_;
   bool request_has_body_ = false;
+  bool grpc_ = false;                       // failures are answered with grpc-status
+  std::unique_ptr<event::Timer> deadline_;  // the call's grpc-timeout
   bool request_ended_ = false;
   bool request_paused_ = false;
   uint64_t bytes_in_ = 0;

@@ -71,6 +71,7 @@ class Worker final : public http1::ConnectionOwner,
   const RequestSeries& finished_request_series() const { return request_metrics_.series(); }
 
   // Worker-thread only.
+  event::EventLoop& loop() { return loop_; }
   const std::shared_ptr<const config::Config>& config() const { return config_; }
   std::shared_ptr<upstream::ClusterRuntime> FindCluster(const std::string& name) const;
   const std::string& PickCluster(const std::vector<router::ClusterWeight>& clusters);

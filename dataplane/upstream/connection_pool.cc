@@ -20,11 +20,28 @@ ConnectionPool::~ConnectionPool() {
   connections_.clear();
   pools_.clear();
   for (auto& [raw, conn] : connections) conn->Cancel();
+  auto http2 = std::move(http2_connections_);
+  http2_connections_.clear();
+  http2_pools_.clear();
+  http2.clear();  // the session dies with its streams; no handler is left
+}
+
+size_t ConnectionPool::active_connections() const {
+  size_t active = connections_.size() - idle_count_;
+  for (const auto& [raw, conn] : http2_connections_) active += conn->streams() > 0 ? 1 : 0;
+  return active;
+}
+
+size_t ConnectionPool::idle_connections() const {
+  size_t idle = idle_count_;
+  for (const auto& [raw, conn] : http2_connections_) idle += conn->streams() == 0 ? 1 : 0;
+  return idle;
 }
 
 http::ClientStream* ConnectionPool::Acquire(const ClusterConfig& cluster,
                                             const EndpointConfig& endpoint,
                                             http::ClientStreamHandler* handler, bool fresh) {
+  if (cluster.protocol == Protocol::kH2c) return AcquireHttp2(cluster, endpoint, handler, fresh);
   EndpointPool& pool = pools_[endpoint.key];
   pool.max_idle = cluster.max_idle_connections;
   http1::ClientSettings settings = SettingsFor(cluster);
@@ -46,10 +63,46 @@ http::ClientStream* ConnectionPool::Acquire(const ClusterConfig& cluster,
   return raw;
 }
 
+http::ClientStream* ConnectionPool::AcquireHttp2(const ClusterConfig& cluster,
+                                                 const EndpointConfig& endpoint,
+                                                 http::ClientStreamHandler* handler, bool fresh) {
+  http1::ClientSettings settings = SettingsFor(cluster);
+  std::vector<http2::ClientConnection*>& list = http2_pools_[endpoint.key];
+  if (!fresh) {
+    // The busiest connection with room: fewer, fuller connections.
+    http2::ClientConnection* best = nullptr;
+    for (http2::ClientConnection* conn : list) {
+      if (conn->HasCapacity() && (best == nullptr || conn->streams() > best->streams())) {
+        best = conn;
+      }
+    }
+    if (best != nullptr) return best->NewStream(handler, settings);
+  }
+  if (cluster.max_connections > 0 && list.size() >= cluster.max_connections) return nullptr;
+  auto conn = std::make_unique<http2::ClientConnection>(loop_, *this, endpoint.key, settings);
+  http2::ClientConnection* raw = conn.get();
+  http2_connections_.emplace(raw, std::move(conn));
+  list.push_back(raw);
+  ++opened_;
+  http::ClientStream* stream = raw->NewStream(handler, settings);
+  raw->Connect(reinterpret_cast<const sockaddr*>(&endpoint.sockaddr), endpoint.sockaddr_len);
+  return stream;
+}
+
+void ConnectionPool::OnClosed(http2::ClientConnection* connection) {
+  auto it = http2_pools_.find(connection->pool_key());
+  if (it != http2_pools_.end()) std::erase(it->second, connection);
+  auto node = http2_connections_.extract(connection);
+  if (!node.empty()) loop_.DeferDelete(std::move(node.mapped()));
+}
+
 void ConnectionPool::CloseIdle() {
   std::vector<http1::ClientConnection*> idle;
   for (auto& [key, pool] : pools_) idle.insert(idle.end(), pool.idle.begin(), pool.idle.end());
   for (http1::ClientConnection* conn : idle) conn->Close();
+  std::vector<http2::ClientConnection*> http2;
+  for (auto& [raw, conn] : http2_connections_) http2.push_back(raw);
+  for (http2::ClientConnection* conn : http2) conn->CloseWhenIdle();
 }
 
 void ConnectionPool::SetLiveEndpoints(absl::flat_hash_set<std::string> keys) {
@@ -60,6 +113,11 @@ void ConnectionPool::SetLiveEndpoints(absl::flat_hash_set<std::string> keys) {
     if (!live_.contains(key)) stale.insert(stale.end(), pool.idle.begin(), pool.idle.end());
   }
   for (http1::ClientConnection* conn : stale) conn->Close();
+  std::vector<http2::ClientConnection*> stale_http2;
+  for (auto& [key, list] : http2_pools_) {
+    if (!live_.contains(key)) stale_http2.insert(stale_http2.end(), list.begin(), list.end());
+  }
+  for (http2::ClientConnection* conn : stale_http2) conn->CloseWhenIdle();
 }
 
 void ConnectionPool::OnIdle(http1::ClientConnection* connection) {

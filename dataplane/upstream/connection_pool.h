@@ -1,6 +1,7 @@
 #pragma once
-// Per-worker keep-alive pools of upstream HTTP/1.1 connections, keyed by
-// endpoint. Owned by one worker; never shared.
+// Per-worker pools of upstream connections, keyed by endpoint: keep-alive
+// HTTP/1.1 connections (one exchange at a time), and multiplexed HTTP/2 ones
+// for clusters that speak h2c (gRPC). Owned by one worker; never shared.
 
 #include <cstdint>
 #include <memory>
@@ -11,11 +12,13 @@
 #include "absl/container/flat_hash_set.h"
 #include "dataplane/event/event_loop.h"
 #include "dataplane/http1/client_connection.h"
+#include "dataplane/http2/client_connection.h"
 #include "dataplane/upstream/cluster_config.h"
 
 namespace portico::dataplane::upstream {
 
-class ConnectionPool final : public http1::ClientConnectionOwner {
+class ConnectionPool final : public http1::ClientConnectionOwner,
+                             public http2::ClientConnectionOwner {
  public:
   explicit ConnectionPool(event::EventLoop& loop);
   ~ConnectionPool() override;
@@ -35,13 +38,15 @@ class ConnectionPool final : public http1::ClientConnectionOwner {
   // getting requests through a warm connection).
   void SetLiveEndpoints(absl::flat_hash_set<std::string> keys);
 
-  size_t active_connections() const { return connections_.size() - idle_count_; }
-  size_t idle_connections() const { return idle_count_; }
+  size_t active_connections() const;
+  size_t idle_connections() const;
   uint64_t connections_opened() const { return opened_; }
 
   // http1::ClientConnectionOwner
   void OnIdle(http1::ClientConnection* connection) override;
   void OnClosed(http1::ClientConnection* connection) override;
+  // http2::ClientConnectionOwner
+  void OnClosed(http2::ClientConnection* connection) override;
 
  private:
   struct EndpointPool {
@@ -50,11 +55,17 @@ class ConnectionPool final : public http1::ClientConnectionOwner {
     uint32_t total = 0;
   };
   void RemoveIdle(http1::ClientConnection* connection);
+  http::ClientStream* AcquireHttp2(const ClusterConfig& cluster, const EndpointConfig& endpoint,
+                                   http::ClientStreamHandler* handler, bool fresh);
 
   event::EventLoop& loop_;
   absl::flat_hash_map<std::string, EndpointPool> pools_;
   absl::flat_hash_map<http1::ClientConnection*, std::unique_ptr<http1::ClientConnection>>
       connections_;
+  // HTTP/2 connections per endpoint; each carries many streams.
+  absl::flat_hash_map<std::string, std::vector<http2::ClientConnection*>> http2_pools_;
+  absl::flat_hash_map<http2::ClientConnection*, std::unique_ptr<http2::ClientConnection>>
+      http2_connections_;
   absl::flat_hash_set<std::string> live_;
   bool live_known_ = false;  // before the first config every endpoint is live
   size_t idle_count_ = 0;
