@@ -141,6 +141,19 @@ std::string Dataplane::RenderMetrics() const {
                Sum(ws, [i](const WorkerStats& s) { return s.protocol_errors[i].value(); }));
   }
 
+  // The same codec rejections and flood-guard trips, by the policy behind them.
+  std::array<uint64_t, kRejectPolicies> rejected{};
+  for (size_t i = 0; i <= kProtocolErrorStatuses.size(); ++i) {
+    int status = i < kProtocolErrorStatuses.size() ? kProtocolErrorStatuses[i] : 0;
+    rejected[static_cast<size_t>(PolicyForCodecStatus(status))] += static_cast<uint64_t>(
+        Sum(ws, [i](const WorkerStats& s) { return s.protocol_errors[i].value(); }));
+  }
+  for (size_t i = 0; i < http2::kFloodKinds; ++i) {
+    rejected[static_cast<size_t>(RejectPolicy::kH2Flood)] += static_cast<uint64_t>(
+        Sum(ws, [i](const WorkerStats& s) { return s.http2_floods[i].value(); }));
+  }
+  RenderRejections(rejected, out);
+
   out.Family("portico_upstream_failures_total", "counter",
              "Failed upstream attempts, by reason (each retry attempt counts).");
   for (int f = 0; f < 5; ++f) {

@@ -141,4 +141,41 @@ void RenderRequestSeries(const RequestSeries& series, RenderOptions options,
          "Request processing time in seconds (ingress-nginx compatible).", nginx_labels);
 }
 
+std::string_view RejectPolicyName(RejectPolicy policy) {
+  switch (policy) {
+    case RejectPolicy::kBodySize:
+      return "body_size";
+    case RejectPolicy::kHeaderSize:
+      return "header_size";
+    case RejectPolicy::kProtocol:
+      return "protocol";
+    case RejectPolicy::kH2Flood:
+      return "h2_flood";
+  }
+  return "protocol";
+}
+
+RejectPolicy PolicyForCodecStatus(int status) {
+  switch (status) {
+    case 413:
+      return RejectPolicy::kBodySize;
+    case 414:
+    case 431:
+      return RejectPolicy::kHeaderSize;
+    default:
+      return RejectPolicy::kProtocol;
+  }
+}
+
+void RenderRejections(const std::array<uint64_t, kRejectPolicies>& counts,
+                      metrics::TextWriter& out) {
+  constexpr std::string_view kName = "portico_requests_rejected_total";
+  out.Family(kName, "counter",
+             "Requests refused by the proxy's own policies before reaching a route, by policy.");
+  for (size_t i = 0; i < kRejectPolicies; ++i) {
+    out.Sample(kName, {{"policy", RejectPolicyName(static_cast<RejectPolicy>(i))}},
+               static_cast<double>(counts[i]));
+  }
+}
+
 }  // namespace portico::dataplane::proxy

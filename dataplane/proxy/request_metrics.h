@@ -105,4 +105,24 @@ struct RenderOptions {
 void RenderRequestSeries(const RequestSeries& series, RenderOptions options,
                          metrics::TextWriter& out);
 
+// The proxy's own policies that refuse requests, the `policy` label of
+// portico_requests_rejected_total. rate_limit, deny_list and auth join here
+// when those policies exist (docs/metrics.md).
+enum class RejectPolicy : uint8_t {
+  kBodySize,    // 413: body over the max body size
+  kHeaderSize,  // 414, 431: request line or headers over their limits
+  kProtocol,    // every other codec rejection (malformed, smuggling, too slow)
+  kH2Flood,     // an HTTP/2 flood guard tripped (GOAWAY or a stream reset)
+};
+inline constexpr size_t kRejectPolicies = 4;
+std::string_view RejectPolicyName(RejectPolicy policy);
+
+// The policy behind a request the codec answered itself with `status` (the
+// statuses counted in portico_protocol_errors_total).
+RejectPolicy PolicyForCodecStatus(int status);
+
+// Writes portico_requests_rejected_total, every policy present (0 when none).
+void RenderRejections(const std::array<uint64_t, kRejectPolicies>& counts,
+                      metrics::TextWriter& out);
+
 }  // namespace portico::dataplane::proxy

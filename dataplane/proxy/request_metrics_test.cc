@@ -142,5 +142,28 @@ TEST(RenderRequestSeriesTest, EmptySeriesStillDeclaresFamilies) {
   EXPECT_THAT(out.text(), HasSubstr("# TYPE portico_request_duration_seconds histogram\n"));
 }
 
+TEST(RejectionsTest, CodecStatusesMapToPolicies) {
+  EXPECT_EQ(PolicyForCodecStatus(413), RejectPolicy::kBodySize);
+  EXPECT_EQ(PolicyForCodecStatus(431), RejectPolicy::kHeaderSize);
+  EXPECT_EQ(PolicyForCodecStatus(414), RejectPolicy::kHeaderSize);
+  for (int status : {400, 405, 408, 417, 505, 0}) {
+    EXPECT_EQ(PolicyForCodecStatus(status), RejectPolicy::kProtocol) << status;
+  }
+}
+
+TEST(RejectionsTest, EveryPolicyIsRenderedEvenAtZero) {
+  std::array<uint64_t, kRejectPolicies> counts{};
+  counts[static_cast<size_t>(RejectPolicy::kBodySize)] = 3;
+  metrics::TextWriter out;
+  RenderRejections(counts, out);
+  const std::string& text = out.text();
+  EXPECT_THAT(text, HasSubstr("# TYPE portico_requests_rejected_total counter\n"));
+  EXPECT_THAT(text, HasSubstr("portico_requests_rejected_total{policy=\"body_size\"} 3\n"));
+  for (const char* policy : {"header_size", "protocol", "h2_flood"}) {
+    EXPECT_THAT(text, HasSubstr(std::string("portico_requests_rejected_total{policy=\"") + policy +
+                                "\"} 0\n"));
+  }
+}
+
 }  // namespace
 }  // namespace portico::dataplane::proxy

@@ -116,6 +116,32 @@ def test_dataplane_metrics_pass_promtool(launch):
 
 
 @needs_prometheus
+def test_rejections_are_counted_by_policy(launch):
+    backend = launch.backend()
+    settings = {"maxRequestBodyBytes": 16, "maxRequestHeaderBytes": 1024}
+    proxy = launch.dataplane(snapshot([vhost("vh", [], [route("r", "/", "c1")])],
+                                      {"c1": ({}, [backend.endpoint()])}, settings=settings),
+                             workers=1)
+
+    def rejected():
+        samples = parse_metrics(proxy.metrics())
+        return {dict(ls)["policy"]: v for (n, ls), v in samples.items()
+                if n == "portico_requests_rejected_total"}
+    # Every policy that exists is exposed before anything was refused.
+    assert rejected() == {"body_size": 0, "header_size": 0, "protocol": 0, "h2_flood": 0}
+    with Conn(proxy.port) as conn:
+        assert conn.request("POST", "/", body=b"x" * 17).status == 413
+    with Conn(proxy.port) as conn:
+        assert conn.request("GET", "/", headers=[("X-Big", "v" * 2000)]).status == 431
+    with Conn(proxy.port) as conn:
+        conn.send(b"GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\n"
+                  b"Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n")
+        assert conn.read_response().status == 400
+    assert rejected() == {"body_size": 1, "header_size": 1, "protocol": 1, "h2_flood": 0}
+    assert_clean(proxy.metrics())
+
+
+@needs_prometheus
 def test_nginx_compat_and_per_host_pass_promtool(launch):
     backend = launch.backend()
     proxy = launch.dataplane(origin_snapshot(backend), workers=2,
