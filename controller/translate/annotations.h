@@ -1,12 +1,13 @@
 #pragma once
 // Typed Ingress annotations. Every value is parsed and validated here; a bad
-// value disables only what it configures and yields a diagnostic. Policies
-// (issue 9) will extend IngressAnnotations.
+// value disables only what it configures (its default applies) and yields a
+// diagnostic. Policies (issue 9) will extend IngressAnnotations.
 
 #include <string_view>
 
 #include "controller/translate/cluster_state.h"
 #include "controller/translate/diagnostics.h"
+#include "controller/translate/https_policy.h"
 
 namespace portico::controller::translate {
 
@@ -16,12 +17,18 @@ inline constexpr std::string_view kNginxPrefix = "nginx.ingress.kubernetes.io/";
 struct IngressAnnotations {
   // ImplementationSpecific paths are RE2 regexes anchored at the path start.
   bool use_regex = false;
+  // The settings ConfigMap's defaults with this Ingress's overrides:
+  // ssl-redirect and force-ssl-redirect (nginx aliases too), hsts,
+  // hsts-max-age, hsts-include-subdomains, hsts-preload (portico.dev/ only:
+  // ingress-nginx has them in its ConfigMap alone).
+  HttpsOptions https;
 };
 
 // portico.dev/<name> wins over its nginx.ingress.kubernetes.io/<name> alias.
 // Unknown portico.dev/* annotations are warned about (a typo would otherwise
 // silently do nothing); unknown nginx ones are not, since migrating users
 // carry many that Portico does not need.
-IngressAnnotations ParseAnnotations(const Ingress& ingress, DiagnosticSink& diagnostics);
+IngressAnnotations ParseAnnotations(const Ingress& ingress, const HttpsOptions& https_defaults,
+                                    DiagnosticSink& diagnostics);
 
 }  // namespace portico::controller::translate

@@ -91,8 +91,8 @@ void VirtualHostBuilder::AddHost(const std::string& hostname, const Ingress& ing
 
 void VirtualHostBuilder::AddRoute(const std::string& hostname, const Ingress& ingress,
                                   v1::PathMatch match, ResolvedBackend backend,
-                                  bool from_default_backend) {
-  Candidate c{&ingress, from_default_backend, {}};
+                                  bool from_default_backend, const HttpsOptions& https) {
+  Candidate c{&ingress, from_default_backend, {}, https};
   c.route.set_name(
       from_default_backend
           ? portico::StrCat(IngressId(ingress), ":default-backend")
@@ -136,7 +136,11 @@ void VirtualHostBuilder::Emit(TlsResolver& tls, v1::Snapshot& snapshot,
       winners.push_back(&*winner);
     }
     ResolveRootAndRegexes(winners, host_text, diagnostics);
-    for (Candidate* c : winners) *vh.add_routes() = std::move(c->route);
+    const bool has_tls = !vh.tls_secret().empty();
+    for (Candidate* c : winners) {
+      ApplyHttpsOptions(c->https, has_tls, c->route);
+      *vh.add_routes() = std::move(c->route);
+    }
     std::sort(vh.mutable_routes()->begin(), vh.mutable_routes()->end(), RouteLess);
   }
   // hosts_ is ordered by hostname; names add a prefix, except the catch-all.

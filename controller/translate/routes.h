@@ -10,6 +10,7 @@
 #include "controller/translate/backends.h"
 #include "controller/translate/cluster_state.h"
 #include "controller/translate/diagnostics.h"
+#include "controller/translate/https_policy.h"
 #include "controller/translate/tls.h"
 #include "portico/v1/snapshot.pb.h"
 
@@ -35,12 +36,15 @@ class VirtualHostBuilder {
   void AddHost(const std::string& hostname, const Ingress& ingress);
 
   // `from_default_backend`: the route stands for spec.defaultBackend.
+  // `https`: the Ingress's redirect and HSTS options, applied in Emit once the
+  // host's certificate is known.
   void AddRoute(const std::string& hostname, const Ingress& ingress, v1::PathMatch match,
-                ResolvedBackend backend, bool from_default_backend);
+                ResolvedBackend backend, bool from_default_backend, const HttpsOptions& https);
 
   // Appends virtual hosts sorted by name, their routes sorted by (type, path;
   // regexes longest first, the order the data plane tries them), with
-  // certificates from `tls` offered by the Ingresses that route each host.
+  // certificates from `tls` offered by the Ingresses that route each host, and
+  // each route's HTTPS redirect and HSTS (ApplyHttpsOptions).
   void Emit(TlsResolver& tls, v1::Snapshot& snapshot, DiagnosticSink& diagnostics);
 
  private:
@@ -48,6 +52,7 @@ class VirtualHostBuilder {
     const Ingress* ingress;
     bool from_default_backend;
     v1::Route route;
+    HttpsOptions https;
   };
   static void ResolveRootAndRegexes(std::vector<Candidate*>& winners, const std::string& host_text,
                                     DiagnosticSink& diagnostics);

@@ -23,39 +23,40 @@ void SetDuration(google::protobuf::Duration* d, int64_t millis) {
 }
 
 // Returns an error message, or empty on success.
-using KeyParser = std::function<std::string(std::string_view value, v1::GlobalSettings& out)>;
+using KeyParser = std::function<std::string(std::string_view value, Settings& out)>;
 
 KeyParser Duration(google::protobuf::Duration* (v1::GlobalSettings::*field)()) {
-  return [field](std::string_view value, v1::GlobalSettings& out) -> std::string {
+  return [field](std::string_view value, Settings& out) -> std::string {
     std::optional<int64_t> millis = ParseNginxDuration(value);
     if (!millis.has_value()) return "not a duration (\"60s\", \"5m\", or seconds)";
     if (*millis == 0) return "must be above zero";
-    SetDuration((out.*field)(), *millis);
+    SetDuration((out.global.*field)(), *millis);
     return "";
   };
 }
 
 KeyParser Count(void (v1::GlobalSettings::*setter)(uint32_t)) {
-  return [setter](std::string_view value, v1::GlobalSettings& out) -> std::string {
+  return [setter](std::string_view value, Settings& out) -> std::string {
     uint32_t n = 0;
     if (!portico::SimpleAtoi(value, &n) || n == 0 || value.front() == '+') {
       return "not a positive integer";
     }
-    (out.*setter)(n);
+    (out.global.*setter)(n);
     return "";
   };
 }
 
-std::string BodySize(std::string_view value, v1::GlobalSettings& out) {
+std::string BodySize(std::string_view value, Settings& out) {
   std::optional<uint64_t> size = ParseNginxSize(value);
   if (!size.has_value()) return "not a size (\"1m\", \"512k\", bytes, or 0 for unlimited)";
-  out.set_max_request_body_bytes(*size);
+  out.global.set_max_request_body_bytes(*size);
   return "";
 }
 
 // "<number> <size>": nginx allocates up to <number> buffers of <size> for the
 // request line and headers; a request line (or header line) must fit one.
-std::string HeaderBuffers(std::string_view value, v1::GlobalSettings& out) {
+std::string HeaderBuffers(std::string_view value, Settings& settings) {
+  v1::GlobalSettings& out = settings.global;
   std::vector<absl::string_view> parts = absl::StrSplit(ToAbsl(value), ' ', absl::SkipWhitespace());
   uint32_t count = 0;
   std::optional<uint64_t> size;
@@ -79,6 +80,33 @@ std::optional<bool> ParseBool(std::string_view value) {
   return std::nullopt;
 }
 
+KeyParser Bool(bool* (*field)(Settings&)) {
+  return [field](std::string_view value, Settings& out) -> std::string {
+    std::optional<bool> parsed = ParseBool(value);
+    if (!parsed.has_value()) return "must be \"true\" or \"false\"";
+    *field(out) = *parsed;
+    return "";
+  };
+}
+
+// ingress-nginx's http-redirect-code accepts the same four.
+std::string RedirectCode(std::string_view value, Settings& out) {
+  uint32_t code = 0;
+  if (!portico::SimpleAtoi(value, &code) ||
+      (code != 301 && code != 302 && code != 307 && code != 308)) {
+    return "must be 301, 302, 307 or 308";
+  }
+  out.https.redirect_code = code;
+  return "";
+}
+
+std::string HstsMaxAge(std::string_view value, Settings& out) {
+  std::optional<uint32_t> seconds = ParseHstsMaxAge(value);
+  if (!seconds.has_value()) return "not a whole number of seconds";
+  out.https.hsts.max_age_seconds = *seconds;
+  return "";
+}
+
 struct Key {
   std::string_view name;
   KeyParser parse;
@@ -88,10 +116,18 @@ const std::vector<Key>& Keys() {
   static const auto* keys = new std::vector<Key>{
       {"client-body-timeout", Duration(&v1::GlobalSettings::mutable_client_body_timeout)},
       {"client-header-timeout", Duration(&v1::GlobalSettings::mutable_client_header_timeout)},
+      {"force-ssl-redirect", Bool([](Settings& s) { return &s.https.force_ssl_redirect; })},
+      {"hsts", Bool([](Settings& s) { return &s.https.hsts.enabled; })},
+      {"hsts-include-subdomains",
+       Bool([](Settings& s) { return &s.https.hsts.include_subdomains; })},
+      {"hsts-max-age", HstsMaxAge},
+      {"hsts-preload", Bool([](Settings& s) { return &s.https.hsts.preload; })},
+      {"http-redirect-code", RedirectCode},
       {"keep-alive", Duration(&v1::GlobalSettings::mutable_keepalive_timeout)},
       {"keep-alive-requests", Count(&v1::GlobalSettings::set_max_keepalive_requests)},
       {"large-client-header-buffers", HeaderBuffers},
       {"proxy-body-size", BodySize},
+      {"ssl-redirect", Bool([](Settings& s) { return &s.https.ssl_redirect; })},
   };
   return *keys;
 }
@@ -215,8 +251,8 @@ std::optional<uint64_t> ParseNginxSize(std::string_view text) {
   return n * multiplier;
 }
 
-v1::GlobalSettings ParseSettings(const ConfigMap& config_map, DiagnosticSink& diagnostics) {
-  v1::GlobalSettings out;
+Settings ParseSettings(const ConfigMap& config_map, DiagnosticSink& diagnostics) {
+  Settings out;
   for (const auto& [key, raw] : config_map.data) {
     if (key == "use-forwarded-headers" || key == "proxy-real-ip-cidr") continue;
     const Key* known = nullptr;
@@ -229,7 +265,7 @@ v1::GlobalSettings ParseSettings(const ConfigMap& config_map, DiagnosticSink& di
       continue;
     }
     std::string value(absl::StripAsciiWhitespace(raw));
-    v1::GlobalSettings parsed = out;  // a failed parse must leave `out` untouched
+    Settings parsed = out;  // a failed parse must leave `out` untouched
     std::string problem = value.empty() ? "empty value" : known->parse(value, parsed);
     if (!problem.empty()) {
       diagnostics.Error(
@@ -239,7 +275,7 @@ v1::GlobalSettings ParseSettings(const ConfigMap& config_map, DiagnosticSink& di
     }
     out = std::move(parsed);
   }
-  TrustedProxies(config_map, out, diagnostics);
+  TrustedProxies(config_map, out.global, diagnostics);
   return out;
 }
 

@@ -9,13 +9,21 @@
 
 #include "controller/translate/cluster_state.h"
 #include "controller/translate/diagnostics.h"
+#include "controller/translate/https_policy.h"
 #include "portico/v1/snapshot.pb.h"
 
 namespace portico::controller::translate {
 
+struct Settings {
+  v1::GlobalSettings global;  // the snapshot's settings, for the data plane
+  // Defaults of every route, which its Ingress's annotations may override;
+  // the translator applies them per route (the data plane never sees them).
+  HttpsOptions https;
+};
+
 // Each key is parsed strictly; a bad value is reported and only that key is
-// ignored. Unknown keys are reported too (as warnings).
-v1::GlobalSettings ParseSettings(const ConfigMap& config_map, DiagnosticSink& diagnostics);
+// ignored (its default applies). Unknown keys are reported too (as warnings).
+Settings ParseSettings(const ConfigMap& config_map, DiagnosticSink& diagnostics);
 
 // nginx time syntax: "60" (seconds), "500ms", "90s", "5m", "1h", "1d", or a
 // sequence from larger to smaller units ("1m30s"). Milliseconds.

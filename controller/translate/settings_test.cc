@@ -50,15 +50,19 @@ std::vector<std::string> Reasons(const std::vector<Diagnostic>& diagnostics) {
   return out;
 }
 
-v1::GlobalSettings Parse(std::map<std::string, std::string> data,
-                         std::vector<Diagnostic>* diagnostics) {
+Settings ParseAll(std::map<std::string, std::string> data, std::vector<Diagnostic>* diagnostics) {
   ConfigMap cm;
   cm.meta = testing::Meta("portico", "settings");
   cm.data = std::move(data);
   DiagnosticSink sink(diagnostics);
-  v1::GlobalSettings settings = ParseSettings(cm, sink);
+  Settings settings = ParseSettings(cm, sink);
   SortDiagnostics(*diagnostics);
   return settings;
+}
+
+v1::GlobalSettings Parse(std::map<std::string, std::string> data,
+                         std::vector<Diagnostic>* diagnostics) {
+  return ParseAll(std::move(data), diagnostics).global;
 }
 
 TEST(ParseSettingsTest, SupportedKeys) {
@@ -145,6 +149,80 @@ TEST(ParseSettingsTest, CidrsWithoutForwardedHeadersHaveNoEffect) {
   s = Parse({{"use-forwarded-headers", "yes"}}, &diagnostics);
   EXPECT_EQ(s.trusted_proxies_size(), 0);
   EXPECT_THAT(Reasons(diagnostics), ElementsAre("InvalidSetting"));
+}
+
+TEST(ParseSettingsTest, HttpsDefaultsAsInIngressNginx) {
+  std::vector<Diagnostic> diagnostics;
+  Settings s = ParseAll({}, &diagnostics);
+  EXPECT_TRUE(s.https.ssl_redirect);
+  EXPECT_FALSE(s.https.force_ssl_redirect);
+  EXPECT_EQ(s.https.redirect_code, 308u);
+  EXPECT_TRUE(s.https.hsts.enabled);
+  EXPECT_EQ(s.https.hsts.max_age_seconds, 31536000u);
+  EXPECT_TRUE(s.https.hsts.include_subdomains);
+  EXPECT_FALSE(s.https.hsts.preload);
+  EXPECT_THAT(diagnostics, IsEmpty());
+}
+
+TEST(ParseSettingsTest, HttpsKeys) {
+  std::vector<Diagnostic> diagnostics;
+  Settings s = ParseAll({{"ssl-redirect", "false"},
+                         {"force-ssl-redirect", "true"},
+                         {"http-redirect-code", "301"},
+                         {"hsts", "false"},
+                         {"hsts-max-age", "0"},
+                         {"hsts-include-subdomains", "false"},
+                         {"hsts-preload", "true"}},
+                        &diagnostics);
+  EXPECT_THAT(diagnostics, IsEmpty());
+  EXPECT_FALSE(s.https.ssl_redirect);
+  EXPECT_TRUE(s.https.force_ssl_redirect);
+  EXPECT_EQ(s.https.redirect_code, 301u);
+  EXPECT_FALSE(s.https.hsts.enabled);
+  EXPECT_EQ(s.https.hsts.max_age_seconds, 0u);
+  EXPECT_FALSE(s.https.hsts.include_subdomains);
+  EXPECT_TRUE(s.https.hsts.preload);
+  // They configure routes, not the data plane's global settings.
+  EXPECT_EQ(s.global.ByteSizeLong(), 0u);
+  for (const char* code : {"302", "307", "308"}) {
+    EXPECT_EQ(ParseAll({{"http-redirect-code", code}}, &diagnostics).https.redirect_code,
+              static_cast<uint32_t>(std::stoi(code)));
+  }
+  EXPECT_THAT(diagnostics, IsEmpty());
+}
+
+TEST(ParseSettingsTest, BadHttpsValuesFallBackToTheirDefaults) {
+  std::vector<Diagnostic> diagnostics;
+  Settings s = ParseAll({{"ssl-redirect", "no"},
+                         {"force-ssl-redirect", "1"},
+                         {"http-redirect-code", "303"},
+                         {"hsts", "True"},
+                         {"hsts-max-age", "1y"},
+                         {"hsts-include-subdomains", ""},
+                         {"hsts-preload", "yes"}},
+                        &diagnostics);
+  ASSERT_EQ(diagnostics.size(), 7u);
+  for (const Diagnostic& d : diagnostics) EXPECT_EQ(d.reason, "InvalidSetting") << d.message;
+  EXPECT_THAT(diagnostics[0].message, ::testing::HasSubstr("key \"force-ssl-redirect\" = \"1\""));
+  HttpsOptions defaults;
+  EXPECT_EQ(s.https.ssl_redirect, defaults.ssl_redirect);
+  EXPECT_EQ(s.https.force_ssl_redirect, defaults.force_ssl_redirect);
+  EXPECT_EQ(s.https.redirect_code, defaults.redirect_code);
+  EXPECT_EQ(s.https.hsts.enabled, defaults.hsts.enabled);
+  EXPECT_EQ(s.https.hsts.max_age_seconds, defaults.hsts.max_age_seconds);
+  EXPECT_EQ(s.https.hsts.include_subdomains, defaults.hsts.include_subdomains);
+  EXPECT_EQ(s.https.hsts.preload, defaults.hsts.preload);
+  for (const char* bad : {"-1", "+5", "1.5", "4294967296", " 60"}) {
+    diagnostics.clear();
+    s = ParseAll({{"hsts-max-age", bad}}, &diagnostics);
+    // " 60": values are trimmed first, as for every key.
+    if (std::string_view(bad) == " 60") {
+      EXPECT_EQ(s.https.hsts.max_age_seconds, 60u);
+      continue;
+    }
+    EXPECT_THAT(Reasons(diagnostics), ElementsAre("InvalidSetting")) << bad;
+    EXPECT_EQ(s.https.hsts.max_age_seconds, 31536000u) << bad;
+  }
 }
 
 TEST(SettingsConfigMapTest, TranslateReadsTheNamedConfigMap) {

@@ -60,9 +60,10 @@ std::optional<std::pair<std::string, std::string>> SplitOption(std::string_view 
                         std::string(option.substr(slash + 1)));
 }
 
-void TranslateIngress(const Ingress& ingress, BackendResolver& backends, TlsResolver& tls,
-                      VirtualHostBuilder& vhosts, DiagnosticSink& diagnostics) {
-  const IngressAnnotations annotations = ParseAnnotations(ingress, diagnostics);
+void TranslateIngress(const Ingress& ingress, const HttpsOptions& https_defaults,
+                      BackendResolver& backends, TlsResolver& tls, VirtualHostBuilder& vhosts,
+                      DiagnosticSink& diagnostics) {
+  const IngressAnnotations annotations = ParseAnnotations(ingress, https_defaults, diagnostics);
   const BackendOwner owner{"Ingress", &ingress.meta, ingress.meta.name};
   tls.AddIngress(ingress, diagnostics);
   std::vector<std::string> hosts;
@@ -86,7 +87,8 @@ void TranslateIngress(const Ingress& ingress, BackendResolver& backends, TlsReso
         continue;
       }
       vhosts.AddRoute(*host, ingress, std::move(*converted.match),
-                      backends.Resolve(ingress.meta.ns, path.backend, owner, diagnostics), false);
+                      backends.Resolve(ingress.meta.ns, path.backend, owner, diagnostics), false,
+                      annotations.https);
     }
   }
   if (ingress.default_backend.has_value()) {
@@ -100,7 +102,9 @@ void TranslateIngress(const Ingress& ingress, BackendResolver& backends, TlsReso
       v1::PathMatch root;
       root.set_type(v1::PathMatch::TYPE_PREFIX);
       root.set_path("/");
-      for (const std::string& host : hosts) vhosts.AddRoute(host, ingress, root, backend, true);
+      for (const std::string& host : hosts) {
+        vhosts.AddRoute(host, ingress, root, backend, true, annotations.https);
+      }
     }
   }
   CheckTlsHosts(ingress, hosts, diagnostics);
@@ -113,11 +117,31 @@ Result Translate(const ClusterState& state, const Options& options) {
   DiagnosticSink diagnostics(&result.diagnostics);
   v1::Snapshot& snapshot = result.snapshot;
 
+  // Settings first: they are the defaults of every Ingress's annotations.
+  Settings settings;
+  if (!options.settings_config_map.empty()) {
+    if (auto id = SplitOption(options.settings_config_map, "settings-config-map", diagnostics)) {
+      auto it = std::find_if(
+          state.config_maps.begin(), state.config_maps.end(),
+          [&](const ConfigMap& c) { return c.meta.ns == id->first && c.meta.name == id->second; });
+      if (it != state.config_maps.end()) {
+        settings = ParseSettings(*it, diagnostics);
+        *snapshot.mutable_settings() = settings.global;
+      } else {
+        ObjectMeta meta;
+        meta.ns = id->first;
+        meta.name = id->second;
+        diagnostics.Warn("ConfigMap", meta, "ConfigMapNotFound",
+                         "the settings ConfigMap does not exist; defaults apply");
+      }
+    }
+  }
+
   BackendResolver backends(state);
   TlsResolver tls(state, options.now);
   VirtualHostBuilder vhosts;
   for (const Ingress* ingress : ServedByAge(state, options, diagnostics)) {
-    TranslateIngress(*ingress, backends, tls, vhosts, diagnostics);
+    TranslateIngress(*ingress, settings.https, backends, tls, vhosts, diagnostics);
     result.served_ingresses.push_back({ingress->meta.ns, ingress->meta.name});
   }
   std::sort(result.served_ingresses.begin(), result.served_ingresses.end());
@@ -127,22 +151,6 @@ Result Translate(const ClusterState& state, const Options& options) {
             SplitOption(options.default_backend_service, "default-backend-service", diagnostics)) {
       *snapshot.mutable_default_action() =
           backends.ResolveDefault(id->first, id->second, diagnostics).action;
-    }
-  }
-  if (!options.settings_config_map.empty()) {
-    if (auto id = SplitOption(options.settings_config_map, "settings-config-map", diagnostics)) {
-      auto it = std::find_if(
-          state.config_maps.begin(), state.config_maps.end(),
-          [&](const ConfigMap& c) { return c.meta.ns == id->first && c.meta.name == id->second; });
-      if (it != state.config_maps.end()) {
-        *snapshot.mutable_settings() = ParseSettings(*it, diagnostics);
-      } else {
-        ObjectMeta meta;
-        meta.ns = id->first;
-        meta.name = id->second;
-        diagnostics.Warn("ConfigMap", meta, "ConfigMapNotFound",
-                         "the settings ConfigMap does not exist; defaults apply");
-      }
     }
   }
 
