@@ -6,14 +6,15 @@
 
 #include "absl/strings/match.h"
 #include "common/strings.h"
+#include "controller/translate/backend_protocol.h"
 
 namespace portico::controller::translate {
 namespace {
 
-constexpr std::array<std::string_view, 7> kKnown = {"use-regex",          "ssl-redirect",
+constexpr std::array<std::string_view, 8> kKnown = {"use-regex",          "ssl-redirect",
                                                     "force-ssl-redirect", "hsts",
                                                     "hsts-max-age",       "hsts-include-subdomains",
-                                                    "hsts-preload"};
+                                                    "hsts-preload",       "backend-protocol"};
 
 // The value of portico.dev/<name>, else of its nginx alias (when it has one);
 // also returns the full key it came from, for messages.
@@ -64,6 +65,16 @@ class Parser {
     }
   }
 
+  void Protocol(std::string_view name, std::optional<v1::Cluster::Protocol>* out) {
+    auto found = Lookup(ingress_.meta, name);
+    if (!found) return;
+    if (auto parsed = ParseBackendProtocol(found->second)) {
+      *out = *parsed;
+    } else {
+      Invalid(found->first, "must be HTTP, HTTPS, GRPC, GRPCS or H2C");
+    }
+  }
+
  private:
   void Invalid(const std::string& key, std::string_view why) {
     diagnostics_.Error("Ingress", ingress_.meta, "InvalidAnnotation",
@@ -99,6 +110,7 @@ IngressAnnotations ParseAnnotations(const Ingress& ingress, const HttpsOptions& 
   parse.Bool("hsts-include-subdomains", &result.https.hsts.include_subdomains,
              /*nginx_alias=*/false);
   parse.Bool("hsts-preload", &result.https.hsts.preload, /*nginx_alias=*/false);
+  parse.Protocol("backend-protocol", &result.backend_protocol);
   return result;
 }
 

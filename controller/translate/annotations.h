@@ -3,11 +3,13 @@
 // value disables only what it configures (its default applies) and yields a
 // diagnostic. Policies (issue 9) will extend IngressAnnotations.
 
+#include <optional>
 #include <string_view>
 
 #include "controller/translate/cluster_state.h"
 #include "controller/translate/diagnostics.h"
 #include "controller/translate/https_policy.h"
+#include "portico/v1/snapshot.pb.h"
 
 namespace portico::controller::translate {
 
@@ -22,6 +24,8 @@ struct IngressAnnotations {
   // hsts-max-age, hsts-include-subdomains, hsts-preload (portico.dev/ only:
   // ingress-nginx has them in its ConfigMap alone).
   HttpsOptions https;
+  // backend-protocol (nginx alias too): HTTP, HTTPS, GRPC, GRPCS, H2C.
+  std::optional<v1::Cluster::Protocol> backend_protocol;
 };
 
 // portico.dev/<name> wins over its nginx.ingress.kubernetes.io/<name> alias.

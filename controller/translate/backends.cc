@@ -6,6 +6,7 @@
 #include "absl/status/statusor.h"
 #include "common/net/ip_address.h"
 #include "common/strings.h"
+#include "controller/translate/backend_protocol.h"
 
 namespace portico::controller::translate {
 namespace {
@@ -110,8 +111,28 @@ ResolvedBackend BackendResolver::Resolve(std::string_view ns, const IngressBacke
                           service.external_name, "\", not an IP address; requests for it get 503"));
     }
   }
+  // The Service port's appProtocol says how its pods speak; an Ingress's
+  // backend-protocol annotation overrides it for that Ingress's routes, in a
+  // cluster of its own ("ns/svc:port@h2c") so Ingresses cannot disagree.
+  const v1::Cluster::Protocol declared = entry.port != nullptr
+                                             ? ProtocolFromAppProtocol(entry.port->app_protocol)
+                                             : v1::Cluster::PROTOCOL_HTTP1;
+  entry.protocol = owner.protocol.value_or(declared);
+  if (!IsSupportedBackendProtocol(entry.protocol)) {
+    diagnostics.Error(owner.kind, *owner.meta, "UnsupportedBackendProtocol",
+                      portico::StrCat("backend Service \"", service_id, "\" wants ",
+                                      BackendProtocolName(entry.protocol),
+                                      ": TLS to backends is not supported yet; requests for it "
+                                      "get 503 rather than travel unencrypted"));
+    r.action = Unavailable();
+    return r;
+  }
   r.origin.set_service_port(cluster_port);
-  r.action.set_cluster(AddCluster(ns, backend.service_name, cluster_port, std::move(entry)));
+  std::string cluster_key = cluster_port;
+  if (entry.protocol != declared) {
+    cluster_key = portico::StrCat(cluster_port, "@", BackendProtocolName(entry.protocol));
+  }
+  r.action.set_cluster(AddCluster(ns, backend.service_name, cluster_key, std::move(entry)));
   return r;
 }
 
@@ -154,6 +175,7 @@ void BackendResolver::Emit(v1::Snapshot& snapshot, DiagnosticSink& diagnostics) 
     if (!used.contains(name)) continue;
     v1::Cluster* cluster = snapshot.add_clusters();
     cluster->set_name(name);
+    if (entry.protocol != v1::Cluster::PROTOCOL_HTTP1) cluster->set_protocol(entry.protocol);
     *cluster->mutable_origin() = entry.origin;
     v1::ClusterEndpoints* endpoints = snapshot.add_endpoints();
     endpoints->set_cluster(name);

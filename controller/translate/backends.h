@@ -3,6 +3,7 @@
 // port), shared by every route that names it.
 
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -19,6 +20,8 @@ struct BackendOwner {
   std::string_view kind;
   const ObjectMeta* meta;
   std::string_view ingress;
+  // The owner's backend-protocol annotation; else the Service port's appProtocol.
+  std::optional<v1::Cluster::Protocol> protocol;
 };
 
 struct ResolvedBackend {
@@ -57,6 +60,7 @@ class BackendResolver {
     const Service* service = nullptr;   // null: missing Service
     const ServicePort* port = nullptr;  // null: missing port, or ExternalName by number
     uint32_t external_port = 0;         // ExternalName: the port to connect to
+    v1::Cluster::Protocol protocol = v1::Cluster::PROTOCOL_HTTP1;
   };
 
   std::string AddCluster(std::string_view ns, std::string_view service, std::string_view port,

@@ -64,7 +64,8 @@ void TranslateIngress(const Ingress& ingress, const HttpsOptions& https_defaults
                       BackendResolver& backends, TlsResolver& tls, VirtualHostBuilder& vhosts,
                       DiagnosticSink& diagnostics) {
   const IngressAnnotations annotations = ParseAnnotations(ingress, https_defaults, diagnostics);
-  const BackendOwner owner{"Ingress", &ingress.meta, ingress.meta.name};
+  const BackendOwner owner{"Ingress", &ingress.meta, ingress.meta.name,
+                           annotations.backend_protocol};
   tls.AddIngress(ingress, diagnostics);
   std::vector<std::string> hosts;
   for (const IngressRule& rule : ingress.rules) {
