@@ -81,6 +81,7 @@ ClientConnection::~ClientConnection() {
 }
 
 void ClientConnection::Connect(const sockaddr* addr, socklen_t len) {
+  connect_start_ = std::chrono::steady_clock::now();
   auto fd = event::ConnectNonBlocking(addr, len);
   if (!fd.ok()) {
     // Report asynchronously: the caller is still setting up the exchange.
@@ -129,6 +130,9 @@ void ClientConnection::OnConnected() {
   }
   timer_.Stop();
   state_ = State::kReady;
+  owner_.OnConnected(
+      this,
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - connect_start_).count());
   UpdateInterest();
   if (handler_) handler_->OnUpstreamReady();
 }

@@ -6,6 +6,7 @@
 #include <llhttp.h>
 #include <sys/socket.h>
 
+#include <chrono>
 #include <string>
 
 #include "dataplane/event/buffer.h"
@@ -21,6 +22,8 @@ class ClientConnectionOwner {
   virtual ~ClientConnectionOwner() = default;
   // The exchange finished and the connection can serve another request.
   virtual void OnIdle(ClientConnection* connection) = 0;
+  // The TCP connect finished after `seconds` (not called when it failed).
+  virtual void OnConnected(ClientConnection* connection, double seconds) = 0;
   // The socket is closed; the owner schedules deletion.
   virtual void OnClosed(ClientConnection* connection) = 0;
 };
@@ -79,6 +82,7 @@ class ClientConnection final : public http::ClientStream, public event::Deferrab
   std::string pool_key_;
   ClientSettings settings_;
   int fd_ = -1;
+  std::chrono::steady_clock::time_point connect_start_;
   std::unique_ptr<event::IoWatcher> io_;
   event::Timer timer_;
   llhttp_t parser_;

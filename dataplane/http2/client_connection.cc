@@ -112,6 +112,7 @@ ClientConnection::~ClientConnection() {
 }
 
 void ClientConnection::Connect(const sockaddr* addr, socklen_t len) {
+  connect_start_ = std::chrono::steady_clock::now();
   auto fd = event::ConnectNonBlocking(addr, len);
   if (!fd.ok()) {
     loop_.RunBeforeBlocking([this] {
@@ -159,6 +160,9 @@ void ClientConnection::OnConnected() {
   }
   connected_ = true;
   timer_.Stop();
+  owner_.OnConnected(
+      this,
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - connect_start_).count());
   // Streams created while connecting may send now.
   std::vector<ClientStream*> waiting;
   for (auto& s : streams_) waiting.push_back(s.get());

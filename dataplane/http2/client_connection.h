@@ -8,6 +8,7 @@
 #include <nghttp2/nghttp2.h>
 #include <sys/socket.h>
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -30,6 +31,8 @@ class ClientConnectionOwner {
   virtual ~ClientConnectionOwner() = default;
   // The socket is closed; the owner schedules deletion.
   virtual void OnClosed(ClientConnection* connection) = 0;
+  // The TCP connect finished after `seconds` (not called when it failed).
+  virtual void OnConnected(ClientConnection* connection, double seconds) = 0;
 };
 
 class ClientConnection final : public event::Deferrable {
@@ -86,6 +89,7 @@ class ClientConnection final : public event::Deferrable {
   const std::string pool_key_;
   http1::ClientSettings settings_;
   std::unique_ptr<event::Transport> transport_;
+  std::chrono::steady_clock::time_point connect_start_;
   std::unique_ptr<event::IoWatcher> io_;
   event::Timer timer_;  // connect timeout, then idle timeout
   nghttp2_session* session_ = nullptr;

@@ -69,9 +69,10 @@ class Dataplane {
   void BeginDrain();
   void CheckWorkersFinished();
   std::string RenderMetrics() const;
-  // Asks every worker for a copy of its request series and merges them;
+  // Asks every worker for a copy of its request series and merges them, and
+  // sums their upstream connections by cluster into `clusters`;
   // `unanswered` counts workers that missed the deadline (left out).
-  RequestSeries CollectRequestSeries(uint64_t& unanswered) const;
+  RequestSeries CollectRequestSeries(uint64_t& unanswered, ClusterConnections& clusters) const;
   std::string ConfigInfo() const;
 
   friend struct DataplaneCallbacks;

@@ -1,5 +1,6 @@
 // Prometheus exposition of the data plane's counters, summed over workers at
 // scrape time (docs/metrics.md lists every family).
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 
@@ -29,33 +30,59 @@ void SumHistogram(const std::vector<std::unique_ptr<Worker>>& workers,
   out.HistogramSamples(name, buckets, count, sum);
 }
 
-// Copies of the workers' request series, merged as they arrive. A worker
-// that answers after the deadline finds the collection closed and adds nothing.
+// Copies of the workers' request series and pool counts, merged as they
+// arrive. A worker that answers after the deadline finds the collection
+// closed and adds nothing.
 struct SeriesCollector {
   std::mutex mu;
   std::condition_variable cv;
-  RequestSeries total;         // guarded by mu
-  std::vector<bool> answered;  // guarded by mu
-  size_t pending = 0;          // guarded by mu
-  bool closed = false;         // guarded by mu
+  RequestSeries total;          // guarded by mu
+  ClusterConnections clusters;  // guarded by mu
+  std::vector<bool> answered;   // guarded by mu
+  size_t pending = 0;           // guarded by mu
+  bool closed = false;          // guarded by mu
 };
+
+void RenderClusterConnections(const ClusterConnections& clusters, metrics::TextWriter& out) {
+  constexpr std::string_view kName = "portico_upstream_cluster_connections";
+  out.Family(kName, "gauge",
+             "Upstream connections to each cluster's endpoints, by state (an endpoint shared "
+             "by two clusters counts for both).");
+  std::vector<const ClusterConnections::value_type*> sorted;
+  sorted.reserve(clusters.size());
+  for (const auto& entry : clusters) sorted.push_back(&entry);
+  std::sort(sorted.begin(), sorted.end(),
+            [](const auto* a, const auto* b) { return a->first < b->first; });
+  for (const auto* entry : sorted) {
+    const auto& [name, counts] = *entry;
+    out.Sample(kName, {{"cluster", name}, {"state", "active"}}, static_cast<double>(counts.active));
+    out.Sample(kName, {{"cluster", name}, {"state", "idle"}}, static_cast<double>(counts.idle));
+  }
+}
 
 }  // namespace
 
-RequestSeries Dataplane::CollectRequestSeries(uint64_t& unanswered) const {
+RequestSeries Dataplane::CollectRequestSeries(uint64_t& unanswered,
+                                              ClusterConnections& clusters) const {
   auto collector = std::make_shared<SeriesCollector>();
   collector->answered.assign(workers_.size(), false);
   for (size_t i = 0; i < workers_.size(); ++i) {
     // A finished worker's thread is gone: its series can be read here.
     if (workers_[i]->finished()) continue;
     ++collector->pending;
-    workers_[i]->PostRequestMetricsSnapshot([collector, i](const RequestSeries& series) {
-      std::lock_guard<std::mutex> lock(collector->mu);
-      if (collector->closed) return;
-      MergeSeries(collector->total, series);
-      collector->answered[i] = true;
-      if (--collector->pending == 0) collector->cv.notify_all();
-    });
+    workers_[i]->PostRequestMetricsSnapshot(
+        [collector, i](const RequestSeries& series, const ClusterConnections& pools) {
+          std::lock_guard<std::mutex> lock(collector->mu);
+          if (collector->closed) return;
+          MergeSeries(collector->total, series);
+          for (const auto& [name, counts] : pools) {
+            auto& sum = collector->clusters[name];
+            sum.active += counts.active;
+            sum.idle += counts.idle;
+          }
+          collector->answered[i] = true;
+          if (--collector->pending == 0) collector->cv.notify_all();
+        });
   }
   RequestSeries total;
   std::vector<bool> answered;
@@ -65,6 +92,7 @@ RequestSeries Dataplane::CollectRequestSeries(uint64_t& unanswered) const {
                            [&] { return collector->pending == 0; });
     collector->closed = true;
     total = std::move(collector->total);
+    clusters = std::move(collector->clusters);
     answered = collector->answered;
   }
   unanswered = 0;
@@ -85,7 +113,8 @@ std::string Dataplane::RenderMetrics() const {
   metrics::RenderBuildInfo(out, "portico_build_info");
 
   uint64_t unanswered = 0;
-  RequestSeries series = CollectRequestSeries(unanswered);
+  ClusterConnections clusters;
+  RequestSeries series = CollectRequestSeries(unanswered, clusters);
   if (unanswered > 0) scrape_workers_skipped_.fetch_add(unanswered);
   RenderRequestSeries(
       series,
@@ -97,6 +126,11 @@ std::string Dataplane::RenderMetrics() const {
   out.Family("portico_upstream_duration_seconds", "histogram",
              "Time from sending a request upstream to the end of its response.");
   SumHistogram(ws, &WorkerStats::upstream_duration, out, "portico_upstream_duration_seconds");
+  out.Family("portico_upstream_connect_duration_seconds", "histogram",
+             "Time from starting a TCP connect upstream to connected (failed connects are in "
+             "portico_upstream_failures_total).");
+  SumHistogram(ws, &WorkerStats::upstream_connect_duration, out,
+               "portico_upstream_connect_duration_seconds");
 
   out.Family("portico_request_bytes_total", "counter", "Request body bytes received.");
   out.Sample("portico_request_bytes_total",
@@ -177,6 +211,7 @@ std::string Dataplane::RenderMetrics() const {
              Sum(ws, [](const WorkerStats& s) { return s.upstream_connections_active.value(); }));
   out.Sample("portico_upstream_connections", {{"state", "idle"}},
              Sum(ws, [](const WorkerStats& s) { return s.upstream_connections_idle.value(); }));
+  RenderClusterConnections(clusters, out);
 
   uint64_t version = 0;
   bool loaded = false;

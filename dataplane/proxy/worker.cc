@@ -48,7 +48,7 @@ Worker::Worker(int index, std::vector<WorkerListener> listeners, WorkerOptions o
     : index_(index),
       listeners_(std::move(listeners)),
       options_(std::move(options)),
-      pool_(std::make_unique<upstream::ConnectionPool>(loop_)),
+      pool_(std::make_unique<upstream::ConnectionPool>(loop_, &stats_.upstream_connect_duration)),
       gauge_timer_(loop_, [this] { StartGaugeTimer(); }),
       rng_(std::random_device{}() + static_cast<uint64_t>(index)) {}
 
@@ -74,8 +74,15 @@ void Worker::PostConfig(std::shared_ptr<const config::Config> config,
   });
 }
 
-void Worker::PostRequestMetricsSnapshot(std::function<void(const RequestSeries&)> copy) {
-  loop_.Post([this, copy = std::move(copy)] { copy(request_metrics_.series()); });
+void Worker::PostRequestMetricsSnapshot(
+    std::function<void(const RequestSeries&, const ClusterConnections&)> copy) {
+  loop_.Post([this, copy = std::move(copy)] {
+    ClusterConnections clusters;
+    for (const auto& [name, cluster] : clusters_) {
+      clusters.emplace(name, pool_->ConnectionsTo(cluster->config()));
+    }
+    copy(request_metrics_.series(), clusters);
+  });
 }
 
 void Worker::PostDrain() {

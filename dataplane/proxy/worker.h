@@ -27,6 +27,9 @@
 
 namespace portico::dataplane::proxy {
 
+// A worker's upstream connections to one cluster's endpoints, at scrape time.
+using ClusterConnections = absl::flat_hash_map<std::string, upstream::ConnectionPool::Connections>;
+
 struct WorkerOptions {
   bool access_log = true;
   bool metrics_per_host = false;       // host label on the request metrics
@@ -64,10 +67,13 @@ class Worker final : public http1::ConnectionOwner,
   void Join();
   bool finished() const { return finished_.load(); }
   const WorkerStats& stats_view() const { return stats_; }
-  // Runs `copy` on the worker thread with its request series (the admin
-  // thread must not read them directly). Never runs if the worker has
-  // finished; then, and only then, finished_request_series() is safe.
-  void PostRequestMetricsSnapshot(std::function<void(const RequestSeries&)> copy);
+  // Runs `copy` on the worker thread with its request series and its
+  // upstream connections by cluster of the current config (the admin thread
+  // must not read them directly). Never runs if the worker has finished;
+  // then, and only then, finished_request_series() is safe (and the pool is
+  // closed).
+  void PostRequestMetricsSnapshot(
+      std::function<void(const RequestSeries&, const ClusterConnections&)> copy);
   const RequestSeries& finished_request_series() const { return request_metrics_.series(); }
 
   // Worker-thread only.

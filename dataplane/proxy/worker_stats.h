@@ -12,6 +12,7 @@ namespace portico::dataplane::proxy {
 
 struct WorkerStats {
   metrics::Histogram upstream_duration;
+  metrics::Histogram upstream_connect_duration;  // observed by the pool
   metrics::Counter bytes_in;
   metrics::Counter bytes_out;
   metrics::Gauge active_requests;

@@ -12,7 +12,8 @@ http1::ClientSettings SettingsFor(const ClusterConfig& cluster) {
   return s;
 }
 
-ConnectionPool::ConnectionPool(event::EventLoop& loop) : loop_(loop) {}
+ConnectionPool::ConnectionPool(event::EventLoop& loop, metrics::Histogram* connect_duration)
+    : loop_(loop), connect_duration_(connect_duration) {}
 
 ConnectionPool::~ConnectionPool() {
   // Connections call back into the pool as they close; detach them first.
@@ -36,6 +37,30 @@ size_t ConnectionPool::idle_connections() const {
   size_t idle = idle_count_;
   for (const auto& [raw, conn] : http2_connections_) idle += conn->streams() == 0 ? 1 : 0;
   return idle;
+}
+
+ConnectionPool::Connections ConnectionPool::ConnectionsTo(const ClusterConfig& cluster) const {
+  Connections c;
+  for (const EndpointConfig& endpoint : cluster.endpoints) {
+    if (auto it = pools_.find(endpoint.key); it != pools_.end()) {
+      c.idle += it->second.idle.size();
+      c.active += it->second.total - std::min<size_t>(it->second.total, it->second.idle.size());
+    }
+    if (auto it = http2_pools_.find(endpoint.key); it != http2_pools_.end()) {
+      for (const http2::ClientConnection* conn : it->second) {
+        (conn->streams() > 0 ? c.active : c.idle) += 1;
+      }
+    }
+  }
+  return c;
+}
+
+void ConnectionPool::OnConnected(http1::ClientConnection* connection, double seconds) {
+  if (connect_duration_ != nullptr) connect_duration_->Observe(seconds);
+}
+
+void ConnectionPool::OnConnected(http2::ClientConnection* connection, double seconds) {
+  if (connect_duration_ != nullptr) connect_duration_->Observe(seconds);
 }
 
 http::ClientStream* ConnectionPool::Acquire(const ClusterConfig& cluster,

@@ -10,6 +10,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
+#include "common/metrics.h"
 #include "dataplane/event/event_loop.h"
 #include "dataplane/http1/client_connection.h"
 #include "dataplane/http2/client_connection.h"
@@ -20,7 +21,9 @@ namespace portico::dataplane::upstream {
 class ConnectionPool final : public http1::ClientConnectionOwner,
                              public http2::ClientConnectionOwner {
  public:
-  explicit ConnectionPool(event::EventLoop& loop);
+  // `connect_duration` (may be null) observes every completed TCP connect
+  // upstream; it is the owning worker's and outlives the pool.
+  explicit ConnectionPool(event::EventLoop& loop, metrics::Histogram* connect_duration = nullptr);
   ~ConnectionPool() override;
 
   // A connection to `endpoint` bound to `handler`: the most recently idled
@@ -42,10 +45,20 @@ class ConnectionPool final : public http1::ClientConnectionOwner,
   size_t idle_connections() const;
   uint64_t connections_opened() const { return opened_; }
 
+  struct Connections {
+    uint64_t active = 0;  // connecting, or carrying a request
+    uint64_t idle = 0;
+  };
+  // Connections to the endpoints of `cluster`. Pools are per endpoint, so an
+  // endpoint that two clusters share counts for both.
+  Connections ConnectionsTo(const ClusterConfig& cluster) const;
+
   // http1::ClientConnectionOwner
   void OnIdle(http1::ClientConnection* connection) override;
+  void OnConnected(http1::ClientConnection* connection, double seconds) override;
   void OnClosed(http1::ClientConnection* connection) override;
   // http2::ClientConnectionOwner
+  void OnConnected(http2::ClientConnection* connection, double seconds) override;
   void OnClosed(http2::ClientConnection* connection) override;
 
  private:
@@ -59,6 +72,7 @@ class ConnectionPool final : public http1::ClientConnectionOwner,
                                    http::ClientStreamHandler* handler, bool fresh);
 
   event::EventLoop& loop_;
+  metrics::Histogram* connect_duration_;
   absl::flat_hash_map<std::string, EndpointPool> pools_;
   absl::flat_hash_map<http1::ClientConnection*, std::unique_ptr<http1::ClientConnection>>
       connections_;

@@ -8,6 +8,7 @@ the fixture that started it."""
 import json
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import urllib.parse
@@ -139,6 +140,51 @@ def test_rejections_are_counted_by_policy(launch):
         assert conn.read_response().status == 400
     assert rejected() == {"body_size": 1, "header_size": 1, "protocol": 1, "h2_flood": 0}
     assert_clean(proxy.metrics())
+
+
+def two_cluster_snapshot(used, unused, version=1, with_unused=True):
+    clusters = {"c1": ({}, [used.endpoint()])}
+    routes = [route("r1", "/", "c1")]
+    if with_unused:
+        clusters["c2"] = ({}, [unused.endpoint()])
+        routes.append(route("r2", "/unused", "c2"))
+    return snapshot([vhost("vh", [], routes)], clusters, version=version)
+
+
+@needs_prometheus
+def test_upstream_connects_and_connections_by_cluster(launch):
+    used, unused = launch.backend("used"), launch.backend("unused")
+    proxy = launch.dataplane(two_cluster_snapshot(used, unused), workers=2)
+
+    def samples():
+        return parse_metrics(proxy.metrics())
+
+    def by_cluster(s):
+        return {(dict(ls)["cluster"], dict(ls)["state"]): v for (n, ls), v in s.items()
+                if n == "portico_upstream_cluster_connections"}
+    connects = ("portico_upstream_connect_duration_seconds_count", ())
+    before = samples()
+    assert before[connects] == 0  # nothing proxied yet: no connect
+    # Clusters of the snapshot are listed before they carry a connection.
+    assert by_cluster(before) == {("c1", "active"): 0, ("c1", "idle"): 0,
+                                  ("c2", "active"): 0, ("c2", "idle"): 0}
+    with Conn(proxy.port) as conn:
+        assert conn.request("GET", "/").status == 200
+    after = samples()
+    assert after[connects] == 1, "one proxied request to a fresh backend is one connect"
+    inf = ("portico_upstream_connect_duration_seconds_bucket", (("le", "+Inf"),))
+    assert after[inf] == 1
+    assert 0 <= after[("portico_upstream_connect_duration_seconds_sum", ())] < 1
+    # The connection is kept alive for the next request, in c1's count.
+    wait_until(lambda: by_cluster(samples())[("c1", "idle")] == 1, 10, "c1's idle connection")
+    assert by_cluster(samples())[("c2", "idle")] == 0
+    assert_clean(proxy.metrics())
+
+    # A cluster that leaves the snapshot leaves the metrics.
+    proxy.write_snapshot(two_cluster_snapshot(used, unused, version=2, with_unused=False))
+    proxy.signal(signal.SIGHUP)
+    wait_until(lambda: proxy.config_info()["version"] == 2, 10, "version 2")
+    assert set(by_cluster(samples())) == {("c1", "active"), ("c1", "idle")}
 
 
 @needs_prometheus
