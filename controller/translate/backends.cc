@@ -157,7 +157,7 @@ ResolvedBackend BackendResolver::ResolveDefault(const std::string& ns, const std
   IngressBackend backend;
   backend.service_name = name;
   backend.port.number = it->second->ports.front().port;
-  return Resolve(ns, backend, BackendOwner{"Service", &meta, ""}, diagnostics);
+  return Resolve(ns, backend, BackendOwner{"Service", &meta, "", std::nullopt}, diagnostics);
 }
 
 void BackendResolver::Emit(v1::Snapshot& snapshot, DiagnosticSink& diagnostics) const {
