@@ -466,7 +466,9 @@ void Stream::WriteLog() {
   stats.bytes_out.Inc(bytes_out_);
   if (!worker_.access_log_enabled()) return;
   AccessLogEntry entry;
-  entry.client_ip = client_ip_.empty() ? sink_.connection().peer.ToString() : client_ip_;
+  // The entry holds views: the peer's text must outlive it (a temporary would not).
+  const std::string peer = client_ip_.empty() ? sink_.connection().peer.ToString() : std::string();
+  entry.client_ip = client_ip_.empty() ? std::string_view(peer) : std::string_view(client_ip_);
   entry.method = method_;
   entry.host = authority_;
   entry.path = path_;
