@@ -6,6 +6,7 @@
 #include <string_view>
 
 #include "dataplane/http/message.h"
+#include "dataplane/http/stream.h"
 
 namespace portico::dataplane::http {
 
@@ -34,6 +35,10 @@ class ClientStreamHandler {
   virtual void OnUpstreamFailure(UpstreamFailure failure, bool response_started) = 0;
   // The request body may flow again (see ClientStream::RequestBlocked).
   virtual void OnRequestDrained() = 0;
+  // A request with upgrade_websocket got 101 Switching Protocols: the
+  // connection left its pool and its socket is the handler's now (`upstream`
+  // without idle_timeout). The stream is gone after this call.
+  virtual void OnUpgrade(ResponseHead head, UpgradedUpstream upstream) = 0;
 };
 
 // Implemented by upstream codecs.

@@ -58,6 +58,9 @@ struct RequestHead {
   std::optional<uint64_t> content_length;
   bool has_body = false;
   bool expect_continue = false;
+  // An HTTP/1.1 GET without a body that asked for "Connection: upgrade" and
+  // "Upgrade: websocket": proxied as a websocket (the two headers kept).
+  bool upgrade_websocket = false;
 };
 
 struct ResponseHead {

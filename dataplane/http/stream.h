@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "common/net/ip_address.h"
+#include "dataplane/event/transport.h"
 #include "dataplane/http/message.h"
 
 namespace portico::dataplane::http {
@@ -21,6 +22,15 @@ struct ConnectionInfo {
   std::string scheme = "http";  // of the listener
   uint16_t local_port = 0;
   std::string_view protocol;  // "HTTP/1.1", "HTTP/1.0", "HTTP/2"
+};
+
+// The upstream end of a websocket once it answered 101 Switching Protocols:
+// its socket, the bytes it sent after the 101, and how long the tunnel may
+// stay silent before it is closed.
+struct UpgradedUpstream {
+  std::unique_ptr<event::Transport> transport;
+  std::string input;
+  double idle_timeout = 60;  // seconds
 };
 
 // Implemented by the codec: where a handler sends its response.
@@ -46,6 +56,11 @@ class ResponseSink {
   virtual void ResumeRequestBody() = 0;
   // True when the codec will close after this response (drain, client asked).
   virtual bool closing() const = 0;
+  // Sends a 101 to a request with RequestHead::upgrade_websocket and turns
+  // the connection into a byte tunnel to `upstream`. The handler's OnComplete
+  // runs from inside this call; no further sink calls after it. Codecs that
+  // never set upgrade_websocket (HTTP/2) keep the default: abort.
+  virtual void SendUpgrade(ResponseHead, UpgradedUpstream) { Abort(); }
 };
 
 // Implemented by the request handling layer; one per request. Owned by the

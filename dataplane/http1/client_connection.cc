@@ -146,6 +146,8 @@ void ClientConnection::SendRequest(const http::RequestHead& head, bool end_strea
   response_started_ = false;
   response_paused_ = false;
   informational_ = false;
+  upgrade_requested_ = head.upgrade_websocket;
+  upgraded_ = false;
   response_ = http::ResponseHead();
   field_.clear();
   value_.clear();
@@ -272,8 +274,12 @@ void ClientConnection::OnReadable() {
     in_.Consume(in_.size());
     return;
   }
-  if (err == HPE_PAUSED) {
+  if (err == HPE_PAUSED || err == HPE_PAUSED_UPGRADE) {
     in_.Consume(llhttp_get_error_pos(&parser_) - begin);
+    if (upgraded_) {
+      HandOffUpgraded();
+      return;
+    }
     // Bytes after a complete response are a protocol violation on an idle connection.
     if (!in_.empty() && state_ == State::kIdle) Close();
     return;
@@ -291,8 +297,15 @@ int ClientConnection::OnHeadersComplete() {
   int status = llhttp_get_status_code(&parser_);
   if (status < 200) {
     // Interim responses (100 Continue, 103 Early Hints) are consumed here; the
-    // proxy answers the client's Expect itself. 101 would need a tunnel.
-    if (status == 101) return -1;
+    // proxy answers the client's Expect itself. 101 is welcome only when
+    // the request asked for a websocket; then the socket becomes a tunnel.
+    if (status == 101) {
+      if (!upgrade_requested_) return -1;
+      upgraded_ = true;
+      response_.status = 101;
+      response_.has_body = false;
+      return 0;
+    }
     informational_ = true;
     response_.headers.Clear();
     return 0;
@@ -325,6 +338,8 @@ int ClientConnection::OnBodyData(const char* at, size_t len) {
 }
 
 int ClientConnection::OnMessageComplete() {
+  // The 101 ends HTTP on this connection; the caller hands the socket on.
+  if (upgraded_) return HPE_PAUSED;
   if (informational_) {
     informational_ = false;
     return 0;
@@ -365,6 +380,20 @@ void ClientConnection::Fail(http::UpstreamFailure failure) {
   bool started = response_started_;
   Close();
   if (handler) handler->OnUpstreamFailure(failure, started);
+}
+
+void ClientConnection::HandOffUpgraded() {
+  http::ClientStreamHandler* handler = handler_;
+  handler_ = nullptr;
+  http::UpgradedUpstream upstream;
+  upstream.transport = std::make_unique<event::SocketTransport>(fd_);
+  upstream.input.assign(in_.view());
+  in_.Clear();
+  fd_ = -1;  // the transport owns it now
+  http::ResponseHead head = std::move(response_);
+  // Out of the pool for good: the socket is no longer this connection's.
+  Close();
+  if (handler) handler->OnUpgrade(std::move(head), std::move(upstream));
 }
 
 void ClientConnection::Close() {

@@ -73,6 +73,8 @@ class ClientConnection final : public http::ClientStream, public event::Deferrab
   void OnReadable();
   void OnTimeout();
   void Fail(http::UpstreamFailure failure);
+  // After a 101: gives the socket and the bytes behind the 101 to the handler.
+  void HandOffUpgraded();
   void Flush();
   void ScheduleFlush();
   void UpdateInterest();
@@ -100,6 +102,8 @@ class ClientConnection final : public http::ClientStream, public event::Deferrab
   bool response_started_ = false;
   bool response_paused_ = false;
   bool informational_ = false;
+  bool upgrade_requested_ = false;  // the request asked for a websocket
+  bool upgraded_ = false;           // and the upstream answered 101
   bool flush_scheduled_ = false;
   http::ResponseHead response_;
   std::string field_;

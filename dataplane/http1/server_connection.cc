@@ -8,6 +8,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
+#include "absl/strings/str_split.h"
 #include "common/strings.h"
 #include "dataplane/http1/wire.h"
 
@@ -160,9 +161,12 @@ void ServerConnection::ProcessInput() {
       break;
     }
     if (err == HPE_PAUSED || err == HPE_PAUSED_UPGRADE) {
-      // Paused at the end of a message. Upgrade headers were stripped before
-      // the request went upstream, so the connection stays plain HTTP/1.1.
+      // Paused at the end of a message. Upgrades other than websocket had
+      // their headers stripped before the request went upstream, so the
+      // connection stays plain HTTP/1.1.
       in_.Consume(llhttp_get_error_pos(&parser_) - begin);
+      // A websocket request: what follows belongs to the tunnel, if any.
+      if (upgrade_pending_) break;
       if (err == HPE_PAUSED_UPGRADE) {
         llhttp_resume_after_upgrade(&parser_);
       } else {
@@ -301,6 +305,13 @@ int ServerConnection::OnHeadersComplete() {
   }
   if (!llhttp_should_keep_alive(&parser_) || owner_.draining() ||
       requests_ + 1 >= settings_.max_keepalive_requests) {
+    close_after_response_ = true;
+  }
+  if (IsWebsocketUpgrade()) {
+    head_.upgrade_websocket = true;
+    upgrade_pending_ = true;
+    // Not a 101 means an ordinary response, after which the connection
+    // closes: the bytes behind the request may be websocket frames.
     close_after_response_ = true;
   }
   ++requests_;
@@ -478,6 +489,8 @@ void ServerConnection::ResponseComplete() {
 
 bool ServerConnection::WantRead() const {
   if (peer_eof_) return false;
+  // Input after a websocket request waits for the tunnel.
+  if (upgrade_pending_ && request_complete_) return false;
   if (body_paused_ && state_ == State::kBody) return false;
   if (handler_ && request_complete_ && in_.size() >= kMaxPendingInput) return false;
   return true;
@@ -574,6 +587,39 @@ bool ServerConnection::MaybeHandOffHttp2() {
   in_.Clear();
   owner_.OnHttp2Preface(this, std::move(transport_), std::move(taken));
   return true;
+}
+
+bool ServerConnection::IsWebsocketUpgrade() const {
+  if (head_.method != "GET" || head_.version != 11 || head_.has_body) return false;
+  auto upgrade = head_.headers.GetJoined("upgrade");
+  if (!upgrade || !absl::EqualsIgnoreCase(ToAbsl(TrimOws(*upgrade)), "websocket")) return false;
+  auto connection = head_.headers.GetJoined("connection");
+  if (!connection) return false;
+  for (absl::string_view token : absl::StrSplit(ToAbsl(*connection), ',')) {
+    if (absl::EqualsIgnoreCase(absl::StripAsciiWhitespace(token), "upgrade")) return true;
+  }
+  return false;
+}
+
+void ServerConnection::SendUpgrade(http::ResponseHead head, http::UpgradedUpstream upstream) {
+  // A closed connection drops `upstream`, which closes the upstream socket.
+  if (state_ == State::kClosed || !upgrade_pending_ || response_started_) return;
+  response_started_ = true;
+  AppendResponseHead(head, false, false, out_);
+  if (handler_) {
+    auto handler = std::move(handler_);
+    handler->OnComplete();
+    loop_.DeferDelete(std::make_unique<http::HandlerGrave>(std::move(handler)));
+  }
+  state_ = State::kClosed;
+  io_.Watch(0);
+  timer_.Stop();
+  std::string output(out_.view());
+  std::string input(in_.view());
+  out_.Clear();
+  in_.Clear();
+  owner_.OnUpgrade(this, std::move(transport_), std::move(output), std::move(input),
+                   std::move(upstream));
 }
 
 void ServerConnection::Close() {

@@ -45,6 +45,12 @@ class ConnectionOwner : public http::ConnectionOwner {
   // and deletes this connection (deferred): it is done.
   virtual void OnHttp2Preface(ServerConnection* connection,
                               std::unique_ptr<event::Transport> transport, std::string input) = 0;
+  // A websocket request was answered 101: the owner takes the transport, the
+  // output not yet written (the 101 included), the client's input read past
+  // the request, and the upstream end, and deletes this connection (deferred).
+  virtual void OnUpgrade(ServerConnection* connection, std::unique_ptr<event::Transport> transport,
+                         std::string output, std::string input,
+                         http::UpgradedUpstream upstream) = 0;
 };
 
 class ServerConnection final : public http::ServerConnection, public http::ResponseSink {
@@ -72,6 +78,7 @@ class ServerConnection final : public http::ServerConnection, public http::Respo
   void PauseRequestBody() override;
   void ResumeRequestBody() override;
   bool closing() const override { return close_after_response_; }
+  void SendUpgrade(http::ResponseHead head, http::UpgradedUpstream upstream) override;
 
  private:
   enum class State { kIdle, kHeaders, kBody, kWaiting, kLingering, kClosed };
@@ -104,6 +111,8 @@ class ServerConnection final : public http::ServerConnection, public http::Respo
   void FinishWithClose();
   // Checks the input for the HTTP/2 preface; true when the connection was handed on.
   bool MaybeHandOffHttp2();
+  // "Connection: upgrade" + "Upgrade: websocket" on a bodiless HTTP/1.1 GET.
+  bool IsWebsocketUpgrade() const;
   void Close();
 
   event::EventLoop& loop_;
@@ -143,6 +152,10 @@ class ServerConnection final : public http::ServerConnection, public http::Respo
   bool flush_scheduled_ = false;
   bool process_scheduled_ = false;
   bool peer_eof_ = false;
+  // The request asked for a websocket: the parser stays paused after it (what
+  // follows is not HTTP) until a 101 hands the connection on, or an ordinary
+  // response closes it.
+  bool upgrade_pending_ = false;
   uint32_t requests_ = 0;
 };
 

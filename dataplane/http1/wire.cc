@@ -158,7 +158,10 @@ ResponseFraming AppendResponseHead(const http::ResponseHead& head, bool http10_c
   } else {
     framing.close_delimited = true;
   }
-  if (close_connection || framing.close_delimited) {
+  if (head.status == 101) {
+    // Switching Protocols names the upgrade as hop-by-hop (RFC 9110 7.8).
+    out.Append("connection: upgrade\r\n");
+  } else if (close_connection || framing.close_delimited) {
     out.Append("connection: close\r\n");
   } else if (http10_client) {
     out.Append("connection: keep-alive\r\n");
@@ -210,6 +213,7 @@ bool AppendRequestHead(const http::RequestHead& head, event::Buffer& out) {
     out.Append("transfer-encoding: chunked\r\n");
     chunked = true;
   }
+  if (head.upgrade_websocket) out.Append("connection: upgrade\r\n");
   out.Append("\r\n", 2);
   return chunked;
 }

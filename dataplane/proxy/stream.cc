@@ -119,6 +119,12 @@ void Stream::ProxyTo(const std::string& cluster_name, http::RequestHead& head) {
   const http::ConnectionInfo& conn = sink_.connection();
   // gRPC needs "te: trailers" to reach an HTTP/2 upstream.
   http::StripHopByHop(head.headers, cluster_->config().protocol == upstream::Protocol::kH2c);
+  // A websocket keeps its upgrade, to HTTP/1.1 upstreams only (RFC 8441 over
+  // HTTP/2 is not implemented): elsewhere it goes on as a plain GET.
+  websocket_ = head.upgrade_websocket && cluster_->config().protocol == upstream::Protocol::kHttp1;
+  head.upgrade_websocket = websocket_;
+  // (The codec writes "Connection: upgrade" for it.)
+  if (websocket_) head.headers.Add("upgrade", "websocket");
   policy::ConnectionInfo forwarded_conn{conn.peer, conn.scheme, conn.local_port};
   policy::ClientIdentity identity;
   policy::ApplyForwardedHeaders(config_->settings.trusted_proxies, forwarded_conn, head.authority,
@@ -154,7 +160,9 @@ void Stream::StartAttempt(std::optional<size_t> forced) {
     const upstream::EndpointConfig& endpoint = cluster_->endpoint_config(endpoint_);
     upstream_addr_ = endpoint.key;
     // After a stale pooled connection failed, the retry gets a new one.
-    upstream_ = worker_.pool().Acquire(cluster, endpoint, this, /*fresh=*/stale_retried_);
+    // A websocket gets a connection of its own, which never returns to the pool.
+    upstream_ =
+        worker_.pool().Acquire(cluster, endpoint, this, /*fresh=*/stale_retried_ || websocket_);
     if (upstream_ == nullptr) {
       worker_.stats().upstream_overflow.Inc();
       if (attempts_ > cluster.connect_retries) {
@@ -238,6 +246,23 @@ void Stream::OnResponseHeaders(http::ResponseHead head, bool end_stream) {
   response_started_ = true;
   if (end_stream) ReleaseEndpoint(head.status < 500);
   sink_.SendHeaders(std::move(head), end_stream);
+}
+
+void Stream::OnUpgrade(http::ResponseHead head, http::UpgradedUpstream upstream) {
+  upstream_ = nullptr;  // the connection left its pool; its socket is in `upstream`
+  if (done_) return;
+  upstream_status_ = 101;
+  status_ = 101;
+  ReleaseEndpoint(true);
+  http::StripHopByHop(head.headers);
+  head.headers.Add("upgrade", "websocket");  // the codec adds "Connection: upgrade"
+  if (config_->settings.add_via_header) head.headers.Add("via", "1.1 portico");
+  response_started_ = true;
+  // proxy-read-timeout's meaning for a websocket, as in ingress-nginx: the
+  // longest silence in both directions.
+  upstream.idle_timeout = cluster_->config().response_timeout.count() / 1000.0;
+  // OnComplete (the access log line) runs from inside; this stream is then done.
+  sink_.SendUpgrade(std::move(head), std::move(upstream));
 }
 
 void Stream::OnResponseBody(std::string_view data, bool end_stream) {

@@ -40,6 +40,7 @@ class Stream final : public http::RequestHandler, public http::ClientStreamHandl
   void OnResponseTrailers(http::HeaderMap trailers) override;
   void OnUpstreamFailure(http::UpstreamFailure failure, bool response_started) override;
   void OnRequestDrained() override;
+  void OnUpgrade(http::ResponseHead head, http::UpgradedUpstream upstream) override;
 
  private:
   using Clock = std::chrono::steady_clock;
@@ -75,6 +76,7 @@ class Stream final : public http::RequestHandler, public http::ClientStreamHandl
   http::RequestHead upstream_head_;
   bool request_has_body_ = false;
   bool grpc_ = false;                       // failures are answered with grpc-status
+  bool websocket_ = false;                  // forwarded with its Upgrade on a fresh connection
   std::unique_ptr<event::Timer> deadline_;  // the call's grpc-timeout
   bool request_ended_ = false;
   bool request_paused_ = false;

@@ -9,6 +9,7 @@
 #include "common/log.h"
 #include "dataplane/event/socket.h"
 #include "dataplane/proxy/stream.h"
+#include "dataplane/proxy/tunnel.h"
 
 namespace portico::dataplane::proxy {
 namespace {
@@ -243,6 +244,16 @@ void Worker::OnHttp2Preface(http1::ServerConnection* connection,
   http::ConnectionInfo info = connection->connection();
   Release(connection);
   StartHttp2(std::move(transport), std::move(info), std::move(input));
+}
+
+void Worker::OnUpgrade(http1::ServerConnection* connection,
+                       std::unique_ptr<event::Transport> transport, std::string output,
+                       std::string input, http::UpgradedUpstream upstream) {
+  // The tunnel takes the connection's place (and its active_connections count).
+  Release(connection);
+  http::ConnectionOwner& owner = static_cast<http1::ConnectionOwner&>(*this);
+  Adopt(std::make_unique<Tunnel>(loop_, owner, std::move(transport), std::move(output),
+                                 std::move(input), std::move(upstream)));
 }
 
 void Worker::StartHttp2(std::unique_ptr<event::Transport> transport, http::ConnectionInfo info,

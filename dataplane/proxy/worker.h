@@ -96,6 +96,8 @@ class Worker final : public http1::ConnectionOwner,
   const http1::ServerSettings& http1_settings() const override { return http1_settings_; }
   void OnHttp2Preface(http1::ServerConnection* connection,
                       std::unique_ptr<event::Transport> transport, std::string input) override;
+  void OnUpgrade(http1::ServerConnection* connection, std::unique_ptr<event::Transport> transport,
+                 std::string output, std::string input, http::UpgradedUpstream upstream) override;
   const http2::ServerSettings& http2_settings() const override { return http2_settings_; }
   void OnFlood(http2::Flood kind) override;
   void OnStreamsChanged(int delta) override;

@@ -1,0 +1,160 @@
+"""Websockets over HTTP/1.1 through the proxy: the Upgrade reaches the
+upstream on a connection of its own, a 101 turns both connections into a byte
+tunnel (messages of any size, either side closing, an idle timeout), and an
+upstream that answers anything but 101 gives an ordinary response."""
+
+import asyncio
+import json
+import time
+
+import pytest
+import websockets
+
+from harness import PYTHON, ROOT, Process, curl, route, snapshot, vhost, wait_until
+
+WS_BACKEND = ROOT / "tests" / "backends" / "ws_backend.py"
+
+
+class WsBackend(Process):
+    def __init__(self, workdir):
+        super().__init__([PYTHON, WS_BACKEND, "--host", "127.0.0.1", "--port", "0"], workdir,
+                         "backend-ws")
+        with self.stopped_on_error():
+            self.port = int(self.wait_for_output(r"PORT (\d+)", 10, "stdout").group(1))
+
+    def endpoint(self):
+        return {"address": "127.0.0.1", "port": self.port, "ready": True}
+
+
+@pytest.fixture
+def proxy(launch, tmp_path):
+    """/ws -> the websocket echo server, everything else -> the HTTP echo backend."""
+    return start(launch, tmp_path, {})
+
+
+def start(launch, tmp_path, ws_cluster_opts):
+    ws = launch._track(lambda: WsBackend(tmp_path))
+    echo = launch.backend("echo")
+    snap = snapshot([vhost("vh", [], [route("ws", "/ws", "ws"), route("r1", "/", "c1")])],
+                    {"ws": (ws_cluster_opts, [ws.endpoint()]), "c1": ({}, [echo.endpoint()])})
+    return launch.dataplane(snap)
+
+
+def connect(proxy, path="/ws"):
+    return websockets.connect(f"ws://127.0.0.1:{proxy.port}{path}", max_size=None,
+                              ping_interval=None, open_timeout=5, close_timeout=5)
+
+
+def run(coro):
+    return asyncio.run(asyncio.wait_for(coro, 30))
+
+
+def test_text_and_binary_echo(proxy):
+    async def go():
+        async with connect(proxy) as ws:
+            await ws.send("hello")
+            assert await ws.recv() == "hello"
+            await ws.send(b"\x00\x01\xffbinary")
+            assert await ws.recv() == b"\x00\x01\xffbinary"
+    run(go())
+
+
+def test_one_mebibyte_message(proxy):
+    payload = bytes(range(256)) * 4096
+
+    async def go():
+        async with connect(proxy) as ws:
+            await ws.send(payload)
+            assert await ws.recv() == payload
+    run(go())
+
+
+def test_hundred_messages_in_a_row(proxy):
+    async def go():
+        async with connect(proxy) as ws:
+            for i in range(100):
+                await ws.send(f"message {i}")
+            for i in range(100):
+                assert await ws.recv() == f"message {i}"
+    run(go())
+
+
+def test_server_close_propagates(proxy):
+    async def go():
+        async with connect(proxy) as ws:
+            await ws.send("close-me")
+            with pytest.raises(websockets.exceptions.ConnectionClosed):
+                await ws.recv()
+            assert ws.close_code == 4000
+            assert ws.close_reason == "server-bye"
+    run(go())
+
+
+def test_client_close_propagates(proxy):
+    async def go():
+        ws = await connect(proxy)
+        await ws.send("x")
+        assert await ws.recv() == "x"
+        await ws.close(code=1000, reason="client-bye")
+        # The server's answering close frame came back through the tunnel.
+        assert ws.close_code == 1000
+        assert ws.close_reason == "client-bye"
+    run(go())
+    # Both sockets of the tunnel are gone once each side closed.
+    wait_until(lambda: active_connections(proxy) == 0, 5, "the tunnel to close")
+
+
+def active_connections(proxy):
+    """Open client connections (a tunnel counts as one)."""
+    lines = [line for line in proxy.metrics().splitlines()
+             if line.startswith("portico_downstream_connections_active{")]
+    assert lines, "no portico_downstream_connections_active metric"
+    return sum(int(float(line.split()[-1])) for line in lines)
+
+
+def test_idle_timeout_closes_tunnel(launch, tmp_path):
+    proxy = start(launch, tmp_path, {"responseTimeout": "1s"})
+
+    async def go():
+        async with connect(proxy) as ws:
+            await ws.send("alive")
+            assert await ws.recv() == "alive"
+            started = time.monotonic()
+            with pytest.raises(websockets.exceptions.ConnectionClosedError):
+                await ws.recv()
+            assert 0.8 <= time.monotonic() - started < 10
+    run(go())
+
+
+def test_non_101_answer_is_an_ordinary_response(proxy):
+    async def go():
+        # "/" is the plain HTTP echo backend: it answers the upgrade with a 200.
+        with pytest.raises(websockets.exceptions.InvalidStatusCode) as err:
+            async with connect(proxy, "/plain"):
+                pass
+        assert err.value.status_code == 200
+    run(go())
+    status, _ = curl(f"http://127.0.0.1:{proxy.port}/after")
+    assert status == 200
+
+
+def test_plain_requests_served_while_tunnels_are_open(proxy):
+    async def go():
+        sockets = [await connect(proxy) for _ in range(5)]
+        for i in range(20):
+            status, body = await asyncio.to_thread(curl, f"http://127.0.0.1:{proxy.port}/p{i}")
+            assert status == 200
+            ws = sockets[i % len(sockets)]
+            await ws.send(f"m{i}")
+            assert await ws.recv() == f"m{i}"
+        for ws in sockets:
+            await ws.close()
+    run(go())
+
+
+def test_other_upgrades_are_stripped(proxy):
+    status, body = curl("-H", "Connection: upgrade", "-H", "Upgrade: h2c",
+                        f"http://127.0.0.1:{proxy.port}/x")
+    assert status == 200
+    names = [n.lower() for n, _ in json.loads(body)["headers"]]
+    assert "upgrade" not in names
