@@ -158,3 +158,30 @@ def test_other_upgrades_are_stripped(proxy):
     assert status == 200
     names = [n.lower() for n, _ in json.loads(body)["headers"]]
     assert "upgrade" not in names
+
+
+def test_http2_extended_connect_is_refused(launch, tmp_path):
+    """RFC 8441 is not implemented: the server does not announce
+    SETTINGS_ENABLE_CONNECT_PROTOCOL, and a CONNECT with :protocol gets a
+    clean stream error while the connection goes on serving."""
+    from h2raw import HEADERS, PROTOCOL_ERROR, RST_STREAM, SETTINGS, RawH2
+
+    echo = launch.backend("echo")
+    snap = snapshot([vhost("vh", [], [route("r1", "/", "c1")])], {"c1": ({}, [echo.endpoint()])})
+    proxy = launch.dataplane(snap, extra_args=["--h2c"])
+    c = RawH2(proxy.port)
+    try:
+        server_settings = c.wait_for(lambda f: f.type == SETTINGS and not f.flags & 1)
+        ids = [int.from_bytes(server_settings.payload[i:i + 2], "big")
+               for i in range(0, len(server_settings.payload), 6)]
+        assert 0x8 not in ids  # SETTINGS_ENABLE_CONNECT_PROTOCOL
+        c.request(1, "/ws", method="CONNECT", extra=[(":protocol", "websocket")])
+        answer = c.wait_for(lambda f: f.stream_id == 1 and f.type in (HEADERS, RST_STREAM))
+        # nghttp2 itself refuses :protocol when the setting was not sent.
+        assert answer is not None and answer.type == RST_STREAM
+        assert answer.error_code() == PROTOCOL_ERROR
+        c.request(3, "/after")
+        ok = c.wait_for(lambda f: f.stream_id == 3 and f.type == HEADERS)
+        assert ok is not None and RawH2.status(ok) == 200
+    finally:
+        c.close()
