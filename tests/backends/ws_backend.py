@@ -1,7 +1,8 @@
 """A websocket echo server for the integration tests (Debian's python3-websockets
 10.x, asyncio API): prints "PORT <n>" once it listens on --host:--port (0: any
 free port). Every message comes back as sent; the text "close-me" makes the
-server close with code 4000 instead."""
+server close with code 4000 instead, and "stall" makes it stop reading (for
+backpressure tests)."""
 
 import argparse
 import asyncio
@@ -15,6 +16,8 @@ async def echo(ws, path=None):
         if message == "close-me":
             await ws.close(code=4000, reason="server-bye")
             return
+        if message == "stall":
+            await asyncio.sleep(3600)
         await ws.send(message)
 
 

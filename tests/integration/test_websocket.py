@@ -185,3 +185,75 @@ def test_http2_extended_connect_is_refused(launch, tmp_path):
         assert ok is not None and RawH2.status(ok) == 200
     finally:
         c.close()
+
+
+def ws_frame(opcode, payload):
+    """A client frame, masked with the zero key (valid, and the payload stays as is)."""
+    n = len(payload)
+    if n < 126:
+        length = bytes([0x80 | n])
+    elif n < 65536:
+        length = bytes([0x80 | 126]) + n.to_bytes(2, "big")
+    else:
+        length = bytes([0x80 | 127]) + n.to_bytes(8, "big")
+    return bytes([0x80 | opcode]) + length + b"\0\0\0\0" + payload
+
+
+def test_backpressure_bounds_proxy_memory(proxy):
+    """An upstream that stops reading: the tunnel must stop reading the
+    client rather than buffer what it sends."""
+    import base64
+    import os
+    import socket
+
+    sock = socket.create_connection(("127.0.0.1", proxy.port), timeout=5)
+    key = base64.b64encode(os.urandom(16))
+    sock.sendall(b"GET /ws HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\n"
+                 b"Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\n"
+                 b"Sec-WebSocket-Key: " + key + b"\r\n\r\n")
+    head = b""
+    while b"\r\n\r\n" not in head:
+        head += sock.recv(4096)
+    assert head.startswith(b"HTTP/1.1 101 "), head
+    sock.sendall(ws_frame(1, b"stall"))
+    base = proxy.rss_kb()
+    frame = ws_frame(2, bytes(range(256)) * 4096)  # 1 MiB
+    sock.setblocking(False)
+    pushed, idle_since, limit = 0, time.monotonic(), 512 * 1024 * 1024
+    view = memoryview(frame)
+    offset = 0
+    while pushed < limit and time.monotonic() - idle_since < 1.0:
+        try:
+            n = sock.send(view[offset:])
+        except BlockingIOError:
+            time.sleep(0.01)
+            continue
+        pushed += n
+        offset = (offset + n) % len(frame)
+        idle_since = time.monotonic()
+    try:
+        assert pushed < limit, "the proxy never pushed back"
+        assert proxy.rss_kb() - base < 16 * 1024
+    finally:
+        sock.close()
+
+
+def test_drain_waits_for_tunnels_then_closes_them(launch, tmp_path):
+    import signal
+    ws_backend = launch._track(lambda: WsBackend(tmp_path))
+    snap = snapshot([vhost("vh", [], [route("ws", "/ws", "ws")])],
+                    {"ws": ({}, [ws_backend.endpoint()])})
+    proxy = launch.dataplane(snap, drain_timeout="2s")
+
+    async def go():
+        async with connect(proxy) as ws:
+            proxy.signal(signal.SIGTERM)
+            started = time.monotonic()
+            # The tunnel keeps working while the drain waits for it.
+            await ws.send("during drain")
+            assert await ws.recv() == "during drain"
+            with pytest.raises(websockets.exceptions.ConnectionClosed):
+                await ws.recv()
+            assert time.monotonic() - started >= 1.5
+    run(go())
+    assert proxy.wait_exit(10) is not None
