@@ -5,26 +5,36 @@ IngressClass rules (by name, legacy annotation, default class; others
 ignored); --watch-namespace; an API server restart and an expired
 resourceVersion (410, re-list) lose and duplicate nothing; both kubeconfig
 layouts work, a user without RBAC gets a clear "forbidden" and no readiness;
-and how long a change takes from `kubectl apply` to being served.
+a TLS Secret rotated through the API server reaches new handshakes while a
+connection opened before keeps working; and how long a change takes from
+`kubectl apply` to being served.
 
 Each test has its own namespace(s) and its own IngressClass (the controller's
 --ingress-class), so that what other tests leave in the shared control plane
 is another class's business and ignored."""
 
+import base64
+import hashlib
+import http.client
+import json
+import socket
+import ssl
+import subprocess
 import time
 
 import pytest
 
 from cluster import CERT_USER
 from controller_harness import Client, percentile
-from kube_harness import (OTHER_CONTROLLER_NAME, KubeController, Namespace, PortBackend,
-                          endpoint_slice, expect_served, ingress, ingress_class, metric_total,
-                          served, service, start, start_controller, start_dataplane, subdir,
-                          unique, wait_served, wait_until)
+from kube_harness import (OTHER_CONTROLLER_NAME, SERVE_TIMEOUT_S, KubeController, Namespace,
+                          PortBackend, endpoint_slice, expect_served, ingress, ingress_class,
+                          metric_total, served, service, start, start_controller,
+                          start_dataplane, subdir, unique, wait_served, wait_until)
 
 LATENCY_CHANGES = 10
 LATENCY_BOUND_S = 5.0
 RECOVERY_TIMEOUT_S = 40  # API server back to the change served: informer backoff included
+ROTATION_TIMEOUT_S = 10  # Secret replaced -> new handshakes present the new certificate
 
 
 @pytest.fixture
@@ -383,7 +393,145 @@ def test_user_without_rbac_is_told_forbidden_and_never_ready(own_cluster, launch
     assert len(controller.log_matches("forbidden")) >= 2, "no retry after the 403"
 
 
-# --- 6. change-to-served latency ------------------------------------------------------------
+# --- 6. TLS Secret rotation -----------------------------------------------------------------
+
+class SelfSigned:
+    """A self-signed certificate for one DNS name (openssl req -x509) and its key."""
+
+    def __init__(self, directory, name, host):
+        self.cert_path = directory / f"{name}.pem"
+        self.key_path = directory / f"{name}-key.pem"
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                        "ec_paramgen_curve:P-256", "-nodes", "-days", "2", "-subj", f"/CN={host}",
+                        "-addext", f"subjectAltName=DNS:{host}", "-keyout", str(self.key_path),
+                        "-out", str(self.cert_path)],
+                       check=True, capture_output=True, timeout=60)
+        self.pem = self.cert_path.read_text()
+        self.der = ssl.PEM_cert_to_DER_cert(self.pem)
+        self.fingerprint = hashlib.sha256(self.der).hexdigest()[:16]
+
+
+def tls_secret(name, ns, cert):
+    def b64(path):
+        return base64.b64encode(path.read_bytes()).decode()
+    return {"apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/tls",
+            "metadata": {"name": name, "namespace": ns},
+            "data": {"tls.crt": b64(cert.cert_path), "tls.key": b64(cert.key_path)}}
+
+
+def tls_connect(port, host, cadata=None, timeout=5):
+    """A TLS connection to the data plane's HTTPS port with SNI `host`: verified
+    against `cadata` (host name included), or, without it, unverified, to see
+    whatever certificate is presented."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    if cadata is None:
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+    else:
+        ctx.load_verify_locations(cadata=cadata)
+    raw = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    try:
+        return ctx.wrap_socket(raw, server_hostname=host)
+    except BaseException:
+        raw.close()
+        raise
+
+
+def presented(port, host):
+    """The DER certificate a new handshake for `host` gets, or None if it failed."""
+    try:
+        with tls_connect(port, host) as s:
+            return s.getpeercert(binary_form=True)
+    except (OSError, ssl.SSLError):
+        return None
+
+
+def keep_alive_get(conn, host, path):
+    """One request on an open HTTPConnection whose socket is an established TLS
+    connection; (status, echo backend name). http.client would reconnect on a
+    closed socket, so the caller checks conn.sock is still the same object."""
+    conn.request("GET", path, headers={"Host": host})
+    resp = conn.getresponse()
+    body = resp.read()
+    assert not resp.will_close, "the data plane closed the keep-alive connection"
+    return resp.status, json.loads(body).get("name") if resp.status == 200 else None
+
+
+@pytest.mark.timeout_s(120)
+def test_rotated_tls_secret_is_served_without_dropping_connections(cluster, launch, ns, klass,
+                                                                   tmp_path, capsys,
+                                                                   record_property):
+    one = launch.backend("one")
+    host = "rotate.example.test"
+    first, second = SelfSigned(tmp_path, "first", host), SelfSigned(tmp_path, "second", host)
+    web = ingress("web", ns, host, [("/", "echo", 80)], class_name=klass)
+    web["spec"]["tls"] = [{"hosts": [host], "secretName": "rotate-tls"}]
+    cluster.apply([*backend_objects(ns, "echo", one.port, [one]),
+                   tls_secret("rotate-tls", ns, first), web])
+    try:
+        controller, dp = stack(launch, cluster, klass)
+        # ControlledDataplane binds --https_listen=127.0.0.1:0 and logs the port.
+        https_port = int(dp.wait_for_output(r"https listening on 127\.0\.0\.1:(\d+)", 10)[1])
+        wait_served(dp, host, "/", "one")
+        wait_until(lambda: presented(https_port, host) == first.der, SERVE_TIMEOUT_S,
+                   f"{host} presenting the first certificate ({first.fingerprint})",
+                   interval=0.05)
+
+        # A connection opened before the rotation, verified against the first
+        # certificate only, one request done, kept alive.
+        old_sock = tls_connect(https_port, host, cadata=first.pem)
+        old = http.client.HTTPConnection(host, https_port, timeout=5)
+        old.sock = old_sock
+        try:
+            assert keep_alive_get(old, host, "/before") == (200, "one")
+
+            cluster.apply(tls_secret("rotate-tls", ns, second))
+            applied = time.monotonic()
+            seen = []
+
+            def rotated():
+                der = presented(https_port, host)
+                seen.append(hashlib.sha256(der).hexdigest()[:16] if der else None)
+                return der == second.der
+            try:
+                wait_until(rotated, ROTATION_TIMEOUT_S,
+                           f"{host} presenting the second certificate ({second.fingerprint})",
+                           interval=0.02)
+            except TimeoutError as e:
+                raise TimeoutError(f"{e}; fingerprints seen: {sorted(set(seen))}") from None
+            seconds = time.monotonic() - applied
+            # Every handshake from now on gets the new certificate.
+            assert all(presented(https_port, host) == second.der for _ in range(5))
+
+            # The old connection is untouched: same socket, same certificate,
+            # and it still carries requests.
+            assert keep_alive_get(old, host, "/after") == (200, "one")
+            assert old.sock is old_sock
+            assert old_sock.getpeercert(binary_form=True) == first.der
+        finally:
+            old.close()
+
+        # A client that trusts only the new certificate gets the backend's answer.
+        curl = subprocess.run(
+            ["curl", "-sS", "--max-time", "5", "--resolve", f"{host}:{https_port}:127.0.0.1",
+             "--cacert", str(second.cert_path), "-o", "-", "-w", "\n%{http_code}",
+             f"https://{host}:{https_port}/curl"],
+            capture_output=True, text=True, timeout=15)
+        assert curl.returncode == 0, curl.stderr
+        body, _, code = curl.stdout.rpartition("\n")
+        assert code == "200" and json.loads(body)["name"] == "one", curl.stdout
+        assert controller.alive() and dp.alive()
+    finally:
+        cluster.delete("secret", "rotate-tls", ns)
+
+    record_property("rotation_to_served_ms", round(seconds * 1000, 1))
+    with capsys.disabled():
+        print(f"\nTLS Secret rotation: kubectl apply returned -> new handshakes present the "
+              f"new certificate in {seconds * 1000:.1f} ms")
+    assert seconds < ROTATION_TIMEOUT_S
+
+
+# --- 7. change-to-served latency ------------------------------------------------------------
 
 @pytest.mark.timeout_s(120)
 def test_change_to_served_latency(cluster, launch, ns, klass, capsys, record_property):
