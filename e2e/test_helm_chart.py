@@ -527,6 +527,7 @@ def test_mtls_material(defaults, tmp_path):
     assert f"DNS:portico-controller.{ns}.svc" in ctl_text
     dp_args = container(one(docs, "Deployment", "portico-dataplane"))["args"]
     assert f"--controller=portico-controller.{ns}.svc:18000" in dp_args
+    assert "--https-listen=0.0.0.0:8443" in dp_args and "--http-listen=0.0.0.0:8080" in dp_args
     for side in ("controller", "dataplane"):
         workload = one(docs, "Deployment", f"portico-{side}")
         volumes = {v["name"]: v for v in workload["spec"]["template"]["spec"]["volumes"]}
