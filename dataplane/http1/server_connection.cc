@@ -7,6 +7,7 @@
 #include <algorithm>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_split.h"
 #include "common/strings.h"
@@ -167,6 +168,10 @@ void ServerConnection::ProcessInput() {
       in_.Consume(llhttp_get_error_pos(&parser_) - begin);
       // A websocket request: what follows belongs to the tunnel, if any.
       if (upgrade_pending_) break;
+      if (h2c_upgrade_) {
+        HandOffUpgradedHttp2();
+        return;
+      }
       if (err == HPE_PAUSED_UPGRADE) {
         llhttp_resume_after_upgrade(&parser_);
       } else {
@@ -307,6 +312,14 @@ int ServerConnection::OnHeadersComplete() {
       requests_ + 1 >= settings_.max_keepalive_requests) {
     close_after_response_ = true;
   }
+  if (settings_.h2c && requests_ == 0 && IsH2cUpgrade(&h2c_settings_)) {
+    // Served as stream 1 of the HTTP/2 connection this one turns into.
+    h2c_upgrade_ = true;
+    ++requests_;
+    state_ = State::kWaiting;
+    timer_.Stop();
+    return 0;
+  }
   if (IsWebsocketUpgrade()) {
     head_.upgrade_websocket = true;
     upgrade_pending_ = true;
@@ -341,6 +354,7 @@ int ServerConnection::OnBodyData(const char* at, size_t len) {
 
 int ServerConnection::OnMessageComplete() {
   request_complete_ = true;
+  if (h2c_upgrade_) return HPE_PAUSED;
   timer_.Stop();
   bool had_body = state_ == State::kBody;
   state_ = State::kWaiting;
@@ -587,6 +601,44 @@ bool ServerConnection::MaybeHandOffHttp2() {
   in_.Clear();
   owner_.OnHttp2Preface(this, std::move(transport_), std::move(taken));
   return true;
+}
+
+bool ServerConnection::IsH2cUpgrade(std::string* settings_payload) const {
+  if (head_.version != 11 || head_.has_body) return false;
+  auto upgrade = head_.headers.GetJoined("upgrade");
+  if (!upgrade || !absl::EqualsIgnoreCase(ToAbsl(TrimOws(*upgrade)), "h2c")) return false;
+  auto connection = head_.headers.GetJoined("connection");
+  auto settings = head_.headers.Get("http2-settings");
+  if (!connection || !settings) return false;
+  bool has_upgrade = false;
+  bool has_settings = false;
+  for (absl::string_view token : absl::StrSplit(ToAbsl(*connection), ',')) {
+    token = absl::StripAsciiWhitespace(token);
+    has_upgrade |= absl::EqualsIgnoreCase(token, "upgrade");
+    has_settings |= absl::EqualsIgnoreCase(token, "http2-settings");
+  }
+  if (!has_upgrade || !has_settings) return false;
+  // base64url without padding (RFC 7540 3.2.1); a SETTINGS payload is 6n bytes.
+  std::string decoded;
+  if (!absl::WebSafeBase64Unescape(ToAbsl(*settings), &decoded) || decoded.size() % 6 != 0) {
+    return false;
+  }
+  *settings_payload = std::move(decoded);
+  return true;
+}
+
+void ServerConnection::HandOffUpgradedHttp2() {
+  state_ = State::kClosed;
+  io_.Watch(0);
+  timer_.Stop();
+  http::RequestHead head = std::move(head_);
+  for (const char* name : {"upgrade", "http2-settings", "connection"}) head.headers.Remove(name);
+  std::string output =
+      "HTTP/1.1 101 Switching Protocols\r\nconnection: Upgrade\r\nupgrade: h2c\r\n\r\n";
+  std::string input(in_.view());
+  in_.Clear();
+  owner_.OnHttp2Upgrade(this, std::move(transport_), std::move(output), std::move(input),
+                        std::move(head), std::move(h2c_settings_));
 }
 
 bool ServerConnection::IsWebsocketUpgrade() const {

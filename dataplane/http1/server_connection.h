@@ -45,6 +45,14 @@ class ConnectionOwner : public http::ConnectionOwner {
   // and deletes this connection (deferred): it is done.
   virtual void OnHttp2Preface(ServerConnection* connection,
                               std::unique_ptr<event::Transport> transport, std::string input) = 0;
+  // With ServerSettings::h2c, a bodiless request asked for "Upgrade: h2c"
+  // (RFC 7540 3.2): the owner answers 101 through `output`, starts HTTP/2 on
+  // the transport with `head` as stream 1 and the decoded HTTP2-Settings,
+  // and deletes this connection (deferred).
+  virtual void OnHttp2Upgrade(ServerConnection* connection,
+                              std::unique_ptr<event::Transport> transport, std::string output,
+                              std::string input, http::RequestHead head,
+                              std::string settings_payload) = 0;
   // A websocket request was answered 101: the owner takes the transport, the
   // output not yet written (the 101 included), the client's input read past
   // the request, and the upstream end, and deletes this connection (deferred).
@@ -113,6 +121,9 @@ class ServerConnection final : public http::ServerConnection, public http::Respo
   bool MaybeHandOffHttp2();
   // "Connection: upgrade" + "Upgrade: websocket" on a bodiless HTTP/1.1 GET.
   bool IsWebsocketUpgrade() const;
+  // "Upgrade: h2c" with HTTP2-Settings on a bodiless request; fills the payload.
+  bool IsH2cUpgrade(std::string* settings_payload) const;
+  void HandOffUpgradedHttp2();
   void Close();
 
   event::EventLoop& loop_;
@@ -156,6 +167,9 @@ class ServerConnection final : public http::ServerConnection, public http::Respo
   // follows is not HTTP) until a 101 hands the connection on, or an ordinary
   // response closes it.
   bool upgrade_pending_ = false;
+  // An h2c upgrade request was read: at its end the connection becomes HTTP/2.
+  bool h2c_upgrade_ = false;
+  std::string h2c_settings_;
   uint32_t requests_ = 0;
 };
 

@@ -83,7 +83,8 @@ struct SessionCallbacks {
 ServerConnection::ServerConnection(event::EventLoop& loop,
                                    std::unique_ptr<event::Transport> transport,
                                    http::ConnectionInfo info, ConnectionOwner& owner,
-                                   http::RequestHandlerFactory& factory, std::string input)
+                                   http::RequestHandlerFactory& factory, std::string input,
+                                   std::optional<UpgradedRequest> upgrade)
     : loop_(loop),
       transport_(std::move(transport)),
       info_(std::move(info)),
@@ -93,7 +94,8 @@ ServerConnection::ServerConnection(event::EventLoop& loop,
       flood_(settings_.flood),
       io_(loop, transport_->fd(), [this](int revents) { OnIo(revents); }),
       timer_(loop, [this] { OnTick(); }),
-      initial_input_(std::move(input)) {
+      initial_input_(std::move(input)),
+      upgrade_(std::move(upgrade)) {
   info_.protocol = "HTTP/2";
   nghttp2_option* option = nullptr;
   nghttp2_option_new(&option);
@@ -119,6 +121,24 @@ ServerConnection::~ServerConnection() {
 void ServerConnection::Start() {
   idle_since_ = loop_.Now();
   timer_.Start(kTickSeconds);
+  if (upgrade_) {
+    UpgradedRequest upgrade = std::move(*upgrade_);
+    upgrade_.reset();
+    out_.Append(upgrade.output);
+    const auto* payload = reinterpret_cast<const uint8_t*>(upgrade.settings_payload.data());
+    if (nghttp2_session_upgrade2(session_, payload, upgrade.settings_payload.size(),
+                                 upgrade.head.method == "HEAD", nullptr) != 0) {
+      Close();
+      return;
+    }
+    max_client_stream_id_ = 1;
+    auto stream = std::make_unique<ServerStream>(*this, 1, loop_.Now());
+    ServerStream* raw = stream.get();
+    streams_.emplace(1, std::move(stream));
+    owner_.OnStreamsChanged(1);
+    raw->StartUpgradedRequest(std::move(upgrade.head));
+    if (closed_) return;
+  }
   if (!initial_input_.empty()) {
     std::string input = std::move(initial_input_);
     if (!Receive(input.data(), input.size())) return;

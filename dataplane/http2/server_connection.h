@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <deque>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "absl/container/flat_hash_map.h"
@@ -54,13 +55,21 @@ class ConnectionOwner : public http::ConnectionOwner {
 
 class ServerStream;
 
+// An HTTP/1.1 request that asked for "Upgrade: h2c" (RFC 7540 3.2).
+struct UpgradedRequest {
+  std::string output;            // the 101 response, written before our SETTINGS
+  http::RequestHead head;        // becomes stream 1
+  std::string settings_payload;  // the decoded HTTP2-Settings header
+};
+
 class ServerConnection final : public http::ServerConnection {
  public:
   // `input`: bytes already read off the transport (an h2c preface that the
   // HTTP/1.1 codec recognised).
   ServerConnection(event::EventLoop& loop, std::unique_ptr<event::Transport> transport,
                    http::ConnectionInfo info, ConnectionOwner& owner,
-                   http::RequestHandlerFactory& factory, std::string input = {});
+                   http::RequestHandlerFactory& factory, std::string input = {},
+                   std::optional<UpgradedRequest> upgrade = std::nullopt);
   ~ServerConnection() override;
   ServerConnection(const ServerConnection&) = delete;
   ServerConnection& operator=(const ServerConnection&) = delete;
@@ -125,6 +134,7 @@ class ServerConnection final : public http::ServerConnection {
   // send their trailers (it had not seen our RST_STREAM), which is no error.
   std::deque<int32_t> cut_short_;
   std::string initial_input_;
+  std::optional<UpgradedRequest> upgrade_;
   event::Buffer out_;
   double idle_since_ = 0;           // last moment with no open stream
   double write_blocked_since_ = 0;  // output waiting on the socket since, or 0

@@ -126,6 +126,14 @@ void ServerStream::OnRequestHeaders(bool end_stream, double now) {
   handler_->OnHeaders(std::move(head_), end_stream);
 }
 
+void ServerStream::StartUpgradedRequest(http::RequestHead head) {
+  head_ = std::move(head);
+  head_.version = 20;
+  request_complete_ = true;
+  handler_ = conn_.factory().NewRequest(*this);
+  handler_->OnHeaders(std::move(head_), true);
+}
+
 void ServerStream::OnData(const char* data, size_t len, double now) {
   last_activity_ = now;
   body_bytes_ += len;

@@ -34,6 +34,8 @@ class ServerStream final : public http::ResponseSink, public event::Deferrable {
   // The request's header block is complete (`end_stream`: no body follows).
   void OnRequestHeaders(bool end_stream, double now);
   void OnData(const char* data, size_t len, double now);
+  // Stream 1 of an h2c upgrade: the HTTP/1.1 request, complete, without a body.
+  void StartUpgradedRequest(http::RequestHead head);
   void OnRequestEnd();
   // nghttp2 closed the stream (reset by either side, or done).
   void OnClosed();

@@ -256,11 +256,23 @@ void Worker::OnUpgrade(http1::ServerConnection* connection,
                                  std::move(input), std::move(upstream)));
 }
 
+void Worker::OnHttp2Upgrade(http1::ServerConnection* connection,
+                            std::unique_ptr<event::Transport> transport, std::string output,
+                            std::string input, http::RequestHead head,
+                            std::string settings_payload) {
+  http::ConnectionInfo info = connection->connection();
+  Release(connection);
+  StartHttp2(
+      std::move(transport), std::move(info), std::move(input),
+      http2::UpgradedRequest{std::move(output), std::move(head), std::move(settings_payload)});
+}
+
 void Worker::StartHttp2(std::unique_ptr<event::Transport> transport, http::ConnectionInfo info,
-                        std::string input) {
+                        std::string input, std::optional<http2::UpgradedRequest> upgrade) {
   stats_.active_http2_connections.Add(1);
-  auto conn = std::make_unique<http2::ServerConnection>(
-      loop_, std::move(transport), std::move(info), *this, *this, std::move(input));
+  auto conn =
+      std::make_unique<http2::ServerConnection>(loop_, std::move(transport), std::move(info), *this,
+                                                *this, std::move(input), std::move(upgrade));
   http2::ServerConnection* raw = conn.get();
   http2_connections_.insert(raw);
   Adopt(std::move(conn));

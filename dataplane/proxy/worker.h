@@ -96,6 +96,10 @@ class Worker final : public http1::ConnectionOwner,
   const http1::ServerSettings& http1_settings() const override { return http1_settings_; }
   void OnHttp2Preface(http1::ServerConnection* connection,
                       std::unique_ptr<event::Transport> transport, std::string input) override;
+  void OnHttp2Upgrade(http1::ServerConnection* connection,
+                      std::unique_ptr<event::Transport> transport, std::string output,
+                      std::string input, http::RequestHead head,
+                      std::string settings_payload) override;
   void OnUpgrade(http1::ServerConnection* connection, std::unique_ptr<event::Transport> transport,
                  std::string output, std::string input, http::UpgradedUpstream upstream) override;
   const http2::ServerSettings& http2_settings() const override { return http2_settings_; }
@@ -120,7 +124,7 @@ class Worker final : public http1::ConnectionOwner,
   void OnHandshakeFinished(tls::HandshakeConnection* handshake,
                            std::unique_ptr<tls::TlsTransport> transport, http::ConnectionInfo info);
   void StartHttp2(std::unique_ptr<event::Transport> transport, http::ConnectionInfo info,
-                  std::string input);
+                  std::string input, std::optional<http2::UpgradedRequest> upgrade = std::nullopt);
   void CloseListeners();
   void Drain();
   void MaybeFinishDrain();

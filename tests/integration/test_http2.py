@@ -270,3 +270,22 @@ def test_drain_sends_goaway_and_finishes_streams(launch):
     assert f is not None and c.status(f) == 200
     assert c.wait_closed(10)
     assert proxy.wait_exit(10) == 0
+
+
+def test_http11_upgrade_to_h2c(env):
+    proxy, _ = env
+    rc, body, err = curl("--http2", "-H", "Host: portico.test",
+                         f"http://127.0.0.1:{proxy.port}/upgraded?q=1")
+    assert rc == 0, err
+    assert "< HTTP/1.1 101 Switching Protocols" in err and "< HTTP/2 200" in err, err
+    echo = json.loads(body)
+    assert echo["target"] == "/upgraded?q=1"
+    assert not any(name.lower() in ("upgrade", "http2-settings") for name, _ in echo["headers"])
+
+
+def test_upgrade_ignored_without_h2c(launch):
+    backend = launch.backend("plain")
+    proxy = launch.dataplane(single_route_snapshot(backend))
+    rc, body, err = curl("--http2", f"http://127.0.0.1:{proxy.port}/")
+    assert rc == 0, err
+    assert "< HTTP/1.1 200" in err and "101" not in err, err
