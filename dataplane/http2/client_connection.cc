@@ -8,11 +8,11 @@
 #include "absl/strings/numbers.h"
 #include "common/strings.h"
 #include "dataplane/event/socket.h"
+#include "dataplane/http2/nghttp2_util.h"
 
 namespace portico::dataplane::http2 {
 namespace {
 
-constexpr size_t kReadSize = 65536;
 constexpr size_t kOutputHighWatermark = 128 * 1024;
 // Request body queued per stream beyond this pauses the client.
 constexpr size_t kRequestHighWatermark = 128 * 1024;
@@ -24,22 +24,7 @@ constexpr int32_t kConnectionWindow = 8 * 1024 * 1024;
 // Streams per connection when the peer did not say (RFC 9113 suggests >= 100).
 constexpr uint32_t kDefaultMaxStreams = 100;
 
-char* ReadScratch() {
-  thread_local char scratch[kReadSize];
-  return scratch;
-}
-
 ClientConnection* Self(void* user) { return static_cast<ClientConnection*>(user); }
-
-std::string_view View(const uint8_t* data, size_t len) {
-  return {reinterpret_cast<const char*>(data), len};
-}
-
-nghttp2_nv Nv(std::string_view name, std::string_view value) {
-  return {reinterpret_cast<uint8_t*>(const_cast<char*>(name.data())),
-          reinterpret_cast<uint8_t*>(const_cast<char*>(value.data())), name.size(), value.size(),
-          NGHTTP2_NV_FLAG_NONE};
-}
 
 bool IsConnectionSpecific(std::string_view name) {
   return name == "connection" || name == "keep-alive" || name == "proxy-connection" ||

@@ -6,12 +6,12 @@
 #include <vector>
 
 #include "common/log.h"
+#include "dataplane/http2/nghttp2_util.h"
 #include "dataplane/http2/server_stream.h"
 
 namespace portico::dataplane::http2 {
 namespace {
 
-constexpr size_t kReadSize = 65536;
 // Session output is produced only while less than this waits for the socket,
 // and the client's input is not read beyond it (a client that floods PINGs
 // without reading the answers stalls itself).
@@ -24,16 +24,7 @@ constexpr ssize_t kTooManyContinuations = -905;
 // Streams cut short whose late trailers are still tolerated.
 constexpr size_t kCutShortKept = 128;
 
-char* ReadScratch() {
-  thread_local char scratch[kReadSize];
-  return scratch;
-}
-
 ServerConnection* Self(void* user_data) { return static_cast<ServerConnection*>(user_data); }
-
-std::string_view View(const uint8_t* data, size_t len) {
-  return {reinterpret_cast<const char*>(data), len};
-}
 
 }  // namespace
 

@@ -11,6 +11,7 @@
 #include "common/strings.h"
 #include "dataplane/http/server_connection.h"
 #include "dataplane/http1/wire.h"
+#include "dataplane/http2/nghttp2_util.h"
 #include "dataplane/http2/server_connection.h"
 
 namespace portico::dataplane::http2 {
@@ -26,12 +27,6 @@ bool IsConnectionSpecific(std::string_view name) {
   return name == "connection" || name == "keep-alive" || name == "proxy-connection" ||
          name == "transfer-encoding" || name == "upgrade" || name == "te" ||
          name == "content-length";
-}
-
-nghttp2_nv Nv(std::string_view name, std::string_view value) {
-  return {reinterpret_cast<uint8_t*>(const_cast<char*>(name.data())),
-          reinterpret_cast<uint8_t*>(const_cast<char*>(value.data())), name.size(), value.size(),
-          NGHTTP2_NV_FLAG_NONE};
 }
 
 ssize_t ReadCallback(nghttp2_session*, int32_t, uint8_t* buf, size_t length, uint32_t* data_flags,
