@@ -472,7 +472,8 @@ def test_rotated_tls_secret_is_served_without_dropping_connections(cluster, laun
         controller, dp = stack(launch, cluster, klass)
         # ControlledDataplane binds --https_listen=127.0.0.1:0 and logs the port.
         https_port = int(dp.wait_for_output(r"https listening on 127\.0\.0\.1:(\d+)", 10)[1])
-        wait_served(dp, host, "/", "one")
+        # Served once plain HTTP is redirected: a host with TLS gets 308 there.
+        wait_served(dp, host, "/", status=308)
         wait_until(lambda: presented(https_port, host) == first.der, SERVE_TIMEOUT_S,
                    f"{host} presenting the first certificate ({first.fingerprint})",
                    interval=0.05)
