@@ -1,9 +1,24 @@
 #include "dataplane/event/transport.h"
 
+#include "dataplane/event/buffer.h"
+
+#include <errno.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 namespace portico::dataplane::event {
+
+bool WriteBuffered(Transport& transport, Buffer& out) {
+  while (!out.empty()) {
+    ssize_t n = transport.Write(out.data(), out.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return errno == EAGAIN;
+    }
+    out.Consume(static_cast<size_t>(n));
+  }
+  return true;
+}
 
 SocketTransport::~SocketTransport() { close(fd_); }
 

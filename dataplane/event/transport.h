@@ -34,6 +34,12 @@ class Transport {
   virtual bool ReadWantsWrite() const { return false; }
 };
 
+class Buffer;
+
+// Writes as much of `out` as `transport` takes now and consumes it. False when
+// the connection is broken; EAGAIN is no error (the rest waits for writability).
+bool WriteBuffered(Transport& transport, Buffer& out);
+
 // The plain socket. Owns (and closes) the descriptor.
 class SocketTransport final : public Transport {
  public:

@@ -529,15 +529,9 @@ void ServerConnection::ScheduleFlush() {
 
 void ServerConnection::Flush() {
   if (state_ == State::kClosed) return;
-  while (!out_.empty()) {
-    ssize_t n = transport_->Write(out_.data(), out_.size());
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      if (errno == EAGAIN) break;
-      Close();
-      return;
-    }
-    out_.Consume(static_cast<size_t>(n));
+  if (!event::WriteBuffered(*transport_, out_)) {
+    Close();
+    return;
   }
   if (out_.empty()) out_.ShrinkIfIdle();
   if (response_blocked_ && out_.size() < kLowWatermark) {

@@ -26,9 +26,10 @@ constexpr uint32_t kDefaultMaxStreams = 100;
 
 ClientConnection* Self(void* user) { return static_cast<ClientConnection*>(user); }
 
+// Hop-by-hop headers are forbidden in HTTP/2 (RFC 9113 8.2.2), "te:
+// trailers" aside; Host travels as :authority and content-length from RequestHead.
 bool IsConnectionSpecific(std::string_view name) {
-  return name == "connection" || name == "keep-alive" || name == "proxy-connection" ||
-         name == "transfer-encoding" || name == "upgrade" || name == "host" ||
+  return (http::IsHopByHopHeader(name) && name != "te") || name == "host" ||
          name == "content-length";
 }
 
@@ -203,15 +204,9 @@ void ClientConnection::Flush() {
     out_.Append(reinterpret_cast<const char*>(data), static_cast<size_t>(n));
   }
   in_session_ = false;
-  while (!out_.empty()) {
-    ssize_t n = transport_->Write(out_.data(), out_.size());
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      if (errno == EAGAIN) break;
-      FailAll(http::UpstreamFailure::kReset);
-      return;
-    }
-    out_.Consume(static_cast<size_t>(n));
+  if (!event::WriteBuffered(*transport_, out_)) {
+    FailAll(http::UpstreamFailure::kReset);
+    return;
   }
   if (out_.empty()) out_.ShrinkIfIdle();
   std::vector<ClientStream*> streams;

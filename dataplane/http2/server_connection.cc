@@ -222,17 +222,12 @@ void ServerConnection::Flush() {
     out_.Append(reinterpret_cast<const char*>(data), static_cast<size_t>(n));
   }
   in_session_ = false;
-  while (!out_.empty()) {
-    ssize_t n = transport_->Write(out_.data(), out_.size());
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      if (errno == EAGAIN) break;
-      Close();
-      return;
-    }
-    out_.Consume(static_cast<size_t>(n));
-    write_blocked_since_ = 0;
+  const size_t pending = out_.size();
+  if (!event::WriteBuffered(*transport_, out_)) {
+    Close();
+    return;
   }
+  if (out_.size() < pending) write_blocked_since_ = 0;
   if (out_.empty()) {
     out_.ShrinkIfIdle();
     write_blocked_since_ = 0;

@@ -21,12 +21,10 @@ namespace {
 constexpr size_t kHighWatermark = 128 * 1024;
 constexpr size_t kLowWatermark = 32 * 1024;
 
-// Headers that only mean something on one HTTP/1.1 hop; RFC 9113 8.2.2
-// forbids them in HTTP/2. content-length is written from ResponseHead.
+// Hop-by-hop headers are forbidden in HTTP/2 (RFC 9113 8.2.2);
+// content-length is written from ResponseHead.
 bool IsConnectionSpecific(std::string_view name) {
-  return name == "connection" || name == "keep-alive" || name == "proxy-connection" ||
-         name == "transfer-encoding" || name == "upgrade" || name == "te" ||
-         name == "content-length";
+  return http::IsHopByHopHeader(name) || name == "content-length";
 }
 
 ssize_t ReadCallback(nghttp2_session*, int32_t, uint8_t* buf, size_t length, uint32_t* data_flags,

@@ -85,17 +85,12 @@ void Tunnel::Read(Side& side) {
 void Tunnel::Flush(Side& side) {
   if (closed_) return;
   Side& other = Other(side);
-  while (!side.out.empty()) {
-    ssize_t n = side.transport->Write(side.out.data(), side.out.size());
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      if (errno == EAGAIN) break;
-      Close();
-      return;
-    }
-    side.out.Consume(static_cast<size_t>(n));
-    idle_.Start(idle_timeout_);
+  const size_t pending = side.out.size();
+  if (!event::WriteBuffered(*side.transport, side.out)) {
+    Close();
+    return;
   }
+  if (side.out.size() < pending) idle_.Start(idle_timeout_);
   if (side.out.empty()) {
     side.out.ShrinkIfIdle();
     // The other side finished and everything it sent is delivered: pass the
