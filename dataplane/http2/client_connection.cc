@@ -192,18 +192,12 @@ void ClientConnection::Flush() {
     return;
   }
   in_session_ = true;
-  while (out_.size() < kOutputHighWatermark) {
-    const uint8_t* data = nullptr;
-    ssize_t n = nghttp2_session_mem_send(session_, &data);
-    if (n < 0) {
-      in_session_ = false;
-      FailAll(http::UpstreamFailure::kProtocolError);
-      return;
-    }
-    if (n == 0) break;
-    out_.Append(reinterpret_cast<const char*>(data), static_cast<size_t>(n));
-  }
+  const bool produced = ProduceOutput(session_, out_, kOutputHighWatermark);
   in_session_ = false;
+  if (!produced) {
+    FailAll(http::UpstreamFailure::kProtocolError);
+    return;
+  }
   if (!event::WriteBuffered(*transport_, out_)) {
     FailAll(http::UpstreamFailure::kReset);
     return;

@@ -8,6 +8,8 @@
 #include <cstdint>
 #include <string_view>
 
+#include "dataplane/event/buffer.h"
+
 namespace portico::dataplane::http2 {
 
 inline constexpr size_t kReadSize = 65536;
@@ -28,6 +30,19 @@ inline nghttp2_nv Nv(std::string_view name, std::string_view value) {
   return {reinterpret_cast<uint8_t*>(const_cast<char*>(name.data())),
           reinterpret_cast<uint8_t*>(const_cast<char*>(value.data())), name.size(), value.size(),
           NGHTTP2_NV_FLAG_NONE};
+}
+
+// Appends the session's pending frames to `out` until it holds `watermark`
+// bytes or nothing is pending. False on a session error.
+inline bool ProduceOutput(nghttp2_session* session, event::Buffer& out, size_t watermark) {
+  while (out.size() < watermark) {
+    const uint8_t* data = nullptr;
+    ssize_t n = nghttp2_session_mem_send(session, &data);
+    if (n < 0) return false;
+    if (n == 0) break;
+    out.Append(reinterpret_cast<const char*>(data), static_cast<size_t>(n));
+  }
+  return true;
 }
 
 }  // namespace portico::dataplane::http2
