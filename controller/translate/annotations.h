@@ -1,20 +1,24 @@
 #pragma once
 // Typed Ingress annotations. Every value is parsed and validated here; a bad
 // value disables only what it configures (its default applies) and yields a
-// diagnostic. Policies (issue 9) will extend IngressAnnotations.
+// diagnostic, except security policies, which fail closed.
+//
+// Adding a policy family: a Parse<Family>(AnnotationReader&, ...) function in
+// annotations_<family>.cc, called from ParseAnnotations, that sets its typed
+// fields in `route_policy` (merged into every route of the Ingress) or
+// `cluster_policy` (merged into the Ingress's clusters, which then become
+// clusters of their own: see BackendOwner).
 
 #include <optional>
 #include <string_view>
 
+#include "controller/translate/annotation_reader.h"
 #include "controller/translate/cluster_state.h"
 #include "controller/translate/diagnostics.h"
 #include "controller/translate/https_policy.h"
 #include "portico/v1/snapshot.pb.h"
 
 namespace portico::controller::translate {
-
-inline constexpr std::string_view kPorticoPrefix = "portico.dev/";
-inline constexpr std::string_view kNginxPrefix = "nginx.ingress.kubernetes.io/";
 
 struct IngressAnnotations {
   // ImplementationSpecific paths are RE2 regexes anchored at the path start.
@@ -26,6 +30,12 @@ struct IngressAnnotations {
   HttpsOptions https;
   // backend-protocol (nginx alias too): HTTP, HTTPS, GRPC, GRPCS, H2C.
   std::optional<v1::Cluster::Protocol> backend_protocol;
+  // Policy fields of v1::Route (everything but name, match, action, origin),
+  // merged into each route this Ingress contributes.
+  v1::Route route_policy;
+  // Fields of v1::Cluster (everything but name, protocol, origin) for the
+  // clusters this Ingress's routes use.
+  v1::Cluster cluster_policy;
 };
 
 // portico.dev/<name> wins over its nginx.ingress.kubernetes.io/<name> alias.

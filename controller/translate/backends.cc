@@ -7,9 +7,33 @@
 #include "common/net/ip_address.h"
 #include "common/strings.h"
 #include "controller/translate/backend_protocol.h"
+#include "google/protobuf/io/coded_stream.h"
+#include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 
 namespace portico::controller::translate {
 namespace {
+
+// Eight hex digits of FNV-1a over the deterministic serialization: stable
+// across controller restarts, so a cluster keeps its name (and the data
+// plane its pools) from one snapshot to the next.
+std::string PolicyHash(const v1::Cluster& policy) {
+  std::string bytes;
+  {
+    google::protobuf::io::StringOutputStream stream(&bytes);
+    google::protobuf::io::CodedOutputStream out(&stream);
+    out.SetSerializationDeterministic(true);
+    policy.SerializeToCodedStream(&out);
+  }
+  uint64_t h = 14695981039346656037ull;
+  for (unsigned char c : bytes) {
+    h ^= c;
+    h *= 1099511628211ull;
+  }
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out(8, '0');
+  for (int i = 0; i < 8; ++i) out[i] = kHex[(h >> (60 - 4 * i)) & 0xf];
+  return out;
+}
 
 v1::RouteAction Unavailable() {
   v1::RouteAction action;
@@ -132,6 +156,10 @@ ResolvedBackend BackendResolver::Resolve(std::string_view ns, const IngressBacke
   if (entry.protocol != declared) {
     cluster_key = portico::StrCat(cluster_port, "@", BackendProtocolName(entry.protocol));
   }
+  if (owner.policy != nullptr && owner.policy->ByteSizeLong() > 0) {
+    entry.policy = *owner.policy;
+    cluster_key = portico::StrCat(cluster_key, "~", PolicyHash(entry.policy));
+  }
   r.action.set_cluster(AddCluster(ns, backend.service_name, cluster_key, std::move(entry)));
   return r;
 }
@@ -175,6 +203,7 @@ void BackendResolver::Emit(v1::Snapshot& snapshot, DiagnosticSink& diagnostics) 
     if (!used.contains(name)) continue;
     v1::Cluster* cluster = snapshot.add_clusters();
     cluster->set_name(name);
+    cluster->MergeFrom(entry.policy);
     if (entry.protocol != v1::Cluster::PROTOCOL_HTTP1) cluster->set_protocol(entry.protocol);
     *cluster->mutable_origin() = entry.origin;
     v1::ClusterEndpoints* endpoints = snapshot.add_endpoints();

@@ -22,6 +22,11 @@ struct BackendOwner {
   std::string_view ingress;
   // The owner's backend-protocol annotation; else the Service port's appProtocol.
   std::optional<v1::Cluster::Protocol> protocol;
+  // The owner's cluster settings (IngressAnnotations::cluster_policy); null or
+  // empty: the Service port's shared cluster. Otherwise the fields are merged
+  // into a cluster of the owner's own, "ns/svc:port[@proto]~<hash>", so that
+  // Ingresses sharing a Service cannot change each other's upstream behaviour.
+  const v1::Cluster* policy = nullptr;
 };
 
 struct ResolvedBackend {
@@ -61,6 +66,7 @@ class BackendResolver {
     const ServicePort* port = nullptr;  // null: missing port, or ExternalName by number
     uint32_t external_port = 0;         // ExternalName: the port to connect to
     v1::Cluster::Protocol protocol = v1::Cluster::PROTOCOL_HTTP1;
+    v1::Cluster policy;
   };
 
   std::string AddCluster(std::string_view ns, std::string_view service, std::string_view port,

@@ -91,8 +91,9 @@ void VirtualHostBuilder::AddHost(const std::string& hostname, const Ingress& ing
 
 void VirtualHostBuilder::AddRoute(const std::string& hostname, const Ingress& ingress,
                                   v1::PathMatch match, ResolvedBackend backend,
-                                  bool from_default_backend, const HttpsOptions& https) {
-  Candidate c{&ingress, from_default_backend, {}, https};
+                                  bool from_default_backend, const HttpsOptions& https,
+                                  const v1::Route& policy) {
+  Candidate c{&ingress, from_default_backend, policy, https};
   c.route.set_name(
       from_default_backend
           ? portico::StrCat(IngressId(ingress), ":default-backend")

@@ -37,9 +37,11 @@ class VirtualHostBuilder {
 
   // `from_default_backend`: the route stands for spec.defaultBackend.
   // `https`: the Ingress's redirect and HSTS options, applied in Emit once the
-  // host's certificate is known.
+  // host's certificate is known. `policy`: the Ingress's route policies
+  // (IngressAnnotations::route_policy), merged into the route.
   void AddRoute(const std::string& hostname, const Ingress& ingress, v1::PathMatch match,
-                ResolvedBackend backend, bool from_default_backend, const HttpsOptions& https);
+                ResolvedBackend backend, bool from_default_backend, const HttpsOptions& https,
+                const v1::Route& policy);
 
   // Appends virtual hosts sorted by name, their routes sorted by (type, path;
   // regexes longest first, the order the data plane tries them), with

@@ -65,7 +65,7 @@ void TranslateIngress(const Ingress& ingress, const HttpsOptions& https_defaults
                       DiagnosticSink& diagnostics) {
   const IngressAnnotations annotations = ParseAnnotations(ingress, https_defaults, diagnostics);
   const BackendOwner owner{"Ingress", &ingress.meta, ingress.meta.name,
-                           annotations.backend_protocol};
+                           annotations.backend_protocol, &annotations.cluster_policy};
   tls.AddIngress(ingress, diagnostics);
   std::vector<std::string> hosts;
   for (const IngressRule& rule : ingress.rules) {
@@ -89,7 +89,7 @@ void TranslateIngress(const Ingress& ingress, const HttpsOptions& https_defaults
       }
       vhosts.AddRoute(*host, ingress, std::move(*converted.match),
                       backends.Resolve(ingress.meta.ns, path.backend, owner, diagnostics), false,
-                      annotations.https);
+                      annotations.https, annotations.route_policy);
     }
   }
   if (ingress.default_backend.has_value()) {
@@ -104,7 +104,8 @@ void TranslateIngress(const Ingress& ingress, const HttpsOptions& https_defaults
       root.set_type(v1::PathMatch::TYPE_PREFIX);
       root.set_path("/");
       for (const std::string& host : hosts) {
-        vhosts.AddRoute(host, ingress, root, backend, true, annotations.https);
+        vhosts.AddRoute(host, ingress, root, backend, true, annotations.https,
+                        annotations.route_policy);
       }
     }
   }
