@@ -13,6 +13,8 @@
 #include <sys/types.h>
 
 #include <cstddef>
+#include <functional>
+#include <memory>
 
 namespace portico::dataplane::event {
 
@@ -32,7 +34,18 @@ class Transport {
   // The last Read returned EAGAIN because the transport must write first
   // (a TLS handshake message): wait for writability, then Read again.
   virtual bool ReadWantsWrite() const { return false; }
+  // Drives a handshake that must finish before application data flows (the
+  // client side of TLS): 1 when done; -1 with errno EAGAIN to wait (for
+  // writability when ReadWantsWrite()); -1 with another errno on failure.
+  // A plain socket has none.
+  virtual int Handshake() { return 1; }
+  // Encrypted (the request's :scheme to an HTTP/2 upstream is then "https").
+  virtual bool secure() const { return false; }
 };
+
+// Wraps a connected socket into the transport an upstream connection speaks
+// (the plain socket when empty). Takes ownership of the descriptor.
+using TransportFactory = std::function<std::unique_ptr<Transport>(int fd)>;
 
 class Buffer;
 

@@ -75,12 +75,10 @@ ClientConnection::ClientConnection(event::EventLoop& loop, ClientConnectionOwner
   parser_.data = this;
 }
 
-ClientConnection::~ClientConnection() {
-  io_.reset();
-  if (fd_ >= 0) close(fd_);
-}
+ClientConnection::~ClientConnection() { io_.reset(); }
 
-void ClientConnection::Connect(const sockaddr* addr, socklen_t len) {
+void ClientConnection::Connect(const sockaddr* addr, socklen_t len,
+                               const event::TransportFactory& wrap) {
   connect_start_ = std::chrono::steady_clock::now();
   auto fd = event::ConnectNonBlocking(addr, len);
   if (!fd.ok()) {
@@ -90,8 +88,8 @@ void ClientConnection::Connect(const sockaddr* addr, socklen_t len) {
     });
     return;
   }
-  fd_ = *fd;
-  io_ = std::make_unique<event::IoWatcher>(loop_, fd_, [this](int revents) { OnIo(revents); });
+  transport_ = wrap ? wrap(*fd) : std::make_unique<event::SocketTransport>(*fd);
+  io_ = std::make_unique<event::IoWatcher>(loop_, *fd, [this](int revents) { OnIo(revents); });
   io_->Watch(EV_WRITE);
   timer_.Start(settings_.connect_timeout);
 }
@@ -116,18 +114,43 @@ void ClientConnection::Park() {
 
 void ClientConnection::OnIo(int revents) {
   if (state_ == State::kConnecting) {
-    if (revents & EV_WRITE) OnConnected();
+    if (handshaking_) {
+      StepHandshake();
+    } else if (revents & EV_WRITE) {
+      OnConnected();
+    }
     return;
   }
   if (revents & EV_WRITE) Flush();
-  if (state_ != State::kClosed && (revents & EV_READ)) OnReadable();
+  if (state_ != State::kClosed &&
+      ((revents & EV_READ) || ((revents & EV_WRITE) && transport_->ReadWantsWrite()))) {
+    OnReadable();
+  }
 }
 
 void ClientConnection::OnConnected() {
-  if (event::ConnectResult(fd_) != 0) {
+  if (event::ConnectResult(transport_->fd()) != 0) {
     Fail(http::UpstreamFailure::kConnectFailed);
     return;
   }
+  handshaking_ = true;
+  StepHandshake();
+}
+
+void ClientConnection::StepHandshake() {
+  if (transport_->Handshake() == 1) {
+    handshaking_ = false;
+    OnEstablished();
+    return;
+  }
+  if (errno != EAGAIN) {
+    Fail(http::UpstreamFailure::kConnectFailed);
+    return;
+  }
+  io_->Watch(transport_->ReadWantsWrite() ? EV_WRITE : EV_READ);
+}
+
+void ClientConnection::OnEstablished() {
   timer_.Stop();
   state_ = State::kReady;
   owner_.OnConnected(
@@ -208,17 +231,14 @@ void ClientConnection::ScheduleFlush() {
 
 void ClientConnection::Flush() {
   if (state_ == State::kClosed || state_ == State::kConnecting) return;
-  while (!out_.empty()) {
-    ssize_t n = send(fd_, out_.data(), out_.size(), MSG_NOSIGNAL);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      if (errno == EAGAIN) break;
-      Fail(http::UpstreamFailure::kReset);
-      return;
-    }
-    out_.Consume(static_cast<size_t>(n));
-    // An upstream still accepting a long upload is not stalled.
-    if (state_ == State::kExchange && !response_paused_) timer_.Start(settings_.response_timeout);
+  const size_t before = out_.size();
+  if (!event::WriteBuffered(*transport_, out_)) {
+    Fail(http::UpstreamFailure::kReset);
+    return;
+  }
+  // An upstream still accepting a long upload is not stalled.
+  if (out_.size() < before && state_ == State::kExchange && !response_paused_) {
+    timer_.Start(settings_.response_timeout);
   }
   if (request_blocked_ && out_.size() < kLowWatermark) {
     request_blocked_ = false;
@@ -235,56 +255,65 @@ void ClientConnection::UpdateInterest() {
     events = EV_WRITE;
   } else {
     if (!response_paused_) events |= EV_READ;
-    if (!out_.empty()) events |= EV_WRITE;
+    if (!out_.empty() || (!response_paused_ && transport_->ReadWantsWrite())) events |= EV_WRITE;
   }
   io_->Watch(events);
 }
 
 void ClientConnection::OnReadable() {
-  ssize_t n = read(fd_, ReadScratch(), kReadSize);
+  // A TLS transport may hold decrypted input that readiness will not announce.
+  while (ReadOnce() && state_ == State::kExchange && !response_paused_ &&
+         transport_->HasBufferedInput()) {
+  }
+  UpdateInterest();
+}
+
+bool ClientConnection::ReadOnce() {
+  ssize_t n = transport_->Read(ReadScratch(), kReadSize);
   if (n < 0) {
-    if (errno == EAGAIN || errno == EINTR) return;
+    if (errno == EAGAIN || errno == EINTR) return false;
     if (state_ == State::kExchange) {
       Fail(http::UpstreamFailure::kReset);
     } else {
       Close();
     }
-    return;
+    return false;
   }
   in_.Append(ReadScratch(), static_cast<size_t>(n));
   if (state_ != State::kExchange) {
     // Idle or not yet asked: anything but silence means this connection is done.
     Close();
-    return;
+    return false;
   }
   if (!response_paused_) timer_.Start(settings_.response_timeout);
   if (n == 0) {
     // EOF ends a close-delimited body; anywhere else it is a reset.
     if (llhttp_message_needs_eof(&parser_) && response_started_ &&
         llhttp_finish(&parser_) == HPE_OK) {
-      return;
+      return false;
     }
     Fail(http::UpstreamFailure::kReset);
-    return;
+    return false;
   }
   const char* begin = in_.data();
   llhttp_errno_t err = llhttp_execute(&parser_, begin, in_.size());
-  if (state_ == State::kClosed) return;
+  if (state_ == State::kClosed) return false;
   if (err == HPE_OK) {
     in_.Consume(in_.size());
-    return;
+    return true;
   }
   if (err == HPE_PAUSED || err == HPE_PAUSED_UPGRADE) {
     in_.Consume(llhttp_get_error_pos(&parser_) - begin);
     if (upgraded_) {
       HandOffUpgraded();
-      return;
+      return false;
     }
     // Bytes after a complete response are a protocol violation on an idle connection.
     if (!in_.empty() && state_ == State::kIdle) Close();
-    return;
+    return state_ != State::kClosed;
   }
   Fail(http::UpstreamFailure::kProtocolError);
+  return false;
 }
 
 int ClientConnection::OnHeadersComplete() {
@@ -386,10 +415,10 @@ void ClientConnection::HandOffUpgraded() {
   http::ClientStreamHandler* handler = handler_;
   handler_ = nullptr;
   http::UpgradedUpstream upstream;
-  upstream.transport = std::make_unique<event::SocketTransport>(fd_);
+  io_.reset();  // before the transport (and its descriptor) moves on
+  upstream.transport = std::move(transport_);
   upstream.input.assign(in_.view());
   in_.Clear();
-  fd_ = -1;  // the transport owns it now
   http::ResponseHead head = std::move(response_);
   // Out of the pool for good: the socket is no longer this connection's.
   Close();
@@ -401,10 +430,7 @@ void ClientConnection::Close() {
   state_ = State::kClosed;
   timer_.Stop();
   io_.reset();
-  if (fd_ >= 0) {
-    close(fd_);
-    fd_ = -1;
-  }
+  transport_.reset();  // closes the socket
   handler_ = nullptr;
   owner_.OnClosed(this);
 }

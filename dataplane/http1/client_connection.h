@@ -1,7 +1,8 @@
 #pragma once
-// One upstream HTTP/1.1 connection: non-blocking connect, one exchange at a
-// time, keep-alive, streamed bodies with backpressure, connect and response
-// timeouts. Owned by a connection pool on one worker.
+// One upstream HTTP/1.1 connection: non-blocking connect (and the transport's
+// handshake: TLS to the upstream), one exchange at a time, keep-alive,
+// streamed bodies with backpressure, connect and response timeouts. Owned by
+// a connection pool on one worker.
 
 #include <llhttp.h>
 #include <sys/socket.h>
@@ -11,6 +12,7 @@
 
 #include "dataplane/event/buffer.h"
 #include "dataplane/event/event_loop.h"
+#include "dataplane/event/transport.h"
 #include "dataplane/http/client_stream.h"
 
 namespace portico::dataplane::http1 {
@@ -22,7 +24,8 @@ class ClientConnectionOwner {
   virtual ~ClientConnectionOwner() = default;
   // The exchange finished and the connection can serve another request.
   virtual void OnIdle(ClientConnection* connection) = 0;
-  // The TCP connect finished after `seconds` (not called when it failed).
+  // The connect (TCP, then the transport's handshake) finished after
+  // `seconds` (not called when it failed).
   virtual void OnConnected(ClientConnection* connection, double seconds) = 0;
   // The socket is closed; the owner schedules deletion.
   virtual void OnClosed(ClientConnection* connection) = 0;
@@ -41,7 +44,9 @@ class ClientConnection final : public http::ClientStream, public event::Deferrab
   ~ClientConnection() override;
 
   // Starts the non-blocking connect; failures are reported to the handler.
-  void Connect(const sockaddr* addr, socklen_t len);
+  // `wrap` (may be empty: the plain socket) makes the connected socket's
+  // transport; its handshake counts as part of the connect (and its timeout).
+  void Connect(const sockaddr* addr, socklen_t len, const event::TransportFactory& wrap = {});
   // Binds the next exchange to `handler` (a fresh or an idle connection).
   void Attach(http::ClientStreamHandler* handler, ClientSettings settings);
   // Idle in the pool: watch for the upstream closing it, and time out.
@@ -70,6 +75,10 @@ class ClientConnection final : public http::ClientStream, public event::Deferrab
 
   void OnIo(int revents);
   void OnConnected();
+  void StepHandshake();
+  void OnEstablished();
+  // One read; false when the connection closed or failed.
+  bool ReadOnce();
   void OnReadable();
   void OnTimeout();
   void Fail(http::UpstreamFailure failure);
@@ -83,7 +92,8 @@ class ClientConnection final : public http::ClientStream, public event::Deferrab
   ClientConnectionOwner& owner_;
   std::string pool_key_;
   ClientSettings settings_;
-  int fd_ = -1;
+  std::unique_ptr<event::Transport> transport_;
+  bool handshaking_ = false;
   std::chrono::steady_clock::time_point connect_start_;
   std::unique_ptr<event::IoWatcher> io_;
   event::Timer timer_;

@@ -97,7 +97,8 @@ ClientConnection::~ClientConnection() {
   if (session_ != nullptr) nghttp2_session_del(session_);
 }
 
-void ClientConnection::Connect(const sockaddr* addr, socklen_t len) {
+void ClientConnection::Connect(const sockaddr* addr, socklen_t len,
+                               const event::TransportFactory& wrap) {
   connect_start_ = std::chrono::steady_clock::now();
   auto fd = event::ConnectNonBlocking(addr, len);
   if (!fd.ok()) {
@@ -106,7 +107,7 @@ void ClientConnection::Connect(const sockaddr* addr, socklen_t len) {
     });
     return;
   }
-  transport_ = std::make_unique<event::SocketTransport>(*fd);
+  transport_ = wrap ? wrap(*fd) : std::make_unique<event::SocketTransport>(*fd);
   io_ = std::make_unique<event::IoWatcher>(loop_, *fd, [this](int revents) { OnIo(revents); });
   io_->Watch(EV_WRITE);
   timer_.Start(settings_.connect_timeout);
@@ -132,11 +133,17 @@ bool ClientConnection::HasCapacity() const {
 
 void ClientConnection::OnIo(int revents) {
   if (!connected_) {
-    if (revents & EV_WRITE) OnConnected();
+    if (handshaking_) {
+      StepHandshake();
+    } else if (revents & EV_WRITE) {
+      OnConnected();
+    }
     return;
   }
   if (revents & EV_WRITE) Flush();
-  if (!closed_ && (revents & EV_READ)) OnReadable();
+  if (!closed_ && ((revents & EV_READ) || ((revents & EV_WRITE) && transport_->ReadWantsWrite()))) {
+    OnReadable();
+  }
 }
 
 void ClientConnection::OnConnected() {
@@ -144,6 +151,24 @@ void ClientConnection::OnConnected() {
     FailAll(http::UpstreamFailure::kConnectFailed);
     return;
   }
+  handshaking_ = true;
+  StepHandshake();
+}
+
+void ClientConnection::StepHandshake() {
+  if (transport_->Handshake() == 1) {
+    handshaking_ = false;
+    OnEstablished();
+    return;
+  }
+  if (errno != EAGAIN) {
+    FailAll(http::UpstreamFailure::kConnectFailed);
+    return;
+  }
+  io_->Watch(transport_->ReadWantsWrite() ? EV_WRITE : EV_READ);
+}
+
+void ClientConnection::OnEstablished() {
   connected_ = true;
   timer_.Stop();
   owner_.OnConnected(
@@ -159,21 +184,24 @@ void ClientConnection::OnConnected() {
 }
 
 void ClientConnection::OnReadable() {
-  ssize_t n = transport_->Read(ReadScratch(), kReadSize);
-  if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
-  if (n <= 0) {
-    FailAll(http::UpstreamFailure::kReset);
-    return;
-  }
-  in_session_ = true;
-  ssize_t rv = nghttp2_session_mem_recv(session_, reinterpret_cast<uint8_t*>(ReadScratch()),
-                                        static_cast<size_t>(n));
-  in_session_ = false;
-  if (rv < 0) {
-    FailAll(http::UpstreamFailure::kProtocolError);
-    return;
-  }
-  Flush();
+  // A TLS transport may hold decrypted input that readiness will not announce.
+  do {
+    ssize_t n = transport_->Read(ReadScratch(), kReadSize);
+    if (n < 0 && (errno == EAGAIN || errno == EINTR)) break;
+    if (n <= 0) {
+      FailAll(http::UpstreamFailure::kReset);
+      return;
+    }
+    in_session_ = true;
+    ssize_t rv = nghttp2_session_mem_recv(session_, reinterpret_cast<uint8_t*>(ReadScratch()),
+                                          static_cast<size_t>(n));
+    in_session_ = false;
+    if (rv < 0) {
+      FailAll(http::UpstreamFailure::kProtocolError);
+      return;
+    }
+  } while (!closed_ && transport_->HasBufferedInput());
+  if (!closed_) Flush();
 }
 
 void ClientConnection::ScheduleFlush() {
@@ -217,7 +245,7 @@ void ClientConnection::Flush() {
 
 void ClientConnection::UpdateInterest() {
   if (closed_ || !connected_) return;
-  io_->Watch(EV_READ | (out_.empty() ? 0 : EV_WRITE));
+  io_->Watch(EV_READ | (out_.empty() && !transport_->ReadWantsWrite() ? 0 : EV_WRITE));
 }
 
 void ClientConnection::ArmIdleTimer() {
@@ -347,7 +375,7 @@ void ClientStream::SendRequest(const http::RequestHead& head, bool end_stream) {
   std::vector<nghttp2_nv> nva;
   nva.reserve(head.headers.size() + 5);
   nva.push_back(Nv(":method", head.method));
-  nva.push_back(Nv(":scheme", "http"));
+  nva.push_back(Nv(":scheme", conn_.scheme()));
   nva.push_back(Nv(":authority", authority));
   nva.push_back(Nv(":path", head.path));
   for (const http::Header& h : head.headers) {

@@ -1,9 +1,9 @@
 #pragma once
-// One upstream HTTP/2 connection (h2c, prior knowledge) on an nghttp2 client
-// session, multiplexing the exchanges of many requests: each is a
-// ClientStream, the same http::ClientStream the HTTP/1.1 upstream codec
-// offers, so the request handling does not care which one it got. Responses
-// carry trailers (gRPC). Owned by a connection pool on one worker.
+// One upstream HTTP/2 connection (h2c with prior knowledge, or h2 over the
+// TLS transport the pool wraps the socket in) on an nghttp2 client session, multiplexing the
+// exchanges of many requests: each is a ClientStream, the same http::ClientStream the HTTP/1.1
+// upstream codec offers, so the request handling does not care which one it got. Responses carry
+// trailers (gRPC). Owned by a connection pool on one worker.
 
 #include <nghttp2/nghttp2.h>
 #include <sys/socket.h>
@@ -31,7 +31,8 @@ class ClientConnectionOwner {
   virtual ~ClientConnectionOwner() = default;
   // The socket is closed; the owner schedules deletion.
   virtual void OnClosed(ClientConnection* connection) = 0;
-  // The TCP connect finished after `seconds` (not called when it failed).
+  // The connect (TCP, then the transport's handshake) finished after
+  // `seconds` (not called when it failed).
   virtual void OnConnected(ClientConnection* connection, double seconds) = 0;
 };
 
@@ -43,8 +44,10 @@ class ClientConnection final : public event::Deferrable {
   ClientConnection(const ClientConnection&) = delete;
   ClientConnection& operator=(const ClientConnection&) = delete;
 
-  // Starts the non-blocking connect; failures go to every stream.
-  void Connect(const sockaddr* addr, socklen_t len);
+  // Starts the non-blocking connect; failures go to every stream. `wrap` (may
+  // be empty: h2c) makes the connected socket's transport; its handshake is
+  // part of the connect (and its timeout).
+  void Connect(const sockaddr* addr, socklen_t len, const event::TransportFactory& wrap = {});
   // A new exchange for `handler`. Once connected() it may send at once;
   // before, the handler hears OnUpstreamReady.
   ClientStream* NewStream(http::ClientStreamHandler* handler, http1::ClientSettings settings);
@@ -52,6 +55,8 @@ class ClientConnection final : public event::Deferrable {
   bool HasCapacity() const;
   size_t streams() const { return streams_.size(); }
   bool connected() const { return connected_; }
+  // "https" over TLS, else "http": the :scheme of requests.
+  const char* scheme() const { return transport_ && transport_->secure() ? "https" : "http"; }
   bool used() const { return streams_opened_ > 1; }
   // Closes the connection; streams still open fail with kReset.
   void Close();
@@ -71,6 +76,8 @@ class ClientConnection final : public event::Deferrable {
 
   void OnIo(int revents);
   void OnConnected();
+  void StepHandshake();
+  void OnEstablished();
   void OnReadable();
   void Flush();
   void UpdateInterest();
@@ -99,6 +106,7 @@ class ClientConnection final : public event::Deferrable {
   event::Buffer out_;
   uint64_t streams_opened_ = 0;
   bool connected_ = false;
+  bool handshaking_ = false;
   bool in_session_ = false;
   bool flush_scheduled_ = false;
   bool close_when_idle_ = false;

@@ -38,10 +38,11 @@ class TlsTransport final : public event::Transport {
   void ShutdownWrite() override;
   bool HasBufferedInput() const override;
   bool ReadWantsWrite() const override { return read_wants_write_; }
+  bool secure() const override { return true; }
 
   // Drives the handshake alone: 1 when done; -1 with errno EAGAIN to wait
   // (for writability when ReadWantsWrite()); -1 with another errno on failure.
-  int Handshake();
+  int Handshake() override;
   bool handshake_done() const { return handshake_done_; }
   // The negotiated ALPN protocol ("" when none), once the handshake is done.
   std::string alpn() const;
