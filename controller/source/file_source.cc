@@ -12,6 +12,8 @@
 #include <cstdint>
 #include <cstring>
 #include <map>
+#include <mutex>
+#include <set>
 #include <tuple>
 #include <utility>
 
@@ -121,6 +123,20 @@ void DropDuplicates(std::string_view kind, std::vector<T>& objects,
   objects = std::move(kept);
 }
 
+template <typename T>
+void AppendAll(const std::vector<T>& from, std::vector<T>& to) {
+  to.insert(to.end(), from.begin(), from.end());
+}
+
+void Append(const translate::ClusterState& from, translate::ClusterState& to) {
+  AppendAll(from.ingresses, to.ingresses);
+  AppendAll(from.ingress_classes, to.ingress_classes);
+  AppendAll(from.services, to.services);
+  AppendAll(from.endpoint_slices, to.endpoint_slices);
+  AppendAll(from.secrets, to.secrets);
+  AppendAll(from.config_maps, to.config_maps);
+}
+
 bool IsRelevantEvent(const inotify_event& event) {
   // Lost events, or the directory itself went away: re-read to find out.
   if (event.mask & (IN_Q_OVERFLOW | IN_DELETE_SELF | IN_MOVE_SELF | IN_IGNORED | IN_UNMOUNT)) {
@@ -140,7 +156,8 @@ bool IsManifestFileName(std::string_view name) {
          absl::EndsWithIgnoreCase(n, ".json");
 }
 
-absl::StatusOr<LoadedManifests> LoadManifestDirectory(const std::string& directory) {
+absl::StatusOr<LoadedManifests> LoadManifestDirectory(const std::string& directory,
+                                                      ManifestCache* cache) {
   std::vector<std::string> names;
   {
     DIR* dir = opendir(directory.c_str());
@@ -162,7 +179,13 @@ absl::StatusOr<LoadedManifests> LoadManifestDirectory(const std::string& directo
   }
   std::sort(names.begin(), names.end());
 
+  std::unique_lock<std::mutex> cache_lock;
+  if (cache != nullptr) {
+    cache_lock = std::unique_lock<std::mutex>(cache->reader_mutex());
+    cache->BeginRead();
+  }
   LoadedManifests out;
+  std::set<std::string> seen;
   for (const std::string& name : names) {
     std::string path = directory.empty() || directory.back() == '/'
                            ? portico::StrCat(directory, name)
@@ -179,17 +202,30 @@ absl::StatusOr<LoadedManifests> LoadManifestDirectory(const std::string& directo
       continue;
     }
     if (!S_ISREG(st.st_mode)) continue;  // a directory named "x.yaml" is not a manifest
-    absl::StatusOr<std::string> text = ReadFile(path);
-    if (!text.ok()) {
-      if (!absl::IsNotFound(text.status())) {
-        out.diagnostics.push_back(FileDiagnostic(std::string(text.status().message())));
+    FileIdentity identity = FileIdentity::Of(st);
+    const DecodedFile* decoded = cache != nullptr ? cache->Lookup(name, identity) : nullptr;
+    DecodedFile fresh;
+    if (decoded == nullptr) {
+      absl::StatusOr<std::string> text = ReadFile(path);
+      if (!text.ok()) {
+        if (!absl::IsNotFound(text.status())) {
+          out.diagnostics.push_back(FileDiagnostic(std::string(text.status().message())));
+        }
+        continue;
       }
-      continue;
+      // A parse failure already added its diagnostic; the file contributes nothing.
+      DecodeManifests(*text, path, fresh.state, fresh.diagnostics).IgnoreError();
+      // The identity from before the read: if the file changed while it was
+      // read, the next read sees a different one (or its inotify event).
+      decoded = cache != nullptr ? cache->Store(name, identity, std::move(fresh)) : &fresh;
     }
+    seen.insert(name);
     out.files.push_back(path);
-    // A parse failure already added its diagnostic; the file contributes nothing.
-    DecodeManifests(*text, path, out.state, out.diagnostics).IgnoreError();
+    Append(decoded->state, out.state);
+    out.diagnostics.insert(out.diagnostics.end(), decoded->diagnostics.begin(),
+                           decoded->diagnostics.end());
   }
+  if (cache != nullptr) cache->Retain(seen);
   DropDuplicates("Ingress", out.state.ingresses, out.diagnostics);
   DropDuplicates("IngressClass", out.state.ingress_classes, out.diagnostics);
   DropDuplicates("Service", out.state.services, out.diagnostics);
@@ -228,11 +264,25 @@ bool FileSource::DrainEvents() {
     if (n <= 0) return true;
     for (ssize_t offset = 0; offset < n;) {
       const auto* event = reinterpret_cast<const inotify_event*>(buffer + offset);
-      changed = changed || IsRelevantEvent(*event);
+      if (IsRelevantEvent(*event)) {
+        changed = true;
+        Invalidate(*event);
+      }
       offset += static_cast<ssize_t>(sizeof(inotify_event) + event->len);
     }
   }
   return changed;
+}
+
+void FileSource::Invalidate(const inotify_event& event) {
+  std::string_view name = event.len > 0 ? std::string_view(event.name) : std::string_view();
+  // A lost event, the directory itself, or a swapped `..data` link (every
+  // file behind it may have changed): decode everything again.
+  if (name.empty() || name == kAtomicWriterLink) {
+    cache_.InvalidateAll();
+  } else {
+    cache_.Invalidate(std::string(name));
+  }
 }
 
 bool FileSource::WaitForChange(std::chrono::milliseconds timeout) {

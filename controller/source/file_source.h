@@ -9,9 +9,13 @@
 //   ev_io on source->fd() (EV_READ) -> if (source->DrainEvents()) arm the
 //   debounce timer -> on expiry Apply(source->Load())
 //
-// Load() re-reads the whole directory each time: manifests are small, and a
-// full read makes the result a function of the directory's contents alone
-// (no event-ordering bugs, nothing to diff).
+// Load() lists and stat()s the whole directory each time, so the result is a
+// function of the directory's contents alone (no event-ordering bugs, nothing
+// to diff); only files that changed since the last Load() are read and
+// decoded again (ManifestCache), which keeps a change among 10,000 Ingresses
+// cheap.
+
+#include <sys/inotify.h>
 
 #include <chrono>
 #include <memory>
@@ -21,6 +25,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "controller/source/manifest_cache.h"
 #include "controller/source/source.h"
 
 namespace portico::controller::source {
@@ -36,7 +41,10 @@ bool IsManifestFileName(std::string_view name);
 // other files still apply. When two documents define the same object (same
 // kind, namespace and name) the first in file order wins and the other gets a
 // "DuplicateObject" diagnostic. Fails only when the directory cannot be listed.
-absl::StatusOr<LoadedManifests> LoadManifestDirectory(const std::string& directory);
+// With a `cache`, files whose identity and name are unchanged since the last
+// read with that cache (and not invalidated) are not read or decoded again.
+absl::StatusOr<LoadedManifests> LoadManifestDirectory(const std::string& directory,
+                                                      ManifestCache* cache = nullptr);
 
 // Watches one directory with inotify.
 //
@@ -71,14 +79,17 @@ class FileSource final : public Source {
   bool WaitForChange(std::chrono::milliseconds timeout);
 
   absl::StatusOr<LoadedManifests> Load() const override {
-    return LoadManifestDirectory(directory_);
+    return LoadManifestDirectory(directory_, &cache_);
   }
 
  private:
   FileSource(std::string directory, int fd) : directory_(std::move(directory)), fd_(fd) {}
 
+  void Invalidate(const inotify_event& event);
+
   const std::string directory_;
   const int fd_;
+  mutable ManifestCache cache_;
 };
 
 }  // namespace portico::controller::source

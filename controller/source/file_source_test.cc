@@ -155,6 +155,78 @@ TEST(LoadManifestDirectoryTest, MissingDirectoryIsAnError) {
   EXPECT_EQ(loaded.status().code(), absl::StatusCode::kNotFound);
 }
 
+TEST(LoadManifestDirectoryTest, CacheDecodesOnlyChangedFiles) {
+  TempDir dir;
+  WriteFile(dir / "a.yaml", ConfigMap("a"));
+  WriteFile(dir / "b.yaml", ConfigMap("b"));
+  ManifestCache cache;
+  ASSERT_TRUE(LoadManifestDirectory(dir.path(), &cache).ok());
+  EXPECT_EQ(cache.stores(), 2u);
+
+  absl::StatusOr<LoadedManifests> again = LoadManifestDirectory(dir.path(), &cache);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(cache.stores(), 2u);  // nothing changed, nothing decoded
+  EXPECT_THAT(ConfigMapNames(*again), ElementsAre("a", "b"));
+
+  // A new file renamed over b (a new inode), and c added.
+  WriteFile(dir / ".b.tmp", ConfigMap("b2"));
+  fs::rename(dir / ".b.tmp", dir / "b.yaml");
+  WriteFile(dir / "c.yaml", ConfigMap("c"));
+  again = LoadManifestDirectory(dir.path(), &cache);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(cache.stores(), 4u);
+  EXPECT_THAT(ConfigMapNames(*again), ElementsAre("a", "b2", "c"));
+
+  fs::remove(dir / "a.yaml");
+  again = LoadManifestDirectory(dir.path(), &cache);
+  ASSERT_TRUE(again.ok());
+  EXPECT_THAT(ConfigMapNames(*again), ElementsAre("b2", "c"));
+  EXPECT_EQ(again->files, (std::vector<std::string>{dir / "b.yaml", dir / "c.yaml"}));
+}
+
+TEST(LoadManifestDirectoryTest, CacheKeepsDiagnosticsOfBrokenFiles) {
+  TempDir dir;
+  WriteFile(dir / "bad.yaml", "kind: [unclosed");
+  ManifestCache cache;
+  for (int i = 0; i < 2; ++i) {
+    absl::StatusOr<LoadedManifests> loaded = LoadManifestDirectory(dir.path(), &cache);
+    ASSERT_TRUE(loaded.ok());
+    EXPECT_THAT(loaded->diagnostics, SizeIs(1)) << "read " << i;
+  }
+  EXPECT_EQ(cache.stores(), 1u);
+}
+
+TEST(LoadManifestDirectoryTest, InvalidatedFileIsDecodedAgain) {
+  TempDir dir;
+  WriteFile(dir / "a.yaml", ConfigMap("a"));
+  ManifestCache cache;
+  ASSERT_TRUE(LoadManifestDirectory(dir.path(), &cache).ok());
+  cache.Invalidate("a.yaml");
+  ASSERT_TRUE(LoadManifestDirectory(dir.path(), &cache).ok());
+  EXPECT_EQ(cache.stores(), 2u);
+  cache.InvalidateAll();
+  ASSERT_TRUE(LoadManifestDirectory(dir.path(), &cache).ok());
+  EXPECT_EQ(cache.stores(), 3u);
+}
+
+TEST(FileSourceTest, SeesAnInPlaceRewriteOfTheSameSize) {
+  // Rewritten in place right after a read: same inode, same size, and quite
+  // possibly the same coarse timestamp; the inotify event must still win.
+  TempDir dir;
+  WriteFile(dir / "a.yaml", ConfigMap("a", "1"));
+  auto source = FileSource::Create(dir.path());
+  ASSERT_TRUE(source.ok()) << source.status();
+  ASSERT_TRUE((*source)->Load().ok());
+  for (const char* value : {"2", "3", "4"}) {
+    WriteFile(dir / "a.yaml", ConfigMap("a", value));
+    ASSERT_TRUE((*source)->WaitForChange(kDeadline));
+    absl::StatusOr<LoadedManifests> loaded = (*source)->Load();
+    ASSERT_TRUE(loaded.ok());
+    ASSERT_THAT(loaded->state.config_maps, SizeIs(1));
+    EXPECT_EQ(loaded->state.config_maps[0].data.at("k"), value);
+  }
+}
+
 TEST(FileSourceTest, CreateFailsWithoutTheDirectory) {
   TempDir dir;
   EXPECT_EQ(FileSource::Create(dir / "nope").status().code(), absl::StatusCode::kNotFound);

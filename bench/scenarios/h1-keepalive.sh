@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# HTTP/1.1 keep-alive, small (23-byte) response: wrk, 1 thread, 64 connections.
+source "$(dirname "$0")/../lib.sh"
+start_backend
+start_all 1
+for ((r = 0; r < REPEATS; r++)); do
+  for p in $(rotated "$r" "${STARTED[@]}"); do
+    measure_wrk "$p" "http://127.0.0.1:${HTTP_PORTS[$p]}/" 64 repeat=$r
+  done
+done

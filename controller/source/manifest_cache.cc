@@ -1,0 +1,70 @@
+#include "controller/source/manifest_cache.h"
+
+#include <utility>
+
+namespace portico::controller::source {
+
+FileIdentity FileIdentity::Of(const struct stat& st) {
+  FileIdentity id;
+  id.device = st.st_dev;
+  id.inode = st.st_ino;
+  id.size = st.st_size;
+  id.mtime = st.st_mtim;
+  id.ctime = st.st_ctim;
+  return id;
+}
+
+bool FileIdentity::operator==(const FileIdentity& o) const {
+  return device == o.device && inode == o.inode && size == o.size &&
+         mtime.tv_sec == o.mtime.tv_sec && mtime.tv_nsec == o.mtime.tv_nsec &&
+         ctime.tv_sec == o.ctime.tv_sec && ctime.tv_nsec == o.ctime.tv_nsec;
+}
+
+void ManifestCache::Invalidate(const std::string& name) {
+  std::lock_guard<std::mutex> lock(dirty_mutex_);
+  dirty_.insert(name);
+}
+
+void ManifestCache::InvalidateAll() {
+  std::lock_guard<std::mutex> lock(dirty_mutex_);
+  all_dirty_ = true;
+}
+
+void ManifestCache::BeginRead() {
+  std::set<std::string> dirty;
+  bool all;
+  {
+    std::lock_guard<std::mutex> lock(dirty_mutex_);
+    dirty.swap(dirty_);
+    all = all_dirty_;
+    all_dirty_ = false;
+  }
+  if (all) {
+    files_.clear();
+    return;
+  }
+  for (const std::string& name : dirty) files_.erase(name);
+}
+
+const DecodedFile* ManifestCache::Lookup(const std::string& name, const FileIdentity& identity) {
+  auto it = files_.find(name);
+  if (it == files_.end() || !(it->second.identity == identity)) return nullptr;
+  return &it->second.decoded;
+}
+
+const DecodedFile* ManifestCache::Store(const std::string& name, const FileIdentity& identity,
+                                        DecodedFile decoded) {
+  ++stores_;
+  Entry& entry = files_[name];
+  entry.identity = identity;
+  entry.decoded = std::move(decoded);
+  return &entry.decoded;
+}
+
+void ManifestCache::Retain(const std::set<std::string>& names) {
+  for (auto it = files_.begin(); it != files_.end();) {
+    it = names.count(it->first) ? std::next(it) : files_.erase(it);
+  }
+}
+
+}  // namespace portico::controller::source

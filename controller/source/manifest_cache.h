@@ -1,0 +1,85 @@
+#pragma once
+// Decoded manifest files, kept between reads of a manifest directory so that a
+// change to one file re-decodes that file only. Decoding YAML is what a read
+// of 10,000 Ingresses spends its time on; stat()ing them is cheap.
+//
+// A cached file is reused only while its identity is unchanged (device,
+// inode, size, mtime and ctime to the nanosecond) and nobody invalidated it.
+// The file source invalidates every name inotify reports, which covers a
+// rewrite within one timestamp tick that keeps the size; an atomic rename
+// changes the inode anyway.
+//
+// Threading: Invalidate() and InvalidateAll() may be called from any thread,
+// also during a read on another. BeginRead(), Lookup(), Store() and Retain()
+// are for one reader at a time (LoadManifestDirectory holds reader_mutex()
+// around them). An invalidation that arrives during a read takes effect at
+// the next BeginRead(), so a file stored from a read that raced with its
+// change is not trusted later.
+
+#include <sys/stat.h>
+
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "controller/translate/cluster_state.h"
+#include "controller/translate/translator.h"
+
+namespace portico::controller::source {
+
+struct FileIdentity {
+  dev_t device = 0;
+  ino_t inode = 0;
+  off_t size = 0;
+  timespec mtime{};
+  timespec ctime{};
+
+  static FileIdentity Of(const struct stat& st);
+  bool operator==(const FileIdentity& other) const;
+};
+
+// What one file decoded to.
+struct DecodedFile {
+  translate::ClusterState state;
+  std::vector<translate::Diagnostic> diagnostics;
+};
+
+class ManifestCache {
+ public:
+  // The file `name` (a name in the directory, not a path) changed: decode it
+  // again on the next read.
+  void Invalidate(const std::string& name);
+  // Everything may have changed (lost events, a swapped `..data` link).
+  void InvalidateAll();
+
+  std::mutex& reader_mutex() { return reader_mutex_; }
+  // Applies the invalidations received so far; once at the start of a read.
+  void BeginRead();
+  // The decoded file when `name` is cached with this identity and was not
+  // invalidated since; nullptr otherwise.
+  const DecodedFile* Lookup(const std::string& name, const FileIdentity& identity);
+  const DecodedFile* Store(const std::string& name, const FileIdentity& identity,
+                           DecodedFile decoded);
+  // Drops the files not in `names` (deleted since the last read).
+  void Retain(const std::set<std::string>& names);
+  // Files decoded and stored so far (how much work the cache did not save).
+  uint64_t stores() const { return stores_; }
+
+ private:
+  struct Entry {
+    FileIdentity identity;
+    DecodedFile decoded;
+  };
+  std::mutex reader_mutex_;
+  std::map<std::string, Entry> files_;  // guarded by reader_mutex_
+  uint64_t stores_ = 0;                 // guarded by reader_mutex_
+
+  std::mutex dirty_mutex_;
+  std::set<std::string> dirty_;  // guarded by dirty_mutex_
+  bool all_dirty_ = false;       // guarded by dirty_mutex_
+};
+
+}  // namespace portico::controller::source
