@@ -54,6 +54,8 @@ ABSL_FLAG(std::string, default_backend_service, "",
           "namespace/name of the Service that gets requests no rule matches (default: 404).");
 ABSL_FLAG(std::string, settings_config_map, "",
           "namespace/name of the ConfigMap with global settings.");
+ABSL_FLAG(std::string, configmap, "",
+          "Alias of --settings-config-map (ingress-nginx's flag name).");
 ABSL_FLAG(absl::Duration, debounce, absl::Milliseconds(100),
           "Quiet time after a change before translating.");
 ABSL_FLAG(absl::Duration, max_delay, absl::Seconds(1),
@@ -99,6 +101,14 @@ int main(int argc, char** argv) {
   options.translate.watch_ingress_without_class = absl::GetFlag(FLAGS_watch_ingress_without_class);
   options.translate.default_backend_service = absl::GetFlag(FLAGS_default_backend_service);
   options.translate.settings_config_map = absl::GetFlag(FLAGS_settings_config_map);
+  if (const std::string alias = absl::GetFlag(FLAGS_configmap); !alias.empty()) {
+    if (!options.translate.settings_config_map.empty() &&
+        options.translate.settings_config_map != alias) {
+      LogError("main", "--configmap and --settings-config-map name different ConfigMaps");
+      return 2;
+    }
+    options.translate.settings_config_map = alias;
+  }
   options.kube.settings_config_map = options.translate.settings_config_map;
   options.update_status = absl::GetFlag(FLAGS_update_status);
   options.status.publish_service = absl::GetFlag(FLAGS_publish_service);

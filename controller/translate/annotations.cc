@@ -36,6 +36,7 @@ IngressAnnotations ParseAnnotations(const Ingress& ingress, const HttpsOptions& 
       read.Invalid(*found, "must be HTTP, HTTPS, GRPC, GRPCS or H2C");
     }
   }
+  result.traffic = ParseTrafficAnnotations(read, result.route_policy, result.cluster_policy);
   read.ReportUnknown();
   return result;
 }

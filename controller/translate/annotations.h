@@ -13,6 +13,7 @@
 #include <string_view>
 
 #include "controller/translate/annotation_reader.h"
+#include "controller/translate/annotations_traffic.h"
 #include "controller/translate/cluster_state.h"
 #include "controller/translate/diagnostics.h"
 #include "controller/translate/https_policy.h"
@@ -36,6 +37,8 @@ struct IngressAnnotations {
   // Fields of v1::Cluster (everything but name, protocol, origin) for the
   // clusters this Ingress's routes use.
   v1::Cluster cluster_policy;
+  // canary, canary-* (annotations_traffic.h).
+  TrafficAnnotations traffic;
 };
 
 // portico.dev/<name> wins over its nginx.ingress.kubernetes.io/<name> alias.

@@ -196,7 +196,10 @@ void BackendResolver::Emit(v1::Snapshot& snapshot, DiagnosticSink& diagnostics) 
       used.insert(wc.cluster());
   };
   for (const v1::VirtualHost& vh : snapshot.virtual_hosts()) {
-    for (const v1::Route& r : vh.routes()) use(r.action());
+    for (const v1::Route& r : vh.routes()) {
+      use(r.action());
+      if (r.has_canary()) used.insert(r.canary().cluster());
+    }
   }
   use(snapshot.default_action());
   for (const auto& [name, entry] : clusters_) {

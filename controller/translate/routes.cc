@@ -107,6 +107,49 @@ void VirtualHostBuilder::AddRoute(const std::string& hostname, const Ingress& in
   host.matches[key].push_back(std::move(c));
 }
 
+void VirtualHostBuilder::AddCanary(const std::string& hostname, const Ingress& ingress,
+                                   const v1::PathMatch& match, v1::Canary canary) {
+  std::string host_text = hostname.empty() ? "any host" : "host " + hostname;
+  canaries_[{hostname, MatchKey(match)}].push_back(
+      {&ingress,
+       portico::StrCat(TypeName(match.type()), " path \"", match.path(), "\" on ", host_text),
+       std::move(canary)});
+}
+
+void VirtualHostBuilder::AttachCanary(const std::string& hostname, const std::string& key,
+                                      Candidate& winner, const std::string& host_text,
+                                      DiagnosticSink& diagnostics) {
+  auto it = canaries_.find({hostname, key});
+  if (it == canaries_.end()) return;
+  for (CanaryCandidate& c : it->second) {
+    c.used = true;
+    if (&c != &it->second.front()) {
+      diagnostics.Warn(
+          "Ingress", c.ingress->meta, "CanaryConflict",
+          portico::StrCat("canary for ", c.path_text, " is ignored: the older canary Ingress ",
+                          IngressId(*it->second.front().ingress), " already serves it"));
+    } else if (!winner.route.action().has_cluster()) {
+      diagnostics.Warn("Ingress", c.ingress->meta, "CanaryWithoutMain",
+                       portico::StrCat("canary for ", c.path_text,
+                                       " is ignored: the main route does not proxy to a Service"));
+    } else {
+      *winner.route.mutable_canary() = c.canary;
+    }
+  }
+}
+
+void VirtualHostBuilder::ReportUnusedCanaries(DiagnosticSink& diagnostics) const {
+  for (const auto& [where, candidates] : canaries_) {
+    for (const CanaryCandidate& c : candidates) {
+      if (c.used) continue;
+      diagnostics.Warn("Ingress", c.ingress->meta, "CanaryWithoutMain",
+                       portico::StrCat("canary for ", c.path_text,
+                                       " is ignored: no non-canary Ingress serves that host and "
+                                       "path"));
+    }
+  }
+}
+
 void VirtualHostBuilder::Emit(TlsResolver& tls, v1::Snapshot& snapshot,
                               DiagnosticSink& diagnostics) {
   std::vector<v1::VirtualHost> vhosts;
@@ -134,6 +177,9 @@ void VirtualHostBuilder::Emit(TlsResolver& tls, v1::Snapshot& snapshot,
         diagnostics.Warn("Ingress", it->ingress->meta, "PathConflict",
                          portico::StrCat(what, " is ignored: ", by, " already defines it"));
       }
+      if (!winner->from_default_backend) {
+        AttachCanary(hostname, key, *winner, host_text, diagnostics);
+      }
       winners.push_back(&*winner);
     }
     ResolveRootAndRegexes(winners, host_text, diagnostics);
@@ -148,6 +194,7 @@ void VirtualHostBuilder::Emit(TlsResolver& tls, v1::Snapshot& snapshot,
   std::sort(vhosts.begin(), vhosts.end(),
             [](const v1::VirtualHost& a, const v1::VirtualHost& b) { return a.name() < b.name(); });
   for (v1::VirtualHost& vh : vhosts) *snapshot.add_virtual_hosts() = std::move(vh);
+  ReportUnusedCanaries(diagnostics);
 }
 
 }  // namespace portico::controller::translate

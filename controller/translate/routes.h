@@ -43,6 +43,12 @@ class VirtualHostBuilder {
                 ResolvedBackend backend, bool from_default_backend, const HttpsOptions& https,
                 const v1::Route& policy);
 
+  // A canary Ingress's path: `canary` is attached to the route of the same
+  // host and match that wins (ignoring defaultBackend routes); without one it
+  // is reported and dropped. One canary per route: the first added (oldest).
+  void AddCanary(const std::string& hostname, const Ingress& ingress, const v1::PathMatch& match,
+                 v1::Canary canary);
+
   // Appends virtual hosts sorted by name, their routes sorted by (type, path;
   // regexes longest first, the order the data plane tries them), with
   // certificates from `tls` offered by the Ingresses that route each host, and
@@ -64,6 +70,17 @@ class VirtualHostBuilder {
     std::map<std::string, std::vector<Candidate>> matches;  // match key -> in insertion order
   };
   std::map<std::string, Host> hosts_;  // by hostname
+  struct CanaryCandidate {
+    const Ingress* ingress;
+    std::string path_text;
+    v1::Canary canary;
+    bool used = false;
+  };
+  // (hostname, match key) -> in insertion order
+  std::map<std::pair<std::string, std::string>, std::vector<CanaryCandidate>> canaries_;
+  void AttachCanary(const std::string& hostname, const std::string& key, Candidate& winner,
+                    const std::string& host_text, DiagnosticSink& diagnostics);
+  void ReportUnusedCanaries(DiagnosticSink& diagnostics) const;
 };
 
 }  // namespace portico::controller::translate

@@ -60,12 +60,52 @@ std::optional<std::pair<std::string, std::string>> SplitOption(std::string_view 
                         std::string(option.substr(slash + 1)));
 }
 
+// A canary Ingress adds no hosts, routes, certificates or default backend:
+// each of its paths offers its backend to the main route of the same host and
+// path (routes.h AddCanary), as in ingress-nginx.
+void TranslateCanary(const Ingress& ingress, const IngressAnnotations& annotations,
+                     const BackendOwner& owner, BackendResolver& backends,
+                     VirtualHostBuilder& vhosts, DiagnosticSink& diagnostics) {
+  if (!annotations.traffic.canary.has_value()) return;  // invalid rules, reported
+  if (ingress.default_backend.has_value()) {
+    diagnostics.Warn("Ingress", ingress.meta, "IgnoredCanaryBackend",
+                     "spec.defaultBackend of a canary Ingress is ignored; canaries apply to rule "
+                     "paths");
+  }
+  for (const IngressRule& rule : ingress.rules) {
+    std::optional<std::string> host = NormalizeHost(rule.host);
+    if (!host.has_value()) {
+      diagnostics.Error("Ingress", ingress.meta, "InvalidHost",
+                        portico::StrCat("host \"", rule.host,
+                                        "\" is not a DNS name or *.<DNS name>; rule ignored"));
+      continue;
+    }
+    for (const HttpIngressPath& path : rule.paths) {
+      PathConversion converted = ConvertPath(path, annotations.use_regex);
+      if (!converted.match.has_value()) {
+        diagnostics.Error("Ingress", ingress.meta, converted.error_reason,
+                          portico::StrCat(converted.error_message, "; path ignored"));
+        continue;
+      }
+      ResolvedBackend backend = backends.Resolve(ingress.meta.ns, path.backend, owner, diagnostics);
+      if (!backend.action.has_cluster()) continue;  // unservable backend, reported
+      v1::Canary canary = *annotations.traffic.canary;
+      canary.set_cluster(backend.action.cluster());
+      vhosts.AddCanary(*host, ingress, *converted.match, std::move(canary));
+    }
+  }
+}
+
 void TranslateIngress(const Ingress& ingress, const HttpsOptions& https_defaults,
                       BackendResolver& backends, TlsResolver& tls, VirtualHostBuilder& vhosts,
                       DiagnosticSink& diagnostics) {
   const IngressAnnotations annotations = ParseAnnotations(ingress, https_defaults, diagnostics);
   const BackendOwner owner{"Ingress", &ingress.meta, ingress.meta.name,
                            annotations.backend_protocol, &annotations.cluster_policy};
+  if (annotations.traffic.is_canary) {
+    TranslateCanary(ingress, annotations, owner, backends, vhosts, diagnostics);
+    return;
+  }
   tls.AddIngress(ingress, diagnostics);
   std::vector<std::string> hosts;
   for (const IngressRule& rule : ingress.rules) {
