@@ -61,6 +61,8 @@ class AnnotationReader {
 
   const Ingress& ingress() const { return ingress_; }
   DiagnosticSink& diagnostics() { return diagnostics_; }
+  // Every name asked for so far (Find or Known), without prefix.
+  const std::set<std::string, std::less<>>& asked() const { return asked_; }
 
  private:
   const Ingress& ingress_;

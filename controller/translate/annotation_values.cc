@@ -4,6 +4,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_split.h"
+#include "common/net/ip_address.h"
 #include "common/strings.h"
 
 namespace portico::controller::translate {
@@ -92,6 +93,21 @@ std::optional<std::vector<std::string>> ParseList(std::string_view value) {
   for (absl::string_view item : absl::StrSplit(ToAbsl(value), ',')) {
     item = absl::StripAsciiWhitespace(item);
     if (!item.empty()) out.emplace_back(item);
+  }
+  return out;
+}
+
+absl::StatusOr<std::vector<std::string>> ParseCidrList(std::string_view value) {
+  if (!IsSafeText(value)) {
+    return absl::InvalidArgumentError("must not contain control characters (CR, LF, NUL)");
+  }
+  absl::StatusOr<net::CidrSet> set = net::CidrSet::Parse(value);
+  if (!set.ok()) return set.status();
+  if (set->empty()) return absl::InvalidArgumentError("empty list");
+  std::vector<std::string> out;
+  for (absl::string_view entry :
+       absl::StrSplit(ToAbsl(value), absl::ByAnyChar(", \t"), absl::SkipEmpty())) {
+    out.push_back(net::Cidr::Parse(ToStd(entry))->ToString());
   }
   return out;
 }

@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "absl/status/statusor.h"
 #include "absl/time/time.h"
 
 namespace portico::controller::translate {
@@ -36,6 +37,11 @@ std::optional<uint64_t> ParseSize(std::string_view value);
 
 // A decimal integer in [min, max], no sign, no spaces.
 std::optional<uint64_t> ParseUint(std::string_view value, uint64_t min, uint64_t max);
+
+// IPv4 and IPv6 CIDRs ("10.0.0.0/8, 2001:db8::/32"; a bare address is /32 or
+// /128), separated by commas and/or spaces, in canonical form. Empty lists and
+// host bits beyond the prefix are errors; the message names the bad entry.
+absl::StatusOr<std::vector<std::string>> ParseCidrList(std::string_view value);
 
 // A comma-separated list; items are trimmed of spaces and empty items dropped.
 // Returns nullopt when any item is not IsSafeText.

@@ -7,11 +7,12 @@
 
 namespace portico::controller::translate {
 
-IngressAnnotations ParseAnnotations(const Ingress& ingress, const HttpsOptions& https_defaults,
-                                    DiagnosticSink& diagnostics) {
+namespace {
+
+IngressAnnotations ParseWith(AnnotationReader& read, const HttpsOptions& https_defaults,
+                             const IpFilterDefaults& ip_filter_defaults) {
   IngressAnnotations result;
   result.https = https_defaults;
-  AnnotationReader read(ingress, diagnostics);
   auto set = [](bool* out, std::optional<bool> value) {
     if (value) *out = *value;
   };
@@ -37,8 +38,27 @@ IngressAnnotations ParseAnnotations(const Ingress& ingress, const HttpsOptions& 
     }
   }
   result.traffic = ParseTrafficAnnotations(read, result.route_policy, result.cluster_policy);
+  ParseSecurityAnnotations(read, ip_filter_defaults, result.route_policy);
+  return result;
+}
+
+}  // namespace
+
+IngressAnnotations ParseAnnotations(const Ingress& ingress, const HttpsOptions& https_defaults,
+                                    DiagnosticSink& diagnostics,
+                                    const IpFilterDefaults& ip_filter_defaults) {
+  AnnotationReader read(ingress, diagnostics);
+  IngressAnnotations result = ParseWith(read, https_defaults, ip_filter_defaults);
   read.ReportUnknown();
   return result;
+}
+
+std::set<std::string, std::less<>> AnnotationNamesRead(const Ingress& ingress) {
+  std::vector<Diagnostic> ignored;
+  DiagnosticSink sink(&ignored);
+  AnnotationReader read(ingress, sink);
+  ParseWith(read, HttpsOptions{}, IpFilterDefaults{});
+  return read.asked();
 }
 
 }  // namespace portico::controller::translate

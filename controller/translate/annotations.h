@@ -10,10 +10,13 @@
 // clusters of their own: see BackendOwner).
 
 #include <optional>
+#include <set>
+#include <string>
 #include <string_view>
 
 #include "controller/translate/annotation_reader.h"
 #include "controller/translate/annotations_traffic.h"
+#include "controller/translate/annotations_security.h"
 #include "controller/translate/cluster_state.h"
 #include "controller/translate/diagnostics.h"
 #include "controller/translate/https_policy.h"
@@ -45,7 +48,14 @@ struct IngressAnnotations {
 // Unknown portico.dev/* annotations are warned about (a typo would otherwise
 // silently do nothing); unknown nginx ones are not, since migrating users
 // carry many that Portico does not need.
+// `ip_filter_defaults`: the settings ConfigMap's IP lists.
 IngressAnnotations ParseAnnotations(const Ingress& ingress, const HttpsOptions& https_defaults,
-                                    DiagnosticSink& diagnostics);
+                                    DiagnosticSink& diagnostics,
+                                    const IpFilterDefaults& ip_filter_defaults = {});
+
+// The names (without prefix) ParseAnnotations reads for this Ingress: every
+// family's names, including those read only when another annotation asks for
+// them. For the randomized parser test, which draws keys from them.
+std::set<std::string, std::less<>> AnnotationNamesRead(const Ingress& ingress);
 
 }  // namespace portico::controller::translate

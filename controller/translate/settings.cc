@@ -11,6 +11,7 @@
 #include "absl/strings/strip.h"
 #include "common/net/ip_address.h"
 #include "common/strings.h"
+#include "controller/translate/annotation_values.h"
 
 namespace portico::controller::translate {
 namespace {
@@ -107,6 +108,36 @@ std::string HstsMaxAge(std::string_view value, Settings& out) {
   return "";
 }
 
+// limit-req-status-code / limit-conn-status-code: an error status, as nginx's
+// limit_req_status / limit_conn_status (which accept 400 to 599).
+KeyParser RejectStatus(void (v1::RateLimitSettings::*setter)(uint32_t)) {
+  return [setter](std::string_view value, Settings& out) -> std::string {
+    std::optional<uint64_t> code = ParseUint(value, 400, 599);
+    if (!code) return "must be a status code from 400 to 599";
+    (out.global.mutable_rate_limit()->*setter)(static_cast<uint32_t>(*code));
+    return "";
+  };
+}
+
+KeyParser RateLimitCount(void (v1::RateLimitSettings::*setter)(uint32_t), uint64_t max) {
+  return [setter, max](std::string_view value, Settings& out) -> std::string {
+    std::optional<uint64_t> n = ParseUint(value, 1, max);
+    if (!n) return portico::StrCat("must be a whole number from 1 to ", max);
+    (out.global.mutable_rate_limit()->*setter)(static_cast<uint32_t>(*n));
+    return "";
+  };
+}
+
+KeyParser RateLimitDuration(google::protobuf::Duration* (v1::RateLimitSettings::*field)()) {
+  return [field](std::string_view value, Settings& out) -> std::string {
+    std::optional<int64_t> millis = ParseNginxDuration(value);
+    if (!millis.has_value()) return "not a duration (\"60s\", \"5m\", or seconds)";
+    if (*millis == 0) return "must be above zero";
+    SetDuration((out.global.mutable_rate_limit()->*field)(), *millis);
+    return "";
+  };
+}
+
 struct Key {
   std::string_view name;
   KeyParser parse;
@@ -126,6 +157,12 @@ const std::vector<Key>& Keys() {
       {"keep-alive", Duration(&v1::GlobalSettings::mutable_keepalive_timeout)},
       {"keep-alive-requests", Count(&v1::GlobalSettings::set_max_keepalive_requests)},
       {"large-client-header-buffers", HeaderBuffers},
+      {"limit-block-after", RateLimitCount(&v1::RateLimitSettings::set_block_after, 1000000)},
+      {"limit-block-duration", RateLimitDuration(&v1::RateLimitSettings::mutable_block_duration)},
+      {"limit-block-window", RateLimitDuration(&v1::RateLimitSettings::mutable_block_window)},
+      {"limit-conn-status-code", RejectStatus(&v1::RateLimitSettings::set_connections_status_code)},
+      {"limit-max-clients", RateLimitCount(&v1::RateLimitSettings::set_max_clients, 16777216)},
+      {"limit-req-status-code", RejectStatus(&v1::RateLimitSettings::set_status_code)},
       {"proxy-body-size", BodySize},
       {"ssl-redirect", Bool([](Settings& s) { return &s.https.ssl_redirect; })},
   };
@@ -178,6 +215,33 @@ void TrustedProxies(const ConfigMap& config_map, v1::GlobalSettings& out,
   }
   if (use) {
     for (std::string& c : cidrs) out.add_trusted_proxies(std::move(c));
+  }
+}
+
+// whitelist-source-range and denylist-source-range fail closed: an invalid
+// list refuses every request of the Ingresses without a list of their own.
+bool IsIpFilterKey(std::string_view key) {
+  return key == "whitelist-source-range" || key == "denylist-source-range";
+}
+
+void IpFilterLists(const ConfigMap& config_map, IpFilterDefaults& out,
+                   DiagnosticSink& diagnostics) {
+  for (const auto& [key, raw] : config_map.data) {
+    if (!IsIpFilterKey(key)) continue;
+    CidrListOption& option = key == "whitelist-source-range" ? out.allow : out.deny;
+    option.set = true;
+    absl::StatusOr<std::vector<std::string>> cidrs =
+        ParseCidrList(ToStd(absl::StripAsciiWhitespace(raw)));
+    if (cidrs.ok()) {
+      option.cidrs = *std::move(cidrs);
+      continue;
+    }
+    option.invalid = true;
+    diagnostics.Error(
+        "ConfigMap", config_map.meta, "InvalidSetting",
+        portico::StrCat("key \"", key, "\" is not a CIDR list (", cidrs.status().message(),
+                        "); fail closed: every request to an Ingress without its "
+                        "own list is refused (403) until it is fixed"));
   }
 }
 
@@ -254,7 +318,9 @@ std::optional<uint64_t> ParseNginxSize(std::string_view text) {
 Settings ParseSettings(const ConfigMap& config_map, DiagnosticSink& diagnostics) {
   Settings out;
   for (const auto& [key, raw] : config_map.data) {
-    if (key == "use-forwarded-headers" || key == "proxy-real-ip-cidr") continue;
+    if (key == "use-forwarded-headers" || key == "proxy-real-ip-cidr" || IsIpFilterKey(key)) {
+      continue;
+    }
     const Key* known = nullptr;
     for (const Key& k : Keys()) {
       if (k.name == key) known = &k;
@@ -276,6 +342,7 @@ Settings ParseSettings(const ConfigMap& config_map, DiagnosticSink& diagnostics)
     out = std::move(parsed);
   }
   TrustedProxies(config_map, out.global, diagnostics);
+  IpFilterLists(config_map, out.ip_filter, diagnostics);
   return out;
 }
 

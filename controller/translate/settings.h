@@ -7,6 +7,7 @@
 #include <optional>
 #include <string_view>
 
+#include "controller/translate/annotations_security.h"
 #include "controller/translate/cluster_state.h"
 #include "controller/translate/diagnostics.h"
 #include "controller/translate/https_policy.h"
@@ -19,6 +20,9 @@ struct Settings {
   // Defaults of every route, which its Ingress's annotations may override;
   // the translator applies them per route (the data plane never sees them).
   HttpsOptions https;
+  // whitelist-source-range and denylist-source-range: the IP lists of every
+  // Ingress without its own (an invalid one fails closed).
+  IpFilterDefaults ip_filter;
 };
 
 // Each key is parsed strictly; a bad value is reported and only that key is

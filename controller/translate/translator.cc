@@ -96,10 +96,10 @@ void TranslateCanary(const Ingress& ingress, const IngressAnnotations& annotatio
   }
 }
 
-void TranslateIngress(const Ingress& ingress, const HttpsOptions& https_defaults,
-                      BackendResolver& backends, TlsResolver& tls, VirtualHostBuilder& vhosts,
-                      DiagnosticSink& diagnostics) {
-  const IngressAnnotations annotations = ParseAnnotations(ingress, https_defaults, diagnostics);
+void TranslateIngress(const Ingress& ingress, const Settings& settings, BackendResolver& backends,
+                      TlsResolver& tls, VirtualHostBuilder& vhosts, DiagnosticSink& diagnostics) {
+  const IngressAnnotations annotations =
+      ParseAnnotations(ingress, settings.https, diagnostics, settings.ip_filter);
   const BackendOwner owner{"Ingress", &ingress.meta, ingress.meta.name,
                            annotations.backend_protocol, &annotations.cluster_policy};
   if (annotations.traffic.is_canary) {
@@ -183,7 +183,7 @@ Result Translate(const ClusterState& state, const Options& options) {
   TlsResolver tls(state, options.now);
   VirtualHostBuilder vhosts;
   for (const Ingress* ingress : ServedByAge(state, options, diagnostics)) {
-    TranslateIngress(*ingress, settings.https, backends, tls, vhosts, diagnostics);
+    TranslateIngress(*ingress, settings, backends, tls, vhosts, diagnostics);
     result.served_ingresses.push_back({ingress->meta.ns, ingress->meta.name});
   }
   std::sort(result.served_ingresses.begin(), result.served_ingresses.end());

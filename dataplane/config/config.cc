@@ -14,6 +14,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "common/strings.h"
+#include "dataplane/config/security_config.h"
 #include "dataplane/config/tls_config.h"
 #include "google/protobuf/util/json_util.h"
 
@@ -82,6 +83,9 @@ absl::StatusOr<GlobalConfig> CompileSettings(const v1::GlobalSettings& s,
   g.max_request_body_bytes = s.max_request_body_bytes();  // 0 is unlimited
   g.max_keepalive_requests = OrDefault(s.max_keepalive_requests(), g.max_keepalive_requests);
   g.add_via_header = s.add_via_header();
+  absl::StatusOr<policy::RateLimitOptions> rate_limit = CompileRateLimitSettings(s.rate_limit());
+  if (!rate_limit.ok()) return rate_limit.status();
+  g.rate_limit = *rate_limit;
   return g;
 }
 
@@ -386,6 +390,7 @@ absl::StatusOr<std::unique_ptr<const router::RouteTable>> CompileRoutes(
         route.https_redirect_code = *code;
       }
       if (r.has_hsts()) route.hsts = HstsValue(r.hsts());
+      if (absl::Status s = CompileRouteSecurity(r, where, route); !s.ok()) return s;
       spec.routes.push_back(std::move(route));
     }
     vhosts.push_back(std::move(spec));

@@ -12,6 +12,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "common/net/ip_address.h"
+#include "dataplane/policy/rate_limiter.h"
 #include "dataplane/router/route_table.h"
 #include "dataplane/tls/certificate_table.h"
 #include "dataplane/upstream/cluster_config.h"
@@ -30,6 +31,7 @@ struct GlobalConfig {
   uint64_t max_request_body_bytes = 0;  // 0: unlimited
   uint32_t max_keepalive_requests = 1000;
   bool add_via_header = false;
+  policy::RateLimitOptions rate_limit;
 };
 
 struct Config {

@@ -87,6 +87,7 @@ absl::Status Dataplane::Run() {
   worker_options.h2c = options_.h2c;
   worker_options.http2_stall_timeout = options_.http2_stall_timeout;
   worker_options.https_redirect_port = options_.https_redirect_port;
+  worker_options.rate_limiter = std::make_shared<policy::RateLimiter>();
   for (size_t i = 0; i < listeners.size(); ++i) {
     workers_.push_back(
         std::make_unique<Worker>(static_cast<int>(i), std::move(listeners[i]), worker_options));

@@ -186,6 +186,11 @@ std::string Dataplane::RenderMetrics() const {
     rejected[static_cast<size_t>(RejectPolicy::kH2Flood)] += static_cast<uint64_t>(
         Sum(ws, [i](const WorkerStats& s) { return s.http2_floods[i].value(); }));
   }
+  static_assert(kRejectPolicies <= std::tuple_size_v<decltype(WorkerStats::policy_rejections)>);
+  for (size_t i = 0; i < kRejectPolicies; ++i) {
+    rejected[i] += static_cast<uint64_t>(
+        Sum(ws, [i](const WorkerStats& s) { return s.policy_rejections[i].value(); }));
+  }
   RenderRejections(rejected, out);
 
   out.Family("portico_upstream_failures_total", "counter",

@@ -151,6 +151,12 @@ std::string_view RejectPolicyName(RejectPolicy policy) {
       return "protocol";
     case RejectPolicy::kH2Flood:
       return "h2_flood";
+    case RejectPolicy::kIpFilter:
+      return "ip_filter";
+    case RejectPolicy::kRateLimit:
+      return "rate_limit";
+    case RejectPolicy::kLimitConnections:
+      return "limit_connections";
   }
   return "protocol";
 }

@@ -109,12 +109,15 @@ void RenderRequestSeries(const RequestSeries& series, RenderOptions options,
 // portico_requests_rejected_total. rate_limit, deny_list and auth join here
 // when those policies exist (docs/metrics.md).
 enum class RejectPolicy : uint8_t {
-  kBodySize,    // 413: body over the max body size
-  kHeaderSize,  // 414, 431: request line or headers over their limits
-  kProtocol,    // every other codec rejection (malformed, smuggling, too slow)
-  kH2Flood,     // an HTTP/2 flood guard tripped (GOAWAY or a stream reset)
+  kBodySize,          // 413: body over the max body size
+  kHeaderSize,        // 414, 431: request line or headers over their limits
+  kProtocol,          // every other codec rejection (malformed, smuggling, too slow)
+  kH2Flood,           // an HTTP/2 flood guard tripped (GOAWAY or a stream reset)
+  kIpFilter,          // 403: allow-list / deny-list (or an invalid list, failing closed)
+  kRateLimit,         // limit-rps / limit-rpm exceeded, or a blocked repeat offender
+  kLimitConnections,  // limit-connections: too many concurrent requests
 };
-inline constexpr size_t kRejectPolicies = 4;
+inline constexpr size_t kRejectPolicies = 7;
 std::string_view RejectPolicyName(RejectPolicy policy);
 
 // The policy behind a request the codec answered itself with `status` (the

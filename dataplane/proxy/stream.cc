@@ -63,6 +63,7 @@ void Stream::RouteRequest(http::RequestHead& head) {
   }
   router::MatchResult match = config_->routes->Match(head.authority, *path);
   route_ = match.route;
+  if (RefusedByAccessPolicy(head)) return;
   if (route_ != nullptr && EnforceHttps(head, *path)) return;
   const router::RouteAction* action = nullptr;
   if (route_ != nullptr) {

@@ -15,6 +15,7 @@
 #include "dataplane/event/event_loop.h"
 #include "dataplane/http/client_stream.h"
 #include "dataplane/http/stream.h"
+#include "dataplane/policy/rate_limiter.h"
 #include "dataplane/upstream/cluster_runtime.h"
 
 namespace portico::dataplane::proxy {
@@ -46,6 +47,9 @@ class Stream final : public http::RequestHandler, public http::ClientStreamHandl
   using Clock = std::chrono::steady_clock;
 
   void RouteRequest(http::RequestHead& head);
+  // The route's IP filter, rate limit and concurrency limit, and the block of
+  // repeat offenders (stream_access.cc); true: refused (answered).
+  bool RefusedByAccessPolicy(const http::RequestHead& head);
   // The matched route's HTTPS redirect (true: answered with it) and HSTS.
   bool EnforceHttps(const http::RequestHead& head, std::string_view path);
   void ProxyTo(const std::string& cluster_name, http::RequestHead& head);
@@ -87,6 +91,7 @@ class Stream final : public http::RequestHandler, public http::ClientStreamHandl
 
   // Route and upstream.
   const router::Route* route_ = nullptr;
+  policy::RateLimiter::Slot limit_slot_;  // held while the request runs (limit-connections)
   std::shared_ptr<upstream::ClusterRuntime> cluster_;
   std::vector<size_t> tried_;
   size_t endpoint_ = 0;

@@ -17,6 +17,7 @@
 #include "dataplane/event/event_loop.h"
 #include "dataplane/http1/server_connection.h"
 #include "dataplane/http2/server_connection.h"
+#include "dataplane/policy/rate_limiter.h"
 #include "dataplane/proxy/access_log.h"
 #include "dataplane/proxy/request_metrics.h"
 #include "dataplane/proxy/worker_stats.h"
@@ -36,6 +37,8 @@ struct WorkerOptions {
   bool h2c = false;                    // HTTP/2 with prior knowledge on plain listeners
   double http2_stall_timeout = 30;     // seconds
   uint16_t https_redirect_port = 443;  // in HTTPS redirects' Location; 443 is left out
+  // The data plane's one rate limiter, shared by every worker (thread-safe).
+  std::shared_ptr<policy::RateLimiter> rate_limiter;
 };
 
 // A listening socket of one worker; TLS ones terminate TLS with the
@@ -87,6 +90,7 @@ class Worker final : public http1::ConnectionOwner,
   bool metrics_per_host() const { return options_.metrics_per_host; }
   bool access_log_enabled() const { return options_.access_log; }
   uint16_t https_redirect_port() const { return options_.https_redirect_port; }
+  policy::RateLimiter* rate_limiter() const { return options_.rate_limiter.get(); }
   void WriteAccessLog(const AccessLogEntry& entry);
 
   // http1::ConnectionOwner and http2::ConnectionOwner

@@ -34,6 +34,9 @@ struct WorkerStats {
   std::array<metrics::Counter, 3> tls_handshakes;
   metrics::Counter tls_resumptions;
   metrics::Counter tls_handshake_failures;  // failed, or closed before completing
+  // Requests refused by a route's policies, indexed by RejectPolicy
+  // (request_metrics.h); the codec's rejections are counted above.
+  std::array<metrics::Counter, 16> policy_rejections;
 };
 
 inline constexpr std::array<int, 8> kProtocolErrorStatuses = {400, 405, 408, 413,

@@ -11,6 +11,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
+#include "common/net/ip_address.h"
 #include "re2/re2.h"
 
 namespace portico::dataplane::router {
@@ -51,6 +52,26 @@ struct RouteAction {
   std::optional<DirectResponseAction> direct_response;
 };
 
+// allowlist-source-range / denylist-source-range of a route (policy/ip_filter.h).
+struct IpFilterRule {
+  bool active = false;
+  bool deny_all = false;  // fail closed: a list was invalid
+  net::CidrSet allow;     // non-empty: only these clients
+  net::CidrSet deny;
+};
+
+// limit-* of a route (policy/rate_limiter.h). Routes with the same zone (one
+// Ingress) share their clients' buckets.
+struct RateLimitRule {
+  uint32_t rps = 0;  // 0: no such limit
+  uint32_t rpm = 0;
+  uint32_t burst_multiplier = 5;
+  uint32_t connections = 0;  // concurrent requests per client; 0: unlimited
+  net::CidrSet exempt;
+  std::string zone;
+  bool active() const { return rps != 0 || rpm != 0 || connections != 0; }
+};
+
 struct Route {
   std::string name;
   PathMatchType match_type = PathMatchType::kPrefix;
@@ -62,6 +83,8 @@ struct Route {
   int https_redirect_code = 0;
   // Strict-Transport-Security value for responses sent over TLS; empty: none.
   std::string hsts;
+  IpFilterRule ip_filter;
+  RateLimitRule rate_limit;
 };
 
 struct VirtualHostSpec {

@@ -1,0 +1,209 @@
+"""IP filtering and rate limiting through the real data plane. Distinct
+clients are distinct loopback source addresses (127.0.0.2, 127.0.0.3, ...);
+127.0.0.5 is the one trusted proxy, so its X-Forwarded-For counts and nobody
+else's does."""
+
+import http.client
+import re
+import threading
+import time
+
+import pytest
+
+from harness import route, snapshot, vhost, wait_until
+
+TRUSTED = "127.0.0.5"
+
+
+def get(proxy, host, source, headers=None, path="/", timeout=10):
+    """GET from a given loopback source address; returns (status, headers, body)."""
+    conn = http.client.HTTPConnection("127.0.0.1", proxy.port, timeout=timeout,
+                                      source_address=(source, 0))
+    try:
+        conn.request("GET", path, headers={"Host": host, **(headers or {})})
+        resp = conn.getresponse()
+        return resp.status, dict((k.lower(), v) for k, v in resp.getheaders()), resp.read()
+    finally:
+        conn.close()
+
+
+def rejected(proxy, policy):
+    match = re.search(rf'^portico_requests_rejected_total{{policy="{policy}"}} (\S+)$',
+                      proxy.metrics(), re.M)
+    assert match, f"no rejection series for {policy}"
+    return float(match.group(1))
+
+
+def filtered_route(name, ip_filter=None, rate_limit=None):
+    r = route(name, "/", "web")
+    if ip_filter is not None:
+        r["ipFilter"] = ip_filter
+    if rate_limit is not None:
+        r["rateLimit"] = rate_limit
+    return r
+
+
+@pytest.fixture(scope="module")
+def backend(module_launch):
+    return module_launch.backend("web")
+
+
+@pytest.fixture(scope="module")
+def proxy(module_launch, backend):
+    vhosts = [
+        vhost("allow", ["allow.test"], [filtered_route(
+            "allow", {"allow": ["127.0.0.2/32", "10.9.0.0/16", "::1/128"]})]),
+        vhost("deny", ["deny.test"], [filtered_route("deny", {"deny": ["127.0.0.3/32"]})]),
+        vhost("closed", ["closed.test"], [filtered_route("closed", {"denyAll": True})]),
+        vhost("rate", ["rate.test"], [filtered_route(
+            "rate", rate_limit={"rps": 1, "burstMultiplier": 3, "exempt": ["127.0.0.4/32"],
+                                "zone": "default/rate"})]),
+        vhost("conn", ["conn.test"], [filtered_route(
+            "conn", rate_limit={"connections": 2, "zone": "default/conn"})]),
+        vhost("open", ["open.test"], [route("open", "/", "web")]),
+    ]
+    snap = snapshot(vhosts, {"web": ({}, [backend.endpoint()])})
+    return module_launch.dataplane(snap, trusted_proxies=[f"{TRUSTED}/32"])
+
+
+def test_allow_list_admits_only_its_clients(proxy):
+    assert get(proxy, "allow.test", "127.0.0.2")[0] == 200
+    status, _, body = get(proxy, "allow.test", "127.0.0.1")
+    assert status == 403, body
+    assert get(proxy, "open.test", "127.0.0.1")[0] == 200  # other routes are not filtered
+
+
+def test_spoofed_forwarded_for_from_an_untrusted_peer_is_still_denied(proxy):
+    before = rejected(proxy, "ip_filter")
+    for spoof in ["127.0.0.2", "10.9.1.1", "127.0.0.2, 127.0.0.2", "::1"]:
+        status, _, _ = get(proxy, "allow.test", "127.0.0.1",
+                           {"X-Forwarded-For": spoof, "X-Real-IP": "127.0.0.2"})
+        assert status == 403, spoof
+    assert rejected(proxy, "ip_filter") >= before + 4
+
+
+def test_forwarded_for_from_a_trusted_proxy_is_honoured(proxy):
+    assert get(proxy, "allow.test", TRUSTED, {"X-Forwarded-For": "10.9.3.4"})[0] == 200
+    # The right-most untrusted hop is the client: a spoofed entry further left
+    # does not help a client outside the list.
+    assert get(proxy, "allow.test", TRUSTED,
+               {"X-Forwarded-For": "10.9.3.4, 192.0.2.7"})[0] == 403
+    # The trusted proxy itself is not on the list.
+    assert get(proxy, "allow.test", TRUSTED)[0] == 403
+
+
+def test_deny_list(proxy):
+    assert get(proxy, "deny.test", "127.0.0.3")[0] == 403
+    assert get(proxy, "deny.test", "127.0.0.2")[0] == 200
+    assert get(proxy, "deny.test", TRUSTED, {"X-Forwarded-For": "127.0.0.3"})[0] == 403
+    assert get(proxy, "deny.test", "127.0.0.3", {"X-Forwarded-For": "127.0.0.9"})[0] == 403
+
+
+def test_fail_closed_route_refuses_everyone(proxy):
+    for source in ["127.0.0.1", "127.0.0.2", TRUSTED]:
+        assert get(proxy, "closed.test", source)[0] == 403
+
+
+def burst_until_limited(proxy, host, source, limit=50):
+    """Requests back to back on one keep-alive connection until one is refused."""
+    conn = http.client.HTTPConnection("127.0.0.1", proxy.port, timeout=10,
+                                      source_address=(source, 0))
+    statuses = []
+    try:
+        for _ in range(limit):
+            conn.request("GET", "/", headers={"Host": host})
+            resp = conn.getresponse()
+            resp.read()
+            statuses.append(resp.status)
+            if resp.status != 200:
+                return statuses, dict((k.lower(), v) for k, v in resp.getheaders())
+    finally:
+        conn.close()
+    return statuses, {}
+
+
+def test_rate_limit_429_after_the_burst_with_retry_after_then_recovers(proxy):
+    before = rejected(proxy, "rate_limit")
+    statuses, headers = burst_until_limited(proxy, "rate.test", "127.0.0.6")
+    # A bucket of rps x multiplier = 3 requests; refills add at most a few
+    # while the burst runs.
+    assert statuses[-1] == 429, statuses
+    assert len(statuses) >= 4 and set(statuses[:3]) == {200}, statuses
+    assert headers.get("retry-after") == "1"
+    assert rejected(proxy, "rate_limit") >= before + 1
+    # Another client has its own bucket.
+    assert get(proxy, "rate.test", "127.0.0.7")[0] == 200
+    # One token per second: waiting recovers.
+    wait_until(lambda: get(proxy, "rate.test", "127.0.0.6")[0] == 200, 10,
+               "the rate-limited client to be served again", interval=0.2)
+
+
+def test_limit_whitelist_is_exempt(proxy):
+    statuses, _ = burst_until_limited(proxy, "rate.test", "127.0.0.4", limit=30)
+    assert statuses == [200] * 30
+
+
+def test_rate_limit_counts_the_forwarded_client_behind_a_trusted_proxy(proxy):
+    statuses, _ = burst_until_limited(proxy, "rate.test", TRUSTED)
+    assert statuses[-1] == 429
+    # Behind the same proxy, another client is another bucket.
+    assert get(proxy, "rate.test", TRUSTED, {"X-Forwarded-For": "192.0.2.44"})[0] == 200
+
+
+@pytest.mark.timeout_s(60)
+def test_limit_connections_refuses_concurrent_requests_beyond_the_limit(proxy, backend):
+    before = rejected(proxy, "limit_connections")
+    results = []
+
+    def held_request():
+        results.append(get(proxy, "conn.test", "127.0.0.8", path="/?hold_body=1",
+                           timeout=30)[0])
+
+    threads = [threading.Thread(target=held_request) for _ in range(2)]
+    for t in threads:
+        t.start()
+    try:
+        wait_until(lambda: backend.stats()["held"] >= 2, 10, "two requests held by the backend")
+        status, headers, _ = get(proxy, "conn.test", "127.0.0.8")
+        assert status == 503
+        assert rejected(proxy, "limit_connections") >= before + 1
+        # Other clients are counted on their own.
+        assert get(proxy, "conn.test", "127.0.0.9")[0] == 200
+    finally:
+        backend.release()
+        for t in threads:
+            t.join(20)
+    assert results == [200, 200]
+    # The slots were given back.
+    assert get(proxy, "conn.test", "127.0.0.8")[0] == 200
+
+
+def test_repeat_offenders_are_blocked_on_every_route_for_the_cool_down(launch):
+    backend = launch.backend("web")
+    vhosts = [
+        vhost("rate", ["rate.test"], [filtered_route(
+            "rate", rate_limit={"rps": 1, "burstMultiplier": 1, "zone": "z"})]),
+        vhost("open", ["open.test"], [route("open", "/", "web")]),
+    ]
+    settings = {"rateLimit": {"statusCode": 503, "blockAfter": 2, "blockWindow": "60s",
+                              "blockDuration": "2s"}}
+    proxy = launch.dataplane(snapshot(vhosts, {"web": ({}, [backend.endpoint()])},
+                                      settings=settings))
+    offender = "127.0.0.10"
+    assert get(proxy, "open.test", offender)[0] == 200
+    # Two refusals (status 503 from limit-req-status-code) make a block.
+    refused = 0
+    for _ in range(20):
+        status, _, _ = get(proxy, "rate.test", offender)
+        if status != 200:
+            assert status == 503
+            refused += 1
+        if refused == 2:
+            break
+    assert refused == 2
+    status, headers, _ = get(proxy, "open.test", offender)
+    assert status == 503
+    assert 1 <= int(headers["retry-after"]) <= 2
+    assert get(proxy, "open.test", "127.0.0.11")[0] == 200
+    wait_until(lambda: get(proxy, "open.test", offender)[0] == 200, 10,
+               "the block to end", interval=0.2)
