@@ -15,8 +15,8 @@
 #include <string_view>
 
 #include "controller/translate/annotation_reader.h"
-#include "controller/translate/annotations_traffic.h"
 #include "controller/translate/annotations_security.h"
+#include "controller/translate/annotations_traffic.h"
 #include "controller/translate/cluster_state.h"
 #include "controller/translate/diagnostics.h"
 #include "controller/translate/https_policy.h"
