@@ -37,11 +37,15 @@ void ParseRateLimit(AnnotationReader& read, v1::Route& route_policy) {
   std::optional<uint64_t> rpm = read.Uint("limit-rpm", 1, 60000000);
   std::optional<uint64_t> connections = read.Uint("limit-connections", 1, 1000000);
   std::optional<uint64_t> multiplier = read.Uint("limit-burst-multiplier", 1, 1000);
-  std::optional<AnnotationReader::Found> whitelist = read.Find("limit-whitelist");
+  // limit-allowlist is the current ingress-nginx name, limit-whitelist the
+  // older one; both are read, the newer first.
+  std::optional<AnnotationReader::Found> whitelist = read.Find("limit-allowlist");
+  std::optional<AnnotationReader::Found> older = read.Find("limit-whitelist");
+  if (!whitelist) whitelist = std::move(older);
   if (!rps && !rpm && !connections) {
     if (multiplier || whitelist) {
       read.Warn("IgnoredAnnotation",
-                "limit-burst-multiplier and limit-whitelist have no effect without limit-rps, "
+                "limit-burst-multiplier and limit-allowlist have no effect without limit-rps, "
                 "limit-rpm or limit-connections");
     }
     return;

@@ -2,8 +2,9 @@
 // Security policy annotations: IP filtering (allowlist-source-range, its
 // ingress-nginx spelling whitelist-source-range, denylist-source-range) and
 // rate limiting (limit-rps, limit-rpm, limit-burst-multiplier,
-// limit-connections, limit-whitelist). The IP lists fail closed: an invalid
-// list refuses every request to the Ingress (docs/annotations.md).
+// limit-connections, limit-allowlist or its older spelling limit-whitelist).
+// The IP lists fail closed: an invalid list refuses every request to the
+// Ingress (docs/annotations.md).
 
 #include <string>
 #include <string_view>

@@ -10,6 +10,10 @@ import time
 
 import pytest
 
+from controller_harness import (NAMESPACE, ControlledDataplane, Controller, ManifestDir,
+                                endpoints, ingress, ingress_class, service,
+                                settings_config_map, subdir)
+from controller_harness import start as track
 from harness import route, snapshot, vhost, wait_until
 
 TRUSTED = "127.0.0.5"
@@ -207,3 +211,57 @@ def test_repeat_offenders_are_blocked_on_every_route_for_the_cool_down(launch):
     assert get(proxy, "open.test", "127.0.0.11")[0] == 200
     wait_until(lambda: get(proxy, "open.test", offender)[0] == 200, 10,
                "the block to end", interval=0.2)
+
+
+# --- annotations and settings through the real controller --------------------------
+
+@pytest.mark.timeout_s(90)
+def test_annotations_and_settings_through_the_controller(launch):
+    echo = launch.backend("echo")
+    manifests = ManifestDir(launch.tmp_dir / "manifests")
+    manifests.write("00-base.yaml", [
+        ingress_class(), service("echo"), endpoints("echo", [echo]),
+        settings_config_map("portico-settings", {
+            "denylist-source-range": "127.0.0.3/32",
+            "use-forwarded-headers": "true", "proxy-real-ip-cidr": f"{TRUSTED}/32",
+            "limit-req-status-code": "503"})])
+    nginx = "nginx.ingress.kubernetes.io/"
+    manifests.write("10-ingresses.yaml", [
+        ingress("allow", "allow.test", [("/", "echo", 80)],
+                annotations={nginx + "whitelist-source-range": "127.0.0.2, 10.9.0.0/16"}),
+        ingress("broken", "broken.test", [("/", "echo", 80)],
+                annotations={"portico.dev/allowlist-source-range": "127.0.0.2, 10.9.0.0/33"}),
+        ingress("rate", "rate.test", [("/", "echo", 80)],
+                annotations={nginx + "limit-rps": "1", nginx + "limit-burst-multiplier": "2",
+                             nginx + "limit-allowlist": "127.0.0.4"}),
+        ingress("open", "open.test", [("/", "echo", 80)])])
+    controller = track(launch, lambda: Controller(
+        subdir(launch, "controller"), manifests.path,
+        extra_args=[f"--settings_config_map={NAMESPACE}/portico-settings"]))
+    dp = track(launch, lambda: ControlledDataplane(subdir(launch, "dp"), [controller.address],
+                                                   "dp", workers=2))
+    wait_until(lambda: get(dp, "open.test", "127.0.0.2")[0] == 200, 20, "the routes to be served")
+
+    log = controller.stderr()
+    assert re.search(r"InvalidAnnotation: annotation portico.dev/allowlist-source-range is not "
+                     r"a CIDR list.*fail closed", log), log[-3000:]
+
+    # The Ingress's allow-list; a spoofed header from an untrusted peer does not help,
+    # the same header from the ConfigMap's trusted proxy does.
+    assert get(dp, "allow.test", "127.0.0.2")[0] == 200
+    assert get(dp, "allow.test", "127.0.0.6")[0] == 403
+    assert get(dp, "allow.test", "127.0.0.6", {"X-Forwarded-For": "10.9.0.1"})[0] == 403
+    assert get(dp, "allow.test", TRUSTED, {"X-Forwarded-For": "10.9.0.1"})[0] == 200
+    # An invalid allow-list fails closed, even for the client it meant to allow.
+    assert get(dp, "broken.test", "127.0.0.2")[0] == 403
+    # The ConfigMap's deny-list applies to every Ingress.
+    assert get(dp, "open.test", "127.0.0.3")[0] == 403
+    assert get(dp, "allow.test", "127.0.0.3")[0] == 403
+    # Rate limit: a burst of 2, then limit-req-status-code (503) with Retry-After;
+    # the limit-allowlist client is never limited.
+    statuses, headers = burst_until_limited(dp, "rate.test", "127.0.0.7")
+    assert statuses[-1] == 503 and set(statuses[:2]) == {200}, statuses
+    assert headers.get("retry-after") == "1"
+    assert burst_until_limited(dp, "rate.test", "127.0.0.4", limit=20)[0] == [200] * 20
+    assert rejected(dp, "ip_filter") >= 5
+    assert rejected(dp, "rate_limit") >= 1
