@@ -147,7 +147,9 @@ start_proxy() {
   local logf="$WORK/logs/$name.log"
   case $name in
     portico)
-      render portico.json "$WORK/portico.json" BACKEND_PORT
+      # PORTICO_ROUTE_POLICY: route policy fields ('"rateLimit": {...},') for policy-cost.
+      ROUTE_POLICY=${PORTICO_ROUTE_POLICY:-} render portico.json "$WORK/portico.json" BACKEND_PORT \
+        ROUTE_POLICY
       taskset -c "$cpus" "$BIN" --snapshot="$WORK/portico.json" \
         --http_listen="127.0.0.1:$HTTP_PORT" --https_listen="127.0.0.1:$HTTPS_PORT" \
         --admin_listen=127.0.0.1:0 --workers="$WORKERS" --access_log=off --log_level=warning \
