@@ -39,13 +39,14 @@ RateLimiter::Slot& RateLimiter::Slot::operator=(Slot&& other) noexcept {
     Reset();
     limiter_ = other.limiter_;
     key_ = other.key_;
+    generation_ = other.generation_;
     other.limiter_ = nullptr;
   }
   return *this;
 }
 
 void RateLimiter::Slot::Reset() {
-  if (limiter_ != nullptr) limiter_->Release(key_);
+  if (limiter_ != nullptr) limiter_->Release(key_, generation_);
   limiter_ = nullptr;
 }
 
@@ -83,6 +84,7 @@ RateLimiter::Entry& RateLimiter::Touch(Shard& shard, const Key& key,
   shard.lru.emplace_front();
   Entry& entry = shard.lru.front();
   entry.key = key;
+  entry.generation = ++shard.generations;
   shard.index.emplace(key, shard.lru.begin());
   return entry;
 }
@@ -172,14 +174,16 @@ std::optional<RateLimiter::Slot> RateLimiter::Acquire(const router::RateLimitRul
   Entry& entry = Touch(shard, key, options);
   if (entry.active >= rule.connections) return std::nullopt;
   ++entry.active;
-  return Slot(this, key);
+  return Slot(this, key, entry.generation);
 }
 
-void RateLimiter::Release(const Key& key) {
+void RateLimiter::Release(const Key& key, uint64_t generation) {
   Shard& shard = ShardFor(key);
   std::lock_guard<std::mutex> lock(shard.mu);
   auto it = shard.index.find(key);
-  if (it != shard.index.end() && it->second->active > 0) --it->second->active;
+  if (it != shard.index.end() && it->second->generation == generation && it->second->active > 0) {
+    --it->second->active;
+  }
 }
 
 size_t RateLimiter::size() const {

@@ -14,7 +14,8 @@
 // client counted toward or serving a block), evicting the least recently
 // used. An evicted client simply starts again with a full bucket; an evicted
 // entry that still had requests in flight forgets them (its count restarts at
-// zero), which only happens when more than max_clients clients are active.
+// zero, and their slots, given back later, leave the new entry alone), which
+// only happens when more than max_clients clients are active.
 
 #include <array>
 #include <atomic>
@@ -67,8 +68,10 @@ class RateLimiter {
   class Slot {
    public:
     Slot() = default;
-    Slot(RateLimiter* limiter, const Key& key) : limiter_(limiter), key_(key) {}
-    Slot(Slot&& other) noexcept : limiter_(other.limiter_), key_(other.key_) {
+    Slot(RateLimiter* limiter, const Key& key, uint64_t generation)
+        : limiter_(limiter), key_(key), generation_(generation) {}
+    Slot(Slot&& other) noexcept
+        : limiter_(other.limiter_), key_(other.key_), generation_(other.generation_) {
       other.limiter_ = nullptr;
     }
     Slot& operator=(Slot&& other) noexcept;
@@ -81,6 +84,7 @@ class RateLimiter {
    private:
     RateLimiter* limiter_ = nullptr;
     Key key_;
+    uint64_t generation_ = 0;  // of the entry it was taken from
   };
 
   // Whether `client` serves a block (refused on every route). Lock-free while
@@ -110,11 +114,15 @@ class RateLimiter {
     uint32_t violations = 0;
     Clock::time_point window_start;
     Clock::time_point blocked_until;
+    // Unique within the shard: a slot of an evicted entry must not give back
+    // a slot of the entry that later took its key.
+    uint64_t generation = 0;
   };
   struct Shard {
     mutable std::mutex mu;
     std::list<Entry> lru;  // most recently used first
     absl::flat_hash_map<Key, std::list<Entry>::iterator> index;
+    uint64_t generations = 0;
   };
 
   static Key MakeKey(uint64_t zone, const net::IpAddress& client, bool offender);
@@ -124,7 +132,7 @@ class RateLimiter {
   Entry& Touch(Shard& shard, const Key& key, const RateLimitOptions& options);
   void RecordViolation(const RateLimitOptions& options, const net::IpAddress& client,
                        Clock::time_point now);
-  void Release(const Key& key);
+  void Release(const Key& key, uint64_t generation);
 
   std::array<Shard, kShards> shards_;
   // The latest end of any block, in Clock ticks: before it nobody needs a lookup.

@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <cstdio>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -110,6 +111,29 @@ TEST(RateLimiterTest, ConcurrentSlotsAreHeldUntilReleased) {
   std::optional<RateLimiter::Slot> c = limiter.Acquire(rule, options, client);
   EXPECT_TRUE(c.has_value());
   EXPECT_FALSE(limiter.Acquire(rule, options, client).has_value());
+}
+
+TEST(RateLimiterTest, ASlotOfAnEvictedEntryDoesNotFreeItsSuccessor) {
+  RateLimiter limiter;
+  RateLimitOptions options;
+  options.max_clients = RateLimiter::kShards;  // one entry per shard
+  router::RateLimitRule rule = Rule(0, 0);
+  rule.connections = 1;
+  net::IpAddress client = Ip("192.0.2.1");
+  std::optional<RateLimiter::Slot> stale = limiter.Acquire(rule, options, client);
+  ASSERT_TRUE(stale && stale->held());
+  // Other clients evict it (each shard holds one entry).
+  for (int i = 0; i < 256; ++i) {
+    limiter.Acquire(rule, options, Ip("198.51.100." + std::to_string(i)));
+  }
+  // Forgotten: the client starts again with a free slot, and takes it.
+  std::optional<RateLimiter::Slot> current = limiter.Acquire(rule, options, client);
+  ASSERT_TRUE(current && current->held());
+  // Giving back the old slot must not free the new entry's.
+  stale.reset();
+  EXPECT_FALSE(limiter.Acquire(rule, options, client).has_value());
+  current.reset();
+  EXPECT_TRUE(limiter.Acquire(rule, options, client).has_value());
 }
 
 TEST(RateLimiterTest, RepeatOffendersAreBlockedForTheCoolDown) {

@@ -5,8 +5,13 @@ else's does."""
 
 import http.client
 import re
+import socket
 import threading
 import time
+
+import h2.config
+import h2.connection
+import h2.events
 
 import pytest
 
@@ -265,3 +270,88 @@ def test_annotations_and_settings_through_the_controller(launch):
     assert burst_until_limited(dp, "rate.test", "127.0.0.4", limit=20)[0] == [200] * 20
     assert rejected(dp, "ip_filter") >= 5
     assert rejected(dp, "rate_limit") >= 1
+
+
+def test_limit_connections_counts_requests_in_flight_not_idle_keep_alive(proxy):
+    # conn.test allows 2 concurrent requests per client: three keep-alive
+    # connections that each finished a request hold nothing, so all are served,
+    # and again on each of them.
+    conns = [http.client.HTTPConnection("127.0.0.1", proxy.port, timeout=10,
+                                        source_address=("127.0.0.12", 0)) for _ in range(3)]
+    try:
+        for _ in range(2):
+            for conn in conns:
+                conn.request("GET", "/", headers={"Host": "conn.test"})
+                resp = conn.getresponse()
+                resp.read()
+                assert resp.status == 200
+    finally:
+        for conn in conns:
+            conn.close()
+
+
+class H2Client:
+    """h2c with prior knowledge from a given loopback source, on the h2 library."""
+
+    def __init__(self, port, source):
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=10,
+                                             source_address=(source, 0))
+        self.conn = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True))
+        self.conn.initiate_connection()
+        self.sock.sendall(self.conn.data_to_send())
+        self.status = {}
+        self.ended = set()
+
+    def get(self, stream_id, host, path):
+        self.conn.send_headers(stream_id, [(":method", "GET"), (":scheme", "http"),
+                                           (":authority", host), (":path", path)],
+                               end_stream=True)
+        self.sock.sendall(self.conn.data_to_send())
+
+    def read_until(self, done, seconds=10):
+        deadline = time.monotonic() + seconds
+        while not done():
+            assert time.monotonic() < deadline, f"h2 responses so far: {self.status}"
+            data = self.sock.recv(65536)
+            assert data, "connection closed"
+            for event in self.conn.receive_data(data):
+                if isinstance(event, h2.events.ResponseReceived):
+                    self.status[event.stream_id] = int(dict(event.headers)[b":status"])
+                elif isinstance(event, h2.events.DataReceived):
+                    self.conn.acknowledge_received_data(event.flow_controlled_length,
+                                                        event.stream_id)
+                elif isinstance(event, (h2.events.StreamEnded, h2.events.StreamReset)):
+                    self.ended.add(event.stream_id)
+            self.sock.sendall(self.conn.data_to_send())
+
+    def close(self):
+        self.sock.close()
+
+
+@pytest.mark.timeout_s(60)
+def test_limit_connections_counts_each_http2_stream(launch):
+    backend = launch.backend("web")
+    vhosts = [vhost("conn", ["conn.test"], [filtered_route(
+        "conn", rate_limit={"connections": 2, "zone": "default/conn"})])]
+    proxy = launch.dataplane(snapshot(vhosts, {"web": ({}, [backend.endpoint()])}),
+                             extra_args=["--h2c"])
+    client = H2Client(proxy.port, "127.0.0.13")
+    try:
+        client.get(1, "conn.test", "/?hold_body=1")
+        client.get(3, "conn.test", "/?hold_body=1")
+        wait_until(lambda: backend.stats()["held"] >= 2, 10, "two streams held by the backend")
+        # A third stream on the same connection is one request too many.
+        client.get(5, "conn.test", "/")
+        client.read_until(lambda: 5 in client.ended)
+        assert client.status[5] == 503
+        assert rejected(proxy, "limit_connections") == 1
+        backend.release()
+        client.read_until(lambda: {1, 3} <= client.ended)
+        assert client.status[1] == client.status[3] == 200
+        # Their slots were given back: the same connection is served again.
+        client.get(7, "conn.test", "/")
+        client.read_until(lambda: 7 in client.ended)
+        assert client.status[7] == 200
+    finally:
+        backend.release()
+        client.close()
