@@ -375,7 +375,7 @@ TEST(CompileTest, ZeroValuesMeanDefaults) {
   EXPECT_EQ(c->connect_timeout, milliseconds(5000));
   EXPECT_EQ(c->response_timeout, milliseconds(60000));
   EXPECT_EQ(c->idle_timeout, milliseconds(60000));
-  EXPECT_EQ(c->max_idle_connections, 64u);
+  EXPECT_EQ(c->max_idle_connections, 1024u);
   EXPECT_EQ(c->max_connections, 0u);
   EXPECT_EQ(c->connect_retries, 2u);
   EXPECT_TRUE(c->outlier.enabled);

@@ -43,7 +43,11 @@ struct ClusterConfig {
   std::chrono::milliseconds connect_timeout{5000};
   std::chrono::milliseconds response_timeout{60000};
   std::chrono::milliseconds idle_timeout{60000};
-  uint32_t max_idle_connections = 64;
+  // Idle keep-alive connections kept per endpoint per worker. Above the
+  // request concurrency the proxy sees, or every burst of responses closes
+  // connections that the next burst of requests connects again (HAProxy,
+  // Envoy and nghttpx keep every idle connection until its idle timeout).
+  uint32_t max_idle_connections = 1024;
   uint32_t max_connections = 0;  // 0: unlimited
   uint32_t connect_retries = 2;
   OutlierConfig outlier;

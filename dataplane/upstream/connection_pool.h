@@ -64,7 +64,7 @@ class ConnectionPool final : public http1::ClientConnectionOwner,
  private:
   struct EndpointPool {
     std::vector<http1::ClientConnection*> idle;  // most recent last
-    uint32_t max_idle = 64;
+    uint32_t max_idle = 0;                       // the cluster's, set on every Acquire
     uint32_t total = 0;
   };
   void RemoveIdle(http1::ClientConnection* connection);

@@ -68,6 +68,40 @@ def test_keepalive_connections_to_upstream_are_reused(env):
     assert opened <= 4, f"200 sequential requests opened {opened} upstream connections"
 
 
+def test_bursts_above_64_concurrent_requests_reuse_connections(env):
+    """Bursts of concurrent requests (an HTTP/2 client multiplexing hundreds
+    of streams looks like this): the connections one burst idles must serve
+    the next, not be closed and connected again."""
+    proxy, good, _ = env
+    clients, rounds = 200, 4
+    barrier = threading.Barrier(clients, timeout=30)
+    errors = []
+
+    def client():
+        try:
+            with Conn(proxy.port, timeout=20) as conn:
+                for _ in range(rounds):
+                    barrier.wait()  # every round starts together: 200 in flight at once
+                    resp = conn.request("GET", "/good/delay/300")
+                    if resp.status != 200:
+                        errors.append(resp.status)
+        except Exception as e:  # noqa: BLE001 - reported below
+            errors.append(repr(e))
+            barrier.abort()
+
+    before = good.stats()["connections"]
+    threads = [threading.Thread(target=client) for _ in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert not errors, errors[:5]
+    opened = good.stats()["connections"] - before
+    # One connection per concurrent request at most; with idle connections
+    # capped at 64 per worker the rest would be connected again every round.
+    assert opened <= clients + 8, f"{clients * rounds} requests opened {opened} connections"
+
+
 def test_upstream_closing_its_connection_is_not_an_error(env):
     proxy, good, _ = env
     with Conn(proxy.port) as conn:
