@@ -209,7 +209,13 @@ void Controller::ScheduleTranslate() {
 void Controller::Translate() {
   ev_timer_stop(loop_, &g_watchers.debounce);
   pending_since_ = -1;
+  using Clock = std::chrono::steady_clock;
+  auto micros = [](Clock::time_point from) {
+    return static_cast<int>(std::chrono::duration<double, std::micro>(Clock::now() - from).count());
+  };
+  auto load_start = Clock::now();
   auto loaded = source_->Load();
+  int load_us = micros(load_start);
   if (!loaded.ok()) {
     // An unreadable directory keeps the last snapshot serving.
     source_errors_.fetch_add(1);
@@ -246,10 +252,12 @@ void Controller::Translate() {
   }
   PublishStatus(result, diagnostics);
   uint64_t before = store_.version();
+  auto store_start = Clock::now();
   uint64_t version = store_.Update(std::move(result.snapshot));
   if (version != before) {
     LogInfo("controller", "snapshot version ", version, " (", diagnostics.size(),
-            " diagnostics, translated in ", static_cast<int>(seconds * 1e6), " us)");
+            " diagnostics; read in ", load_us, " us, translated in ",
+            static_cast<int>(seconds * 1e6), " us, stored in ", micros(store_start), " us)");
   }
   ready_.store(true);
 }

@@ -6,7 +6,8 @@
 
 #include "absl/strings/escaping.h"
 #include "common/log.h"
-#include "google/protobuf/util/message_differencer.h"
+#include "google/protobuf/io/coded_stream.h"
+#include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 
 namespace portico::controller::push {
 namespace {
@@ -25,8 +26,26 @@ std::string NewInstanceId() {
   return absl::BytesToHexString(bytes);
 }
 
+// Deterministic wire bytes: the snapshot has no map fields, and freshly
+// translated messages carry no unknown fields, so equal bytes mean equal
+// messages. Much cheaper than MessageDifferencer's reflection, which at
+// 10,000 virtual hosts took a quarter of every update.
+std::string WireBytes(const google::protobuf::Message& m) {
+  std::string bytes;
+  {
+    google::protobuf::io::StringOutputStream stream(&bytes);
+    google::protobuf::io::CodedOutputStream out(&stream);
+    out.SetSerializationDeterministic(true);
+    m.SerializeWithCachedSizes(&out);
+  }
+  return bytes;
+}
+
 bool Equal(const google::protobuf::Message& a, const google::protobuf::Message& b) {
-  return google::protobuf::util::MessageDifferencer::Equals(a, b);
+  if (a.GetDescriptor() != b.GetDescriptor()) return false;
+  size_t size = a.ByteSizeLong();  // also fills the cached sizes serialization uses
+  if (size != b.ByteSizeLong()) return false;
+  return WireBytes(a) == WireBytes(b);
 }
 
 // Same resource: shared pointer (unchanged since the version it came from) or equal content.

@@ -97,28 +97,41 @@ absl::StatusOr<std::string> ReadFile(const std::string& path) {
 
 // Two documents defining one object would make the translator's view depend
 // on vector order; keep the first in file order, as a reader would expect.
+// Sorting indices (no copies of the names) keeps this cheap at 10,000 objects,
+// and the vector is only rebuilt when there is a duplicate.
 template <typename T>
 void DropDuplicates(std::string_view kind, std::vector<T>& objects,
                     std::vector<Diagnostic>& diagnostics) {
-  std::map<std::pair<std::string, std::string>, std::string> first_source;
-  std::vector<T> kept;
-  kept.reserve(objects.size());
-  for (T& object : objects) {
-    auto [it, inserted] =
-        first_source.emplace(std::pair{object.meta.ns, object.meta.name}, object.meta.source);
-    if (inserted) {
-      kept.push_back(std::move(object));
-      continue;
+  std::vector<size_t> order(objects.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  auto key = [&](size_t i) { return std::tie(objects[i].meta.ns, objects[i].meta.name); };
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return key(a) < key(b); });
+  // Index of a duplicate -> index of the definition that wins.
+  std::map<size_t, size_t> duplicate_of;
+  for (size_t i = 1, first = order.empty() ? 0 : order[0]; i < order.size(); ++i) {
+    if (key(order[i]) == key(first)) {
+      duplicate_of.emplace(order[i], first);
+    } else {
+      first = order[i];
     }
+  }
+  if (duplicate_of.empty()) return;
+  for (const auto& [index, winner] : duplicate_of) {
+    const T& object = objects[index];
     Diagnostic d;
     d.severity = Diagnostic::Severity::kError;
     d.kind = std::string(kind);
     d.ns = object.meta.ns;
     d.name = object.meta.name;
     d.reason = "DuplicateObject";
-    d.message = portico::StrCat(object.meta.source, ": ", kind, " already defined at ", it->second,
-                                "; this definition is ignored");
+    d.message = portico::StrCat(object.meta.source, ": ", kind, " already defined at ",
+                                objects[winner].meta.source, "; this definition is ignored");
     diagnostics.push_back(std::move(d));
+  }
+  std::vector<T> kept;
+  kept.reserve(objects.size() - duplicate_of.size());
+  for (size_t i = 0; i < objects.size(); ++i) {
+    if (!duplicate_of.count(i)) kept.push_back(std::move(objects[i]));
   }
   objects = std::move(kept);
 }
