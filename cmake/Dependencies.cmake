@@ -10,6 +10,9 @@ find_package(nlohmann_json REQUIRED)
 find_package(GTest REQUIRED)
 pkg_check_modules(NGHTTP2 REQUIRED IMPORTED_TARGET libnghttp2)
 pkg_check_modules(RE2 REQUIRED IMPORTED_TARGET re2)
+# Response compression (dataplane/policy/compression.cc).
+find_package(ZLIB REQUIRED)
+pkg_check_modules(BROTLI REQUIRED IMPORTED_TARGET libbrotlienc libbrotlidec)
 
 # libev ships no pkg-config or CMake file.
 find_path(LIBEV_INCLUDE_DIR ev.h REQUIRED)

@@ -10,14 +10,14 @@ build_pkgs=(
   libprotobuf-dev protobuf-compiler libgrpc++-dev protobuf-compiler-grpc
   libabsl-dev libre2-dev libcpp-httplib-dev nlohmann-json3-dev libyaml-cpp-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  node-llhttp
+  node-llhttp zlib1g-dev libbrotli-dev
   clang-format ccache
 )
 # e2e/ also needs kube-apiserver and kubectl 1.20, which e2e/kube-apiserver.sh and
 # e2e/kubectl.sh take from Debian's kubernetes packages into the cache (not
 # installed: another package may own /usr/bin/kubectl).
 test_pkgs=(
-  curl python3 python3-pytest python3-h2 python3-grpcio python3-websockets python3-yaml python3-jsonschema
+  curl python3 python3-pytest python3-h2 python3-grpcio python3-websockets python3-yaml python3-jsonschema python3-brotli
   nghttp2-client openssl procps iproute2 prometheus
   etcd-server util-linux
 )

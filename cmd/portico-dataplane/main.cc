@@ -55,6 +55,10 @@ ABSL_FLAG(std::string, tls_key, "", "Client private key (PEM) for mTLS to the co
 ABSL_FLAG(std::string, tls_ca, "", "CA bundle (PEM) that signed the controller's certificate.");
 ABSL_FLAG(std::string, controller_name, "",
           "Name expected in the controller's certificate when it differs from the address.");
+ABSL_FLAG(bool, proxy_protocol, false,
+          "Require a PROXY protocol v1 or v2 header on every connection (plain and TLS "
+          "listeners); its source address is the client. Also enabled by the settings "
+          "ConfigMap's use-proxy-protocol.");
 ABSL_FLAG(bool, h2c, false,
           "Also serve cleartext HTTP/2 with prior knowledge on --http-listen (h2c; TLS "
           "listeners offer h2 through ALPN regardless)");
@@ -138,6 +142,7 @@ int main(int argc, char** argv) {
   options.drain_timeout = absl::ToDoubleSeconds(absl::GetFlag(FLAGS_drain_timeout));
   options.metrics_per_host = absl::GetFlag(FLAGS_metrics_per_host);
   options.h2c = absl::GetFlag(FLAGS_h2c);
+  options.proxy_protocol = absl::GetFlag(FLAGS_proxy_protocol);
   options.http2_stall_timeout = absl::ToDoubleSeconds(absl::GetFlag(FLAGS_http2_stall_timeout));
   std::string compat = absl::GetFlag(FLAGS_metrics_compat);
   if (!compat.empty() && compat != "ingress-nginx") {

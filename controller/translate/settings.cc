@@ -138,6 +138,72 @@ KeyParser RateLimitDuration(google::protobuf::Duration* (v1::RateLimitSettings::
   };
 }
 
+// pol-traffic's keys: PROXY protocol and compression (docs/traffic.md).
+KeyParser GlobalBool(void (v1::GlobalSettings::*setter)(bool)) {
+  return [setter](std::string_view value, Settings& out) -> std::string {
+    std::optional<bool> parsed = ParseBool(value);
+    if (!parsed.has_value()) return "must be \"true\" or \"false\"";
+    (out.global.*setter)(*parsed);
+    return "";
+  };
+}
+
+KeyParser CompressionBool(void (v1::Compression::*setter)(bool)) {
+  return [setter](std::string_view value, Settings& out) -> std::string {
+    std::optional<bool> parsed = ParseBool(value);
+    if (!parsed.has_value()) return "must be \"true\" or \"false\"";
+    (out.global.mutable_compression()->*setter)(*parsed);
+    return "";
+  };
+}
+
+KeyParser CompressionLevel(void (v1::Compression::*setter)(uint32_t), uint32_t min, uint32_t max) {
+  return [setter, min, max](std::string_view value, Settings& out) -> std::string {
+    uint32_t n = 0;
+    if (!portico::SimpleAtoi(value, &n) || value.front() == '+' || value.front() == '-' ||
+        n < min || n > max) {
+      return portico::StrCat("must be a whole number from ", min, " to ", max);
+    }
+    (out.global.mutable_compression()->*setter)(n);
+    return "";
+  };
+}
+
+std::string CompressionMinLength(std::string_view value, Settings& out) {
+  uint32_t n = 0;
+  if (!portico::SimpleAtoi(value, &n) || value.front() == '+' || value.front() == '-') {
+    return "not a whole number of bytes";
+  }
+  out.global.mutable_compression()->set_min_length(n);
+  return "";
+}
+
+// nginx's gzip_types: media types separated by spaces (commas accepted too);
+// "type/*" covers a whole type.
+std::string CompressionTypes(std::string_view value, Settings& out) {
+  std::vector<std::string> types;
+  for (absl::string_view part :
+       absl::StrSplit(ToAbsl(value), absl::ByAnyChar(" ,\t"), absl::SkipWhitespace())) {
+    std::string type = absl::AsciiStrToLower(part);
+    const size_t slash = type.find('/');
+    auto token = [](std::string_view s) {
+      return !s.empty() && s.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789!#$&-^_.+*") ==
+                               std::string_view::npos;
+    };
+    if (slash == std::string::npos || !token(type.substr(0, slash)) ||
+        !token(type.substr(slash + 1)) || type.substr(0, slash).find('*') != std::string::npos ||
+        (type.substr(slash + 1).find('*') != std::string::npos && type.substr(slash + 1) != "*")) {
+      return portico::StrCat("\"", ToStd(part), "\" is not a media type (type/subtype or type/*)");
+    }
+    types.push_back(std::move(type));
+  }
+  if (types.empty()) return "no media types";
+  v1::Compression* c = out.global.mutable_compression();
+  c->clear_mime_types();
+  for (std::string& t : types) c->add_mime_types(std::move(t));
+  return "";
+}
+
 struct Key {
   std::string_view name;
   KeyParser parse;
@@ -145,7 +211,12 @@ struct Key {
 
 const std::vector<Key>& Keys() {
   static const auto* keys = new std::vector<Key>{
+      {"brotli-level", CompressionLevel(&v1::Compression::set_brotli_level, 0, 11)},
       {"client-body-timeout", Duration(&v1::GlobalSettings::mutable_client_body_timeout)},
+      {"enable-brotli", CompressionBool(&v1::Compression::set_brotli)},
+      {"gzip-level", CompressionLevel(&v1::Compression::set_gzip_level, 1, 9)},
+      {"gzip-min-length", CompressionMinLength},
+      {"gzip-types", CompressionTypes},
       {"client-header-timeout", Duration(&v1::GlobalSettings::mutable_client_header_timeout)},
       {"force-ssl-redirect", Bool([](Settings& s) { return &s.https.force_ssl_redirect; })},
       {"hsts", Bool([](Settings& s) { return &s.https.hsts.enabled; })},
@@ -165,6 +236,9 @@ const std::vector<Key>& Keys() {
       {"limit-req-status-code", RejectStatus(&v1::RateLimitSettings::set_status_code)},
       {"proxy-body-size", BodySize},
       {"ssl-redirect", Bool([](Settings& s) { return &s.https.ssl_redirect; })},
+      {"use-brotli", CompressionBool(&v1::Compression::set_brotli)},
+      {"use-gzip", CompressionBool(&v1::Compression::set_gzip)},
+      {"use-proxy-protocol", GlobalBool(&v1::GlobalSettings::set_use_proxy_protocol)},
   };
   return *keys;
 }

@@ -11,12 +11,15 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "common/strings.h"
 #include "dataplane/config/security_config.h"
 #include "dataplane/config/tls_config.h"
+#include "dataplane/upstream/maglev.h"
 #include "google/protobuf/util/json_util.h"
+#include "openssl/evp.h"
 
 namespace portico::dataplane::config {
 namespace {
@@ -86,6 +89,26 @@ absl::StatusOr<GlobalConfig> CompileSettings(const v1::GlobalSettings& s,
   absl::StatusOr<policy::RateLimitOptions> rate_limit = CompileRateLimitSettings(s.rate_limit());
   if (!rate_limit.ok()) return rate_limit.status();
   g.rate_limit = *rate_limit;
+  g.use_proxy_protocol = s.use_proxy_protocol();
+  if (s.has_compression()) {
+    const v1::Compression& c = s.compression();
+    g.compression.gzip = c.gzip();
+    g.compression.brotli = c.brotli();
+    if (c.gzip_level() > 9) return Invalid("settings.compression.gzip_level is above 9");
+    g.compression.gzip_level = static_cast<int>(OrDefault(c.gzip_level(), 1u));
+    if (c.has_brotli_level()) {
+      if (c.brotli_level() > 11) return Invalid("settings.compression.brotli_level is above 11");
+      g.compression.brotli_level = static_cast<int>(c.brotli_level());
+    }
+    if (c.has_min_length()) g.compression.min_length = c.min_length();
+    for (const std::string& type : c.mime_types()) {
+      if (type.empty() || type.find('/') == std::string::npos) {
+        return Invalid(portico::StrCat("settings.compression.mime_types: ", Quote(type),
+                                       " is not a media type"));
+      }
+      g.compression.mime_types.push_back(absl::AsciiStrToLower(type));
+    }
+  }
   return g;
 }
 
@@ -157,6 +180,82 @@ absl::StatusOr<upstream::Protocol> CompileProtocol(v1::Cluster::Protocol p,
   }
 }
 
+absl::Status CompileHash(const v1::HashPolicy& h, std::string_view where,
+                         upstream::HashConfig& out) {
+  switch (h.source()) {
+    case v1::HashPolicy::SOURCE_CLIENT_IP:
+      out.source = upstream::HashSource::kClientIp;
+      return absl::OkStatus();
+    case v1::HashPolicy::SOURCE_REQUEST_URI:
+      out.source = upstream::HashSource::kRequestUri;
+      return absl::OkStatus();
+    case v1::HashPolicy::SOURCE_HEADER:
+    case v1::HashPolicy::SOURCE_COOKIE:
+      if (h.name().empty()) return Invalid(portico::StrCat(where, ": hash_policy without a name"));
+      out.source = h.source() == v1::HashPolicy::SOURCE_HEADER ? upstream::HashSource::kHeader
+                                                               : upstream::HashSource::kCookie;
+      out.name =
+          h.source() == v1::HashPolicy::SOURCE_HEADER ? absl::AsciiStrToLower(h.name()) : h.name();
+      return absl::OkStatus();
+    default:
+      return Invalid(
+          portico::StrCat(where, ": unknown hash_policy source ", static_cast<int>(h.source())));
+  }
+}
+
+// Values that end up in a Set-Cookie header: a token, a path without
+// separators, the three SameSite values.
+absl::Status CompileAffinity(const v1::SessionAffinity& a, std::string_view where,
+                             upstream::AffinityConfig& out) {
+  auto token = [](std::string_view s) {
+    return !s.empty() && s.find_first_not_of(
+                             "!#$%&'*+-.^_`|~0123456789"
+                             "abcdefghijklmnopqrstuvwxyz"
+                             "ABCDEFGHIJKLMNOPQRSTUVWXYZ") == std::string_view::npos;
+  };
+  if (!token(a.cookie_name())) {
+    return Invalid(portico::StrCat(where, ": affinity cookie name ", Quote(a.cookie_name()),
+                                   " is not a token"));
+  }
+  if (!a.path().empty() &&
+      (a.path().front() != '/' || std::any_of(a.path().begin(), a.path().end(), [](char c) {
+         return c <= ' ' || c == ';' || c == ',' || c == 0x7f;
+       }))) {
+    return Invalid(portico::StrCat(where, ": affinity path ", Quote(a.path()), " is invalid"));
+  }
+  if (!a.samesite().empty() && a.samesite() != "Strict" && a.samesite() != "Lax" &&
+      a.samesite() != "None") {
+    return Invalid(portico::StrCat(where, ": affinity samesite ", Quote(a.samesite()),
+                                   " is not Strict, Lax or None"));
+  }
+  out.enabled = true;
+  out.cookie_name = a.cookie_name();
+  out.path = a.path();
+  out.max_age_seconds = a.max_age_seconds();
+  out.secure = a.secure();
+  out.samesite = a.samesite();
+  out.persistent = a.mode() == v1::SessionAffinity::MODE_PERSISTENT;
+  return absl::OkStatus();
+}
+
+// 16 hex digits of SHA-256 over a fixed label and the endpoint's key: stable
+// across replicas and restarts, and it does not reveal the address.
+std::string AffinityId(const std::string& key) {
+  const std::string input = "portico-affinity\n" + key;
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  if (EVP_Digest(input.data(), input.size(), digest, &len, EVP_sha256(), nullptr) != 1 || len < 8) {
+    return {};
+  }
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string id;
+  for (int i = 0; i < 8; ++i) {
+    id.push_back(kHex[digest[i] >> 4]);
+    id.push_back(kHex[digest[i] & 0xf]);
+  }
+  return id;
+}
+
 absl::StatusOr<upstream::ClusterConfig> CompileCluster(const v1::Cluster& c) {
   const std::string where = portico::StrCat("cluster ", Quote(c.name()));
   upstream::ClusterConfig cc;
@@ -197,6 +296,12 @@ absl::StatusOr<upstream::ClusterConfig> CompileCluster(const v1::Cluster& c) {
     return Invalid(portico::StrCat(where, ": outlier_detection.max_ejection_percent ",
                                    cc.outlier.max_ejection_percent, " is above 100"));
   }
+  if (c.has_hash_policy()) {
+    if (absl::Status s = CompileHash(c.hash_policy(), where, cc.hash); !s.ok()) return s;
+  }
+  if (c.has_affinity()) {
+    if (absl::Status s = CompileAffinity(c.affinity(), where, cc.affinity); !s.ok()) return s;
+  }
   return cc;
 }
 
@@ -223,6 +328,27 @@ absl::Status CompileEndpoints(const v1::ClusterEndpoints& ce, upstream::ClusterC
   return absl::OkStatus();
 }
 
+// Derived per-cluster tables, built once here and shared by all workers.
+void IndexEndpoints(upstream::ClusterConfig& cc) {
+  if (cc.affinity.enabled) {
+    for (size_t i = 0; i < cc.endpoints.size(); ++i) {
+      cc.endpoints[i].affinity_id = AffinityId(cc.endpoints[i].key);
+      cc.by_affinity_id.emplace(cc.endpoints[i].affinity_id, i);
+    }
+  }
+  if (cc.hash.source != upstream::HashSource::kNone) {
+    std::vector<std::string_view> names;
+    std::vector<uint32_t> ids;
+    for (size_t i = 0; i < cc.endpoints.size(); ++i) {
+      const upstream::EndpointConfig& ep = cc.endpoints[i];
+      if (!ep.ready || ep.terminating || ep.weight == 0) continue;
+      names.push_back(ep.key);
+      ids.push_back(static_cast<uint32_t>(i));
+    }
+    if (!names.empty()) cc.maglev = std::make_shared<upstream::MaglevTable>(names, std::move(ids));
+  }
+}
+
 using ClusterMap = absl::flat_hash_map<std::string, upstream::ClusterConfig>;
 
 absl::StatusOr<ClusterMap> CompileClusters(const v1::Snapshot& snapshot) {
@@ -247,6 +373,7 @@ absl::StatusOr<ClusterMap> CompileClusters(const v1::Snapshot& snapshot) {
     }
     if (absl::Status s = CompileEndpoints(ce, it->second); !s.ok()) return s;
   }
+  for (auto& [name, cc] : clusters) IndexEndpoints(cc);
   return clusters;
 }
 
@@ -346,6 +473,35 @@ std::string HstsValue(const v1::Hsts& h) {
   return value;
 }
 
+absl::StatusOr<router::CanaryRule> CompileCanary(const v1::Canary& c, const ClusterMap& clusters,
+                                                 std::string_view where) {
+  router::CanaryRule rule;
+  if (!clusters.contains(c.cluster())) {
+    return Invalid(portico::StrCat(where, ": canary names unknown cluster ", Quote(c.cluster())));
+  }
+  rule.cluster = c.cluster();
+  rule.header = absl::AsciiStrToLower(c.header());
+  rule.header_value = c.header_value();
+  if (!c.header_pattern().empty()) {
+    RE2::Options options;
+    options.set_log_errors(false);
+    auto re = std::make_shared<RE2>(c.header_pattern(), options);
+    if (!re->ok()) {
+      return Invalid(portico::StrCat(where, ": canary header_pattern ", Quote(c.header_pattern()),
+                                     ": ", re->error()));
+    }
+    rule.header_pattern = std::move(re);
+  }
+  rule.cookie = c.cookie();
+  rule.weight_total = OrDefault(c.weight_total(), 100u);
+  if (c.weight() > rule.weight_total) {
+    return Invalid(portico::StrCat(where, ": canary weight ", c.weight(), " is above its total ",
+                                   rule.weight_total));
+  }
+  rule.weight = c.weight();
+  return rule;
+}
+
 absl::StatusOr<router::PathMatchType> CompileMatchType(v1::PathMatch::Type t,
                                                        std::string_view where) {
   switch (t) {
@@ -391,6 +547,15 @@ absl::StatusOr<std::unique_ptr<const router::RouteTable>> CompileRoutes(
       }
       if (r.has_hsts()) route.hsts = HstsValue(r.hsts());
       if (absl::Status s = CompileRouteSecurity(r, where, route); !s.ok()) return s;
+      if (r.has_canary()) {
+        absl::StatusOr<router::CanaryRule> canary = CompileCanary(r.canary(), clusters, where);
+        if (!canary.ok()) return canary.status();
+        route.canary = std::move(*canary);
+      }
+      if (r.has_compression()) {
+        route.compression =
+            router::CompressionChoice{r.compression().gzip(), r.compression().brotli()};
+      }
       spec.routes.push_back(std::move(route));
     }
     vhosts.push_back(std::move(spec));

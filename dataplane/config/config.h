@@ -12,6 +12,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "common/net/ip_address.h"
+#include "dataplane/policy/compression.h"
 #include "dataplane/policy/rate_limiter.h"
 #include "dataplane/router/route_table.h"
 #include "dataplane/tls/certificate_table.h"
@@ -32,6 +33,10 @@ struct GlobalConfig {
   uint32_t max_keepalive_requests = 1000;
   bool add_via_header = false;
   policy::RateLimitOptions rate_limit;
+  // Every listener wants a PROXY protocol header first (or --proxy-protocol).
+  bool use_proxy_protocol = false;
+  // Global switches; a route's CompressionChoice overrides gzip/brotli.
+  policy::CompressionSettings compression;
 };
 
 struct Config {

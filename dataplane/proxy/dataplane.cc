@@ -85,6 +85,7 @@ absl::Status Dataplane::Run() {
   worker_options.access_log = options_.access_log;
   worker_options.metrics_per_host = options_.metrics_per_host;
   worker_options.h2c = options_.h2c;
+  worker_options.proxy_protocol = options_.proxy_protocol;
   worker_options.http2_stall_timeout = options_.http2_stall_timeout;
   worker_options.https_redirect_port = options_.https_redirect_port;
   worker_options.rate_limiter = std::make_shared<policy::RateLimiter>();

@@ -39,6 +39,7 @@ struct DataplaneOptions {
   double drain_timeout = 30;          // seconds
   bool metrics_per_host = false;      // host label on the request metrics
   bool h2c = false;                   // HTTP/2 prior knowledge on the plain listener
+  bool proxy_protocol = false;        // PROXY protocol v1/v2 header required on every listener
   double http2_stall_timeout = 30;    // seconds
   bool metrics_compat_nginx = false;  // also nginx_ingress_controller_* families
   // How long a scrape waits for each worker's copy of its request series.

@@ -258,6 +258,10 @@ std::string Dataplane::RenderMetrics() const {
              "TLS handshakes that failed or were abandoned before completing.");
   out.Sample("portico_tls_handshake_failures_total",
              Sum(ws, [](const WorkerStats& s) { return s.tls_handshake_failures.value(); }));
+  out.Family("portico_proxy_protocol_errors_total", "counter",
+             "Connections closed for a missing, invalid or late PROXY protocol header.");
+  out.Sample("portico_proxy_protocol_errors_total",
+             Sum(ws, [](const WorkerStats& s) { return s.proxy_protocol_errors.value(); }));
   out.Family("portico_tls_resumptions_total", "counter",
              "TLS handshakes resumed from a session ticket.");
   out.Sample("portico_tls_resumptions_total",

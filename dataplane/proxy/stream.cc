@@ -1,6 +1,8 @@
 #include "dataplane/proxy/stream.h"
 
 #include "common/strings.h"
+#include "dataplane/policy/affinity.h"
+#include "dataplane/policy/canary.h"
 #include "dataplane/policy/forwarded.h"
 #include "dataplane/policy/https_policy.h"
 #include "dataplane/proxy/access_log.h"
@@ -46,6 +48,7 @@ void Stream::OnHeaders(http::RequestHead head, bool end_stream) {
   request_has_body_ = head.has_body;
   request_ended_ = end_stream;
   grpc_ = IsGrpcRequest(head.headers);
+  accept_encoding_ = head.headers.GetJoined("accept-encoding");
   if (grpc_) StartDeadline(head.headers);
   if (!config_ || !config_->routes) {
     LocalReply(503, "no configuration loaded\n");
@@ -90,6 +93,11 @@ void Stream::RouteRequest(http::RequestHead& head) {
   // upstream sees, so "/a/../b" cannot reach b's upstream through a's route.
   head.path = *path;
   if (query != std::string::npos) head.path.append(path_, query);
+  if (route_ != nullptr && route_->canary &&
+      policy::UseCanary(*route_->canary, head.headers, worker_.rng())) {
+    ProxyTo(route_->canary->cluster, head);
+    return;
+  }
   ProxyTo(worker_.PickCluster(action->clusters), head);
 }
 
@@ -131,6 +139,7 @@ void Stream::ProxyTo(const std::string& cluster_name, http::RequestHead& head) {
   policy::ApplyForwardedHeaders(config_->settings.trusted_proxies, forwarded_conn, head.authority,
                                 head.headers, &identity);
   client_ip_ = identity.client.ToString();
+  hints_ = policy::EndpointHints(cluster_->config(), head.headers, identity.client, path_);
   if (config_->settings.add_via_header) head.headers.Add("via", "1.1 portico");
   bool expect_continue = head.expect_continue;
   upstream_head_ = std::move(head);
@@ -147,7 +156,7 @@ void Stream::StartAttempt(std::optional<size_t> forced) {
   }
   const upstream::ClusterConfig& cluster = cluster_->config();
   while (true) {
-    auto index = forced ? forced : cluster_->Pick(upstream::Clock::now(), tried_);
+    auto index = forced ? forced : cluster_->Pick(upstream::Clock::now(), tried_, hints_);
     forced.reset();
     if (!index) {
       // Everything ready is ejected or at its connection limit (503), or
@@ -244,9 +253,33 @@ void Stream::OnResponseHeaders(http::ResponseHead head, bool end_stream) {
   http::StripHopByHop(head.headers);
   if (config_->settings.add_via_header) head.headers.Add("via", "1.1 portico");
   if (!hsts_.empty()) policy::AddHsts(head.headers, hsts_);
+  ApplyTrafficPolicies(head, end_stream);
   response_started_ = true;
   if (end_stream) ReleaseEndpoint(head.status < 500);
   sink_.SendHeaders(std::move(head), end_stream);
+}
+
+void Stream::ApplyTrafficPolicies(http::ResponseHead& head, bool end_stream) {
+  const upstream::AffinityConfig& affinity = cluster_->config().affinity;
+  if (affinity.enabled && hints_.sticky != endpoint_) {
+    // Regex paths cannot be cookie paths: those routes pin the whole site.
+    std::string_view path = "/";
+    if (route_ != nullptr && route_->match_type != router::PathMatchType::kRegex) {
+      path = route_->path;
+    }
+    head.headers.Add("set-cookie",
+                     policy::AffinityCookie(affinity, cluster_->endpoint_config(endpoint_), path));
+  }
+  if (end_stream || grpc_) return;
+  const policy::CompressionSettings& compression = config_->settings.compression;
+  bool gzip = compression.gzip, brotli = compression.brotli;
+  if (route_ != nullptr && route_->compression) {
+    gzip = route_->compression->gzip;
+    brotli = route_->compression->brotli;
+  }
+  if (gzip || brotli) {
+    compressor_ = policy::StartCompression(compression, gzip, brotli, accept_encoding_, head);
+  }
 }
 
 void Stream::OnUpgrade(http::ResponseHead head, http::UpgradedUpstream upstream) {
@@ -268,6 +301,15 @@ void Stream::OnUpgrade(http::ResponseHead head, http::UpgradedUpstream upstream)
 
 void Stream::OnResponseBody(std::string_view data, bool end_stream) {
   if (done_) return;
+  if (compressor_ != nullptr) {
+    if (data.empty() && !end_stream) return;
+    compressed_.clear();
+    if (!compressor_->Process(data, end_stream, compressed_)) {
+      LocalReply(502);  // the response started: this cuts it off visibly
+      return;
+    }
+    data = compressed_;
+  }
   bytes_out_ += data.size();
   if (end_stream) {
     upstream_ = nullptr;  // the connection went back to its pool
@@ -286,6 +328,10 @@ void Stream::OnResponseTrailers(http::HeaderMap trailers) {
   if (done_) return;
   upstream_ = nullptr;  // the stream is finished
   ReleaseEndpoint(upstream_status_ < 500);
+  if (compressor_ != nullptr) {  // the encoding ends before the trailers
+    compressed_.clear();
+    if (compressor_->Process({}, true, compressed_)) sink_.SendBody(compressed_, false);
+  }
   sink_.SendTrailers(std::move(trailers));
 }
 

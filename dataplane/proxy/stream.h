@@ -15,6 +15,7 @@
 #include "dataplane/event/event_loop.h"
 #include "dataplane/http/client_stream.h"
 #include "dataplane/http/stream.h"
+#include "dataplane/policy/compression.h"
 #include "dataplane/policy/rate_limiter.h"
 #include "dataplane/upstream/cluster_runtime.h"
 
@@ -50,6 +51,8 @@ class Stream final : public http::RequestHandler, public http::ClientStreamHandl
   // The route's IP filter, rate limit and concurrency limit, and the block of
   // repeat offenders (stream_access.cc); true: refused (answered).
   bool RefusedByAccessPolicy(const http::RequestHead& head);
+  // Response policies of pol-traffic: the affinity cookie and compression.
+  void ApplyTrafficPolicies(http::ResponseHead& head, bool end_stream);
   // The matched route's HTTPS redirect (true: answered with it) and HSTS.
   bool EnforceHttps(const http::RequestHead& head, std::string_view path);
   void ProxyTo(const std::string& cluster_name, http::RequestHead& head);
@@ -77,6 +80,7 @@ class Stream final : public http::RequestHandler, public http::ClientStreamHandl
   std::string path_;  // as received, for the log
   std::string scheme_;
   std::string client_ip_;
+  std::optional<std::string> accept_encoding_;
   http::RequestHead upstream_head_;
   bool request_has_body_ = false;
   bool grpc_ = false;                       // failures are answered with grpc-status
@@ -94,6 +98,7 @@ class Stream final : public http::RequestHandler, public http::ClientStreamHandl
   policy::RateLimiter::Slot limit_slot_;  // held while the request runs (limit-connections)
   std::shared_ptr<upstream::ClusterRuntime> cluster_;
   std::vector<size_t> tried_;
+  upstream::PickHints hints_;  // affinity cookie and hash key
   size_t endpoint_ = 0;
   bool endpoint_active_ = false;
   http::ClientStream* upstream_ = nullptr;
@@ -114,6 +119,8 @@ class Stream final : public http::RequestHandler, public http::ClientStreamHandl
   bool response_started_ = false;
   bool done_ = false;
   uint64_t bytes_out_ = 0;
+  std::unique_ptr<policy::Compressor> compressor_;
+  std::string compressed_;  // the current chunk, encoded
 };
 
 }  // namespace portico::dataplane::proxy

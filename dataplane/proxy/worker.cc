@@ -8,6 +8,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "common/log.h"
 #include "dataplane/event/socket.h"
+#include "dataplane/proxy/proxy_header_connection.h"
 #include "dataplane/proxy/stream.h"
 #include "dataplane/proxy/tunnel.h"
 
@@ -191,24 +192,52 @@ void Worker::OnAcceptable(const WorkerListener& listener) {
     if (auto local = event::LocalAddress(fd); local.ok()) info.local_port = local->port();
     stats_.connections_accepted.Inc();
     stats_.active_connections.Add(1);
-    if (!listener.tls) {
-      Adopt(std::make_unique<http1::ServerConnection>(
-          loop_, std::make_unique<event::SocketTransport>(fd), std::move(info), *this, *this));
+    if (options_.proxy_protocol || (config_ != nullptr && config_->settings.use_proxy_protocol)) {
+      // The header's source is the client for everything after (trusted
+      // proxies, X-Forwarded-For, the access log): the TCP peer is the balancer.
+      const bool tls = listener.tls;
+      Adopt(std::make_unique<ProxyHeaderConnection>(
+          loop_, fd, http1_settings_.header_timeout,
+          [this, tls, info = std::move(info)](ProxyHeaderConnection* connection, int socket,
+                                              const event::ProxyHeader& header) mutable {
+            Release(connection);
+            if (socket < 0) {
+              stats_.proxy_protocol_errors.Inc();
+              stats_.active_connections.Add(-1);
+              if (draining_) MaybeFinishDrain();
+              return;
+            }
+            if (header.has_address) {
+              info.peer = header.source;
+              info.peer_port = header.source_port;
+            }
+            Serve(socket, tls, std::move(info));
+          }));
       continue;
     }
-    if (config_ == nullptr || config_->tls == nullptr) {  // nothing to serve yet
-      close(fd);
-      stats_.active_connections.Add(-1);
-      continue;
-    }
-    auto transport = std::make_unique<tls::TlsTransport>(fd, config_->tls, this);
-    Adopt(std::make_unique<tls::HandshakeConnection>(
-        loop_, std::move(transport), http1_settings_.header_timeout,
-        [this, info = std::move(info)](tls::HandshakeConnection* handshake,
-                                       std::unique_ptr<tls::TlsTransport> tls) mutable {
-          OnHandshakeFinished(handshake, std::move(tls), std::move(info));
-        }));
+    Serve(fd, listener.tls, std::move(info));
   }
+}
+
+void Worker::Serve(int fd, bool tls, http::ConnectionInfo info) {
+  if (!tls) {
+    Adopt(std::make_unique<http1::ServerConnection>(
+        loop_, std::make_unique<event::SocketTransport>(fd), std::move(info), *this, *this));
+    return;
+  }
+  if (config_ == nullptr || config_->tls == nullptr) {  // nothing to serve yet
+    close(fd);
+    stats_.active_connections.Add(-1);
+    if (draining_) MaybeFinishDrain();
+    return;
+  }
+  auto transport = std::make_unique<tls::TlsTransport>(fd, config_->tls, this);
+  Adopt(std::make_unique<tls::HandshakeConnection>(
+      loop_, std::move(transport), http1_settings_.header_timeout,
+      [this, info = std::move(info)](tls::HandshakeConnection* handshake,
+                                     std::unique_ptr<tls::TlsTransport> tls) mutable {
+        OnHandshakeFinished(handshake, std::move(tls), std::move(info));
+      }));
 }
 
 void Worker::Adopt(std::unique_ptr<http::ServerConnection> connection) {

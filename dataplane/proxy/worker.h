@@ -39,6 +39,7 @@ struct WorkerOptions {
   uint16_t https_redirect_port = 443;  // in HTTPS redirects' Location; 443 is left out
   // The data plane's one rate limiter, shared by every worker (thread-safe).
   std::shared_ptr<policy::RateLimiter> rate_limiter;
+  bool proxy_protocol = false;  // --proxy-protocol (or the snapshot's use_proxy_protocol)
 };
 
 // A listening socket of one worker; TLS ones terminate TLS with the
@@ -85,6 +86,7 @@ class Worker final : public http1::ConnectionOwner,
   std::shared_ptr<upstream::ClusterRuntime> FindCluster(const std::string& name) const;
   const std::string& PickCluster(const std::vector<router::ClusterWeight>& clusters);
   upstream::ConnectionPool& pool() { return *pool_; }
+  std::mt19937_64& rng() { return rng_; }
   WorkerStats& stats() { return stats_; }
   RequestMetrics& request_metrics() { return request_metrics_; }
   bool metrics_per_host() const { return options_.metrics_per_host; }
@@ -121,6 +123,8 @@ class Worker final : public http1::ConnectionOwner,
   void Run();
   void ApplyConfig(std::shared_ptr<const config::Config> config);
   void OnAcceptable(const WorkerListener& listener);
+  // After the PROXY header (if any): TLS handshake or HTTP/1.1 codec.
+  void Serve(int fd, bool tls, http::ConnectionInfo info);
   // Takes a connection in and starts it.
   void Adopt(std::unique_ptr<http::ServerConnection> connection);
   // Lets go of a connection that handed its socket on (deletion deferred).

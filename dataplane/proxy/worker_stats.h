@@ -37,6 +37,8 @@ struct WorkerStats {
   // Requests refused by a route's policies, indexed by RejectPolicy
   // (request_metrics.h); the codec's rejections are counted above.
   std::array<metrics::Counter, 16> policy_rejections;
+  // Connections closed for a missing, invalid or late PROXY protocol header.
+  metrics::Counter proxy_protocol_errors;
 };
 
 inline constexpr std::array<int, 8> kProtocolErrorStatuses = {400, 405, 408, 413,

@@ -38,6 +38,23 @@ struct DirectResponseAction {
   std::string content_type;
 };
 
+// A canary alternative of the route's action (policy/canary.h decides).
+struct CanaryRule {
+  std::string cluster;
+  std::string header;                         // lower case; empty: no header rule
+  std::string header_value;                   // exact value that means canary
+  std::shared_ptr<const RE2> header_pattern;  // full match means canary
+  std::string cookie;                         // empty: no cookie rule
+  uint32_t weight = 0;
+  uint32_t weight_total = 100;
+};
+
+// A route's own choice of codings (the rest of the settings stay global).
+struct CompressionChoice {
+  bool gzip = false;
+  bool brotli = false;
+};
+
 struct RouteOrigin {
   std::string ns;
   std::string ingress;
@@ -85,6 +102,8 @@ struct Route {
   std::string hsts;
   IpFilterRule ip_filter;
   RateLimitRule rate_limit;
+  std::optional<CanaryRule> canary;
+  std::optional<CompressionChoice> compression;  // unset: the global switches
 };
 
 struct VirtualHostSpec {

@@ -7,14 +7,37 @@
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
+
+#include "absl/container/flat_hash_map.h"
 
 #include "common/net/ip_address.h"
 
 namespace portico::dataplane::upstream {
 
 enum class LbPolicy { kRoundRobin, kLeastRequest, kRandom };
+enum class HashSource { kNone, kClientIp, kHeader, kCookie, kRequestUri };
+
+class MaglevTable;  // maglev.h
+
+struct HashConfig {
+  HashSource source = HashSource::kNone;
+  std::string name;  // header (lower case) or cookie name
+};
+
+// Cookie session affinity (policy/affinity.h).
+struct AffinityConfig {
+  bool enabled = false;
+  std::string cookie_name;
+  std::string path;  // empty: the route's path
+  uint64_t max_age_seconds = 0;
+  bool secure = false;
+  std::string samesite;
+  // Persistent: the cookie's endpoint is used while ready even when ejected.
+  bool persistent = false;
+};
 enum class Protocol { kHttp1, kH2c, kH2, kHttps };
 
 struct EndpointConfig {
@@ -27,6 +50,9 @@ struct EndpointConfig {
   sockaddr_storage sockaddr{};  // address + port, ready for connect(2)
   socklen_t sockaddr_len = 0;
   std::string key;  // "10.0.0.1:8080" / "[::1]:8080": identity across snapshots
+  // Opaque name of the endpoint in affinity cookies: a hash of `key`, so the
+  // cookie never shows the address.
+  std::string affinity_id;
 };
 
 struct OutlierConfig {
@@ -52,6 +78,12 @@ struct ClusterConfig {
   uint32_t connect_retries = 2;
   OutlierConfig outlier;
   std::vector<EndpointConfig> endpoints;  // sorted by key
+  HashConfig hash;
+  // Over the ready, non-terminating endpoints; ids are indexes into
+  // `endpoints`. Set when hash.source is not kNone.
+  std::shared_ptr<const MaglevTable> maglev;
+  AffinityConfig affinity;
+  absl::flat_hash_map<std::string, size_t> by_affinity_id;  // set with affinity
 };
 
 }  // namespace portico::dataplane::upstream

@@ -2,7 +2,10 @@
 
 #include <string_view>
 
+#include <algorithm>
+
 #include "absl/container/flat_hash_map.h"
+#include "dataplane/upstream/maglev.h"
 
 namespace portico::dataplane::upstream {
 
@@ -38,6 +41,30 @@ bool ClusterRuntime::HasReadyEndpoint() const {
 std::optional<size_t> ClusterRuntime::Pick(Clock::time_point now,
                                            absl::Span<const size_t> exclude) {
   return lb_->Pick(absl::MakeSpan(endpoints_), now, exclude);
+}
+
+std::optional<size_t> ClusterRuntime::Pick(Clock::time_point now, absl::Span<const size_t> exclude,
+                                           const PickHints& hints) {
+  auto excluded = [&](size_t i) {
+    return std::find(exclude.begin(), exclude.end(), i) != exclude.end();
+  };
+  if (hints.sticky && *hints.sticky < endpoints_.size() && !excluded(*hints.sticky)) {
+    const EndpointState& s = endpoints_[*hints.sticky];
+    const bool usable =
+        hints.persistent ? s.config->ready && !s.config->terminating : Available(s, now);
+    if (usable) return hints.sticky;
+  }
+  if (hints.hash && config_->maglev != nullptr && !config_->maglev->empty()) {
+    // Envoy's way past an unavailable owner: rehash a bounded number of times,
+    // so the displaced keys spread over the others instead of piling on one.
+    uint64_t h = *hints.hash;
+    for (int attempt = 0; attempt < 16; ++attempt) {
+      const size_t i = config_->maglev->Lookup(h);
+      if (i < endpoints_.size() && Available(endpoints_[i], now) && !excluded(i)) return i;
+      h = StableHash(std::string_view(reinterpret_cast<const char*>(&h), sizeof(h)));
+    }
+  }
+  return Pick(now, exclude);
 }
 
 void ClusterRuntime::RecordSuccess(size_t index) { upstream::RecordSuccess(endpoints_[index]); }

@@ -26,6 +26,12 @@ class ClusterRuntime {
   // cluster is up, its endpoints are just failing).
   bool HasReadyEndpoint() const;
   std::optional<size_t> Pick(Clock::time_point now, absl::Span<const size_t> exclude);
+  // With a request's preferences: `sticky` (an affinity cookie's endpoint)
+  // while it can serve (`persistent`: ready is enough, ejection ignored),
+  // else the Maglev slot of `hash` (the next slots' owners when that endpoint
+  // is unavailable or excluded), else the balancer.
+  std::optional<size_t> Pick(Clock::time_point now, absl::Span<const size_t> exclude,
+                             const PickHints& hints);
   EndpointState& endpoint(size_t index) { return endpoints_[index]; }
   const EndpointConfig& endpoint_config(size_t index) const { return *endpoints_[index].config; }
 

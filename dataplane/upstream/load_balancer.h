@@ -28,6 +28,13 @@ struct EndpointState {
   bool Ejected(Clock::time_point now) const { return now < ejected_until; }
 };
 
+// A request's endpoint preferences (ClusterRuntime::Pick).
+struct PickHints {
+  std::optional<size_t> sticky;
+  bool persistent = false;
+  std::optional<uint64_t> hash;
+};
+
 // Picks the index of an endpoint that can take a new request: ready, not
 // terminating, not ejected and not in `exclude` (endpoints already tried for
 // this request). Returns nullopt when none qualifies.
