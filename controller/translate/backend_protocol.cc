@@ -23,8 +23,8 @@ v1::Cluster::Protocol ProtocolFromAppProtocol(std::string_view app_protocol) {
   return v1::Cluster::PROTOCOL_HTTP1;
 }
 
-bool IsSupportedBackendProtocol(v1::Cluster::Protocol protocol) {
-  return protocol != v1::Cluster::PROTOCOL_HTTPS && protocol != v1::Cluster::PROTOCOL_H2;
+bool IsTlsBackendProtocol(v1::Cluster::Protocol protocol) {
+  return protocol == v1::Cluster::PROTOCOL_HTTPS || protocol == v1::Cluster::PROTOCOL_H2;
 }
 
 std::string_view BackendProtocolName(v1::Cluster::Protocol protocol) {

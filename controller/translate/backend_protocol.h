@@ -19,8 +19,8 @@ std::optional<v1::Cluster::Protocol> ParseBackendProtocol(std::string_view value
 // anything else (or nothing) → HTTP/1.1.
 v1::Cluster::Protocol ProtocolFromAppProtocol(std::string_view app_protocol);
 
-// The upstream protocols the data plane can speak today (TLS upstreams are not there yet).
-bool IsSupportedBackendProtocol(v1::Cluster::Protocol protocol);
+// HTTPS and GRPCS (PROTOCOL_H2): TLS to the backend (annotations_upstream_tls.h).
+bool IsTlsBackendProtocol(v1::Cluster::Protocol protocol);
 
 // "h2c", "https", ... for cluster names and messages.
 std::string_view BackendProtocolName(v1::Cluster::Protocol protocol);

@@ -6,6 +6,7 @@
 #include "absl/status/statusor.h"
 #include "common/net/ip_address.h"
 #include "common/strings.h"
+#include "controller/translate/annotations_upstream_tls.h"
 #include "controller/translate/backend_protocol.h"
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
@@ -142,15 +143,6 @@ ResolvedBackend BackendResolver::Resolve(std::string_view ns, const IngressBacke
                                              ? ProtocolFromAppProtocol(entry.port->app_protocol)
                                              : v1::Cluster::PROTOCOL_HTTP1;
   entry.protocol = owner.protocol.value_or(declared);
-  if (!IsSupportedBackendProtocol(entry.protocol)) {
-    diagnostics.Error(owner.kind, *owner.meta, "UnsupportedBackendProtocol",
-                      portico::StrCat("backend Service \"", service_id, "\" wants ",
-                                      BackendProtocolName(entry.protocol),
-                                      ": TLS to backends is not supported yet; requests for it "
-                                      "get 503 rather than travel unencrypted"));
-    r.action = Unavailable();
-    return r;
-  }
   r.origin.set_service_port(cluster_port);
   std::string cluster_key = cluster_port;
   if (entry.protocol != declared) {
@@ -208,6 +200,19 @@ void BackendResolver::Emit(v1::Snapshot& snapshot, DiagnosticSink& diagnostics) 
     cluster->set_name(name);
     cluster->MergeFrom(entry.policy);
     if (entry.protocol != v1::Cluster::PROTOCOL_HTTP1) cluster->set_protocol(entry.protocol);
+    if (IsTlsBackendProtocol(entry.protocol)) {
+      // Without proxy-ssl-name: the name a certificate for the Service
+      // carries (cert-manager's usual dnsNames), or an ExternalName's address.
+      v1::UpstreamTls* tls = cluster->mutable_upstream_tls();
+      if (tls->server_name().empty()) {
+        tls->set_server_name(
+            entry.service != nullptr && entry.service->type == "ExternalName"
+                ? entry.service->external_name
+                : ServiceDnsName(entry.origin.namespace_(), entry.origin.service()));
+      }
+    } else {
+      cluster->clear_upstream_tls();  // proxy-ssl-* apply to HTTPS and GRPCS backends only
+    }
     *cluster->mutable_origin() = entry.origin;
     v1::ClusterEndpoints* endpoints = snapshot.add_endpoints();
     endpoints->set_cluster(name);

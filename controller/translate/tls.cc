@@ -110,12 +110,36 @@ void CheckTlsHosts(const Ingress& ingress, const std::vector<std::string>& route
   }
 }
 
+std::optional<std::string> TlsResolver::UseCaSecret(const std::string& ns, const std::string& name,
+                                                    std::string* error) {
+  auto it = secrets_.find({ns, name});
+  if (it == secrets_.end()) {
+    *error = "not found";
+    return std::nullopt;
+  }
+  if (std::string problem = CheckCaBundle(*it->second); !problem.empty()) {
+    *error = std::move(problem);
+    return std::nullopt;
+  }
+  std::string id = portico::StrCat(ns, "/", name);
+  ca_used_.try_emplace(id, it->second);
+  return id;
+}
+
 void TlsResolver::Emit(v1::Snapshot& snapshot) const {
-  for (const auto& [name, secret] : used_) {
+  // One snapshot Secret per Kubernetes Secret, in name order; a CA-only use
+  // never ships the Secret's private key.
+  std::map<std::string, std::pair<const Secret*, bool>> all;  // -> (secret, with key pair)
+  for (const auto& [name, secret] : used_) all[name] = {secret, true};
+  for (const auto& [name, secret] : ca_used_) all.try_emplace(name, secret, false);
+  for (const auto& [name, entry] : all) {
+    const auto& [secret, with_key_pair] = entry;
     v1::Secret* out = snapshot.add_secrets();
     out->set_name(name);
-    out->set_certificate_chain(secret->data.at("tls.crt"));
-    out->set_private_key(secret->data.at("tls.key"));
+    if (with_key_pair) {
+      out->set_certificate_chain(secret->data.at("tls.crt"));
+      out->set_private_key(secret->data.at("tls.key"));
+    }
     if (auto ca = secret->data.find("ca.crt"); ca != secret->data.end()) {
       out->set_ca_bundle(ca->second);
     }

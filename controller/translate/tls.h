@@ -41,7 +41,13 @@ class TlsResolver {
   std::string SecretFor(const std::string& hostname, const std::set<const Ingress*>& routing,
                         DiagnosticSink& diagnostics);
 
-  // Appends the Secrets named by SecretFor, sorted by name.
+  // The CA bundle of Secret `ns`/`name` for upstream TLS verification: the
+  // snapshot Secret name ("namespace/name"), marked for Emit (its ca.crt
+  // only), or nullopt with `error` set (missing, or no usable ca.crt).
+  std::optional<std::string> UseCaSecret(const std::string& ns, const std::string& name,
+                                         std::string* error);
+
+  // Appends the Secrets named by SecretFor and UseCaSecret, sorted by name.
   void Emit(v1::Snapshot& snapshot) const;
 
  private:
@@ -59,6 +65,7 @@ class TlsResolver {
   // candidates, oldest Ingress first.
   std::map<std::string, std::vector<Candidate>> by_host_;
   std::map<std::string, const Secret*> used_;
+  std::map<std::string, const Secret*> ca_used_;  // for their ca.crt alone
 };
 
 // Warns about spec.tls hosts that none of the Ingress's own hosts (`routed`,

@@ -43,9 +43,10 @@ BioPtr MemBio(std::string_view pem) {
 int NoPassphrase(char*, int, int, void*) { return -1; }
 
 // The certificates of a PEM chain, or an error when a block does not parse.
-std::string ReadChain(std::string_view pem, std::vector<X509Ptr>& chain) {
+std::string ReadChain(std::string_view pem, std::vector<X509Ptr>& chain,
+                      std::string_view key = "tls.crt") {
   BioPtr bio = MemBio(pem);
-  if (!bio) return "tls.crt could not be read";
+  if (!bio) return portico::StrCat(key, " could not be read");
   while (true) {
     ERR_clear_error();
     X509Ptr cert(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr));
@@ -56,9 +57,9 @@ std::string ReadChain(std::string_view pem, std::vector<X509Ptr>& chain) {
   // that does not decode.
   unsigned long err = ERR_peek_last_error();
   bool at_end = ERR_GET_LIB(err) == ERR_LIB_PEM && ERR_GET_REASON(err) == PEM_R_NO_START_LINE;
-  if (chain.empty()) return "tls.crt holds no certificate that parses";
+  if (chain.empty()) return portico::StrCat(key, " holds no certificate that parses");
   if (!at_end) {
-    return portico::StrCat("certificate ", chain.size() + 1, " in tls.crt does not parse");
+    return portico::StrCat("certificate ", chain.size() + 1, " in ", key, " does not parse");
   }
   return "";
 }
@@ -138,6 +139,14 @@ TlsSecretCheck CheckTlsSecret(const Secret& secret, std::optional<absl::Time> no
     }
   }
   return check;
+}
+
+std::string CheckCaBundle(const Secret& secret) {
+  auto ca = secret.data.find("ca.crt");
+  if (ca == secret.data.end() || ca->second.empty()) return "it has no ca.crt";
+  ClearErrorsOnExit clear_errors;
+  std::vector<X509Ptr> certificates;
+  return ReadChain(ca->second, certificates, "ca.crt");
 }
 
 }  // namespace portico::controller::translate

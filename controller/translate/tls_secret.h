@@ -25,4 +25,8 @@ struct TlsSecretCheck {
 // `now` unset: expiry is not checked.
 TlsSecretCheck CheckTlsSecret(const Secret& secret, std::optional<absl::Time> now);
 
+// Whether a Secret (of any type) has a ca.crt of PEM certificates that all
+// parse, as trust anchors for upstream TLS: empty when it has, else why not.
+std::string CheckCaBundle(const Secret& secret);
+
 }  // namespace portico::controller::translate

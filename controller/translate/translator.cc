@@ -8,6 +8,7 @@
 #include "absl/time/time.h"
 #include "common/strings.h"
 #include "controller/translate/annotations.h"
+#include "controller/translate/annotations_upstream_tls.h"
 #include "controller/translate/backends.h"
 #include "controller/translate/class_filter.h"
 #include "controller/translate/diagnostics.h"
@@ -98,8 +99,9 @@ void TranslateCanary(const Ingress& ingress, const IngressAnnotations& annotatio
 
 void TranslateIngress(const Ingress& ingress, const Settings& settings, BackendResolver& backends,
                       TlsResolver& tls, VirtualHostBuilder& vhosts, DiagnosticSink& diagnostics) {
-  const IngressAnnotations annotations =
+  IngressAnnotations annotations =
       ParseAnnotations(ingress, settings.https, diagnostics, settings.ip_filter);
+  ResolveCaSecret(ingress, tls, annotations.cluster_policy, diagnostics);
   const BackendOwner owner{"Ingress", &ingress.meta, ingress.meta.name,
                            annotations.backend_protocol, &annotations.cluster_policy};
   if (annotations.traffic.is_canary) {

@@ -17,6 +17,7 @@
 #include "common/strings.h"
 #include "dataplane/config/security_config.h"
 #include "dataplane/config/tls_config.h"
+#include "dataplane/config/upstream_tls_config.h"
 #include "dataplane/upstream/maglev.h"
 #include "google/protobuf/util/json_util.h"
 #include "openssl/evp.h"
@@ -360,6 +361,7 @@ absl::StatusOr<ClusterMap> CompileClusters(const v1::Snapshot& snapshot) {
     }
     absl::StatusOr<upstream::ClusterConfig> cc = CompileCluster(c);
     if (!cc.ok()) return cc.status();
+    if (absl::Status s = CompileUpstreamTls(c, snapshot, *cc); !s.ok()) return s;
     clusters.emplace(c.name(), std::move(*cc));
   }
   absl::flat_hash_map<std::string, bool> seen;

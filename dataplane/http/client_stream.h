@@ -16,6 +16,9 @@ enum class UpstreamFailure {
   kResponseTimeout,  // no byte within the response timeout
   kReset,            // closed or reset before the response completed
   kProtocolError,    // the upstream sent something unparseable
+  // The TLS handshake failed (certificate not verified, no common protocol):
+  // part of the connect, so nothing was sent and another endpoint may be tried.
+  kTlsHandshakeFailed,
 };
 
 const char* UpstreamFailureName(UpstreamFailure failure);

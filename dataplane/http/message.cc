@@ -173,6 +173,8 @@ const char* UpstreamFailureName(UpstreamFailure failure) {
       return "reset";
     case UpstreamFailure::kProtocolError:
       return "protocol_error";
+    case UpstreamFailure::kTlsHandshakeFailed:
+      return "tls_handshake_failed";
   }
   return "unknown";
 }

@@ -144,7 +144,7 @@ void ClientConnection::StepHandshake() {
     return;
   }
   if (errno != EAGAIN) {
-    Fail(http::UpstreamFailure::kConnectFailed);
+    Fail(http::UpstreamFailure::kTlsHandshakeFailed);
     return;
   }
   io_->Watch(transport_->ReadWantsWrite() ? EV_WRITE : EV_READ);

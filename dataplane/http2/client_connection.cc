@@ -162,7 +162,7 @@ void ClientConnection::StepHandshake() {
     return;
   }
   if (errno != EAGAIN) {
-    FailAll(http::UpstreamFailure::kConnectFailed);
+    FailAll(http::UpstreamFailure::kTlsHandshakeFailed);
     return;
   }
   io_->Watch(transport_->ReadWantsWrite() ? EV_WRITE : EV_READ);

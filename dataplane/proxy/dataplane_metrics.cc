@@ -195,7 +195,8 @@ std::string Dataplane::RenderMetrics() const {
 
   out.Family("portico_upstream_failures_total", "counter",
              "Failed upstream attempts, by reason (each retry attempt counts).");
-  for (int f = 0; f < 5; ++f) {
+  constexpr int kFailures = std::tuple_size_v<decltype(WorkerStats::upstream_failures)>;
+  for (int f = 0; f < kFailures; ++f) {
     out.Sample("portico_upstream_failures_total",
                {{"reason", http::UpstreamFailureName(static_cast<http::UpstreamFailure>(f))}},
                Sum(ws, [f](const WorkerStats& s) { return s.upstream_failures[f].value(); }));

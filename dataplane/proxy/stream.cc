@@ -121,16 +121,16 @@ bool Stream::EnforceHttps(const http::RequestHead& head, std::string_view path) 
 
 void Stream::ProxyTo(const std::string& cluster_name, http::RequestHead& head) {
   cluster_ = worker_.FindCluster(cluster_name);
-  if (!cluster_) {
+  if (!cluster_ || !cluster_->config().unavailable.empty()) {
     LocalReply(503);
     return;
   }
   const http::ConnectionInfo& conn = sink_.connection();
   // gRPC needs "te: trailers" to reach an HTTP/2 upstream.
-  http::StripHopByHop(head.headers, cluster_->config().protocol == upstream::Protocol::kH2c);
+  http::StripHopByHop(head.headers, upstream::IsHttp2(cluster_->config().protocol));
   // A websocket keeps its upgrade, to HTTP/1.1 upstreams only (RFC 8441 over
   // HTTP/2 is not implemented): elsewhere it goes on as a plain GET.
-  websocket_ = head.upgrade_websocket && cluster_->config().protocol == upstream::Protocol::kHttp1;
+  websocket_ = head.upgrade_websocket && !upstream::IsHttp2(cluster_->config().protocol);
   head.upgrade_websocket = websocket_;
   // (The codec writes "Connection: upgrade" for it.)
   if (websocket_) head.headers.Add("upgrade", "websocket");
@@ -357,6 +357,7 @@ bool Stream::Retryable(http::UpstreamFailure failure) const {
   switch (failure) {
     case http::UpstreamFailure::kConnectFailed:
     case http::UpstreamFailure::kConnectTimeout:
+    case http::UpstreamFailure::kTlsHandshakeFailed:
       return true;  // nothing was sent
     case http::UpstreamFailure::kReset:
       // A reused keep-alive connection the upstream closed as we picked it up.

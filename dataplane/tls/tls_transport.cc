@@ -5,15 +5,26 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "common/log.h"
+#include "dataplane/event/socket.h"
+
 namespace portico::dataplane::tls {
 
 TlsTransport::TlsTransport(int fd, std::shared_ptr<const CertificateTable> table,
                            HandshakeObserver* observer)
-    : fd_(fd), table_(std::move(table)), observer_(observer) {
-  ssl_ = table_->NewSsl();
+    : fd_(fd), keep_(table), observer_(observer) {
+  ssl_ = table->NewSsl();
   if (ssl_ != nullptr) {
     SSL_set_fd(ssl_, fd_);
     SSL_set_accept_state(ssl_);
+  }
+}
+
+TlsTransport::TlsTransport(int fd, SSL* ssl, std::shared_ptr<const void> keep)
+    : fd_(fd), keep_(std::move(keep)), observer_(nullptr), ssl_(ssl) {
+  if (ssl_ != nullptr) {
+    SSL_set_fd(ssl_, fd_);
+    SSL_set_connect_state(ssl_);
   }
 }
 
@@ -21,7 +32,16 @@ TlsTransport::~TlsTransport() {
   if (ssl_ != nullptr && !handshake_reported_ && observer_ != nullptr) {
     observer_->OnHandshakeFailed();  // closed before a handshake completed
   }
-  if (ssl_ != nullptr) SSL_free(ssl_);
+  if (ssl_ != nullptr) {
+    // OpenSSL marks a session not resumable when its connection is freed
+    // without a close_notify sent (ssl_clear_bad_session). Upstream
+    // connections end that way all the time (idle close, the peer's close):
+    // after a good handshake and no fatal error, the session stays usable.
+    if (!SSL_is_server(ssl_) && handshake_done_ && failure_.empty()) {
+      SSL_set_shutdown(ssl_, SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
+    }
+    SSL_free(ssl_);
+  }
   close(fd_);
 }
 
@@ -35,6 +55,33 @@ void TlsTransport::CheckHandshake() {
 
 ssize_t TlsTransport::Fail(int ret) {
   int error = SSL_get_error(ssl_, ret);
+  if (!handshake_done_ && failure_.empty() && error != SSL_ERROR_WANT_READ &&
+      error != SSL_ERROR_WANT_WRITE) {
+    // For the log line of an upstream handshake that failed (never key material).
+    long verify = SSL_get_verify_result(ssl_);
+    if (verify != X509_V_OK && (SSL_get_verify_mode(ssl_) & SSL_VERIFY_PEER) != 0) {
+      failure_ = std::string("certificate verify failed: ") + X509_verify_cert_error_string(verify);
+    } else if (unsigned long e = ERR_peek_last_error(); e != 0) {
+      char text[256];
+      ERR_error_string_n(e, text, sizeof(text));
+      failure_ = text;
+    } else {
+      failure_ = error == SSL_ERROR_ZERO_RETURN || error == SSL_ERROR_SYSCALL
+                     ? "connection closed during the handshake"
+                     : "handshake failed";
+    }
+    if (!SSL_is_server(ssl_)) {
+      // An upstream's certificate problem is the operator's to fix: say which
+      // endpoint and why (as nginx logs "upstream SSL certificate verify error").
+      event::SocketAddress peer;
+      peer.len = sizeof(peer.storage);
+      if (getpeername(fd_, reinterpret_cast<sockaddr*>(&peer.storage), &peer.len) != 0) {
+        peer.len = 0;
+      }
+      LogWarning("upstream", "TLS handshake with ", peer.len > 0 ? peer.ToString() : "upstream",
+                 " failed: ", failure_);
+    }
+  }
   ERR_clear_error();
   switch (error) {
     case SSL_ERROR_WANT_READ:

@@ -1,7 +1,8 @@
 #pragma once
 // TLS over a connected socket, as an event::Transport: the server side of a
 // handshake that runs inside the first reads (SNI picks the certificate from
-// the CertificateTable, ALPN the protocol), then records in both directions.
+// the CertificateTable, ALPN the protocol), or the client side towards an
+// upstream (upstream_tls.h configures it), then records in both directions.
 //
 // Threading: owned by one connection, on its worker's thread.
 
@@ -28,6 +29,9 @@ class TlsTransport final : public event::Transport {
  public:
   // Takes ownership of `fd`. `observer` may be null and must outlive this.
   TlsTransport(int fd, std::shared_ptr<const CertificateTable> table, HandshakeObserver* observer);
+  // The client side: `ssl` is configured (SNI, verification, ALPN) and owned
+  // from now on; `keep` holds what its callbacks point into.
+  TlsTransport(int fd, SSL* ssl, std::shared_ptr<const void> keep);
   ~TlsTransport() override;
   TlsTransport(const TlsTransport&) = delete;
   TlsTransport& operator=(const TlsTransport&) = delete;
@@ -48,6 +52,8 @@ class TlsTransport final : public event::Transport {
   std::string alpn() const;
   // The SNI name the client sent ("" when none).
   std::string server_name() const;
+  // Why the handshake failed ("certificate verify failed: ..."), once it did.
+  const std::string& failure() const { return failure_; }
 
  private:
   // Maps an SSL error to the Transport contract (errno set); -1 or 0 (EOF).
@@ -55,12 +61,13 @@ class TlsTransport final : public event::Transport {
   void CheckHandshake();
 
   const int fd_;
-  const std::shared_ptr<const CertificateTable> table_;  // the SSL's callbacks point into it
+  const std::shared_ptr<const void> keep_;  // the SSL's callbacks point into it
   HandshakeObserver* const observer_;
   SSL* ssl_ = nullptr;
   bool handshake_done_ = false;
   bool handshake_reported_ = false;
   bool read_wants_write_ = false;
+  std::string failure_;
 };
 
 }  // namespace portico::dataplane::tls

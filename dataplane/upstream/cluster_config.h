@@ -15,6 +15,10 @@
 
 #include "common/net/ip_address.h"
 
+namespace portico::dataplane::tls {
+class UpstreamTlsContext;
+}
+
 namespace portico::dataplane::upstream {
 
 enum class LbPolicy { kRoundRobin, kLeastRequest, kRandom };
@@ -38,7 +42,12 @@ struct AffinityConfig {
   // Persistent: the cookie's endpoint is used while ready even when ejected.
   bool persistent = false;
 };
+
+// kH2: HTTP/2 over TLS (GRPCS); kHttps: HTTP/1.1 over TLS.
 enum class Protocol { kHttp1, kH2c, kH2, kHttps };
+
+inline bool IsHttp2(Protocol p) { return p == Protocol::kH2c || p == Protocol::kH2; }
+inline bool IsTls(Protocol p) { return p == Protocol::kH2 || p == Protocol::kHttps; }
 
 struct EndpointConfig {
   net::IpAddress address;
@@ -77,6 +86,11 @@ struct ClusterConfig {
   uint32_t max_connections = 0;  // 0: unlimited
   uint32_t connect_retries = 2;
   OutlierConfig outlier;
+  // Set for the TLS protocols (dataplane/tls/upstream_tls.h).
+  std::shared_ptr<const tls::UpstreamTlsContext> tls;
+  // Non-empty: the cluster cannot be served safely (TLS verification without
+  // a usable CA) and every request gets 503 rather than an unverified upstream.
+  std::string unavailable;
   std::vector<EndpointConfig> endpoints;  // sorted by key
   HashConfig hash;
   // Over the ready, non-terminating endpoints; ids are indexes into

@@ -12,6 +12,42 @@ http1::ClientSettings SettingsFor(const ClusterConfig& cluster) {
   return s;
 }
 
+std::string PoolKey(const ClusterConfig& cluster, const EndpointConfig& endpoint) {
+  if (!cluster.tls) return endpoint.key;
+  return endpoint.key + "#" + cluster.tls->id();
+}
+
+namespace {
+
+// PoolKey without a copy for plain clusters (the common case, per request).
+const std::string& PoolKeyOf(const ClusterConfig& cluster, const EndpointConfig& endpoint,
+                             std::string& storage) {
+  if (!cluster.tls) return endpoint.key;
+  storage = PoolKey(cluster, endpoint);
+  return storage;
+}
+
+std::string_view EndpointKey(std::string_view pool_key) {
+  return pool_key.substr(0, pool_key.find('#'));
+}
+
+}  // namespace
+
+bool ConnectionPool::IsLive(const std::string& pool_key) const {
+  if (!live_known_) return true;
+  std::string_view key = EndpointKey(pool_key);
+  return live_.contains(absl::string_view(key.data(), key.size()));
+}
+
+event::TransportFactory ConnectionPool::WrapFor(const ClusterConfig& cluster,
+                                                const EndpointConfig& endpoint,
+                                                const std::string& pool_key) const {
+  if (!cluster.tls) return {};
+  return [tls = cluster.tls, address = endpoint.address, sessions = sessions_, pool_key](int fd) {
+    return tls->Wrap(fd, address, sessions, pool_key);
+  };
+}
+
 ConnectionPool::ConnectionPool(event::EventLoop& loop, metrics::Histogram* connect_duration)
     : loop_(loop), connect_duration_(connect_duration) {}
 
@@ -42,11 +78,13 @@ size_t ConnectionPool::idle_connections() const {
 ConnectionPool::Connections ConnectionPool::ConnectionsTo(const ClusterConfig& cluster) const {
   Connections c;
   for (const EndpointConfig& endpoint : cluster.endpoints) {
-    if (auto it = pools_.find(endpoint.key); it != pools_.end()) {
+    std::string tls_key;
+    const std::string& key = PoolKeyOf(cluster, endpoint, tls_key);
+    if (auto it = pools_.find(key); it != pools_.end()) {
       c.idle += it->second.idle.size();
       c.active += it->second.total - std::min<size_t>(it->second.total, it->second.idle.size());
     }
-    if (auto it = http2_pools_.find(endpoint.key); it != http2_pools_.end()) {
+    if (auto it = http2_pools_.find(key); it != http2_pools_.end()) {
       for (const http2::ClientConnection* conn : it->second) {
         (conn->streams() > 0 ? c.active : c.idle) += 1;
       }
@@ -66,8 +104,10 @@ void ConnectionPool::OnConnected(http2::ClientConnection* connection, double sec
 http::ClientStream* ConnectionPool::Acquire(const ClusterConfig& cluster,
                                             const EndpointConfig& endpoint,
                                             http::ClientStreamHandler* handler, bool fresh) {
-  if (cluster.protocol == Protocol::kH2c) return AcquireHttp2(cluster, endpoint, handler, fresh);
-  EndpointPool& pool = pools_[endpoint.key];
+  if (IsHttp2(cluster.protocol)) return AcquireHttp2(cluster, endpoint, handler, fresh);
+  std::string tls_key;
+  const std::string& key = PoolKeyOf(cluster, endpoint, tls_key);
+  EndpointPool& pool = pools_[key];
   pool.max_idle = cluster.max_idle_connections;
   http1::ClientSettings settings = SettingsFor(cluster);
   if (!fresh && !pool.idle.empty()) {
@@ -78,13 +118,14 @@ http::ClientStream* ConnectionPool::Acquire(const ClusterConfig& cluster,
     return conn;
   }
   if (cluster.max_connections > 0 && pool.total >= cluster.max_connections) return nullptr;
-  auto conn = std::make_unique<http1::ClientConnection>(loop_, *this, endpoint.key, settings);
+  auto conn = std::make_unique<http1::ClientConnection>(loop_, *this, key, settings);
   http1::ClientConnection* raw = conn.get();
   connections_.emplace(raw, std::move(conn));
   ++pool.total;
   ++opened_;
   raw->Attach(handler, settings);
-  raw->Connect(reinterpret_cast<const sockaddr*>(&endpoint.sockaddr), endpoint.sockaddr_len);
+  raw->Connect(reinterpret_cast<const sockaddr*>(&endpoint.sockaddr), endpoint.sockaddr_len,
+               WrapFor(cluster, endpoint, key));
   return raw;
 }
 
@@ -92,7 +133,9 @@ http::ClientStream* ConnectionPool::AcquireHttp2(const ClusterConfig& cluster,
                                                  const EndpointConfig& endpoint,
                                                  http::ClientStreamHandler* handler, bool fresh) {
   http1::ClientSettings settings = SettingsFor(cluster);
-  std::vector<http2::ClientConnection*>& list = http2_pools_[endpoint.key];
+  std::string tls_key;
+  const std::string& key = PoolKeyOf(cluster, endpoint, tls_key);
+  std::vector<http2::ClientConnection*>& list = http2_pools_[key];
   if (!fresh) {
     // The busiest connection with room: fewer, fuller connections.
     http2::ClientConnection* best = nullptr;
@@ -104,13 +147,14 @@ http::ClientStream* ConnectionPool::AcquireHttp2(const ClusterConfig& cluster,
     if (best != nullptr) return best->NewStream(handler, settings);
   }
   if (cluster.max_connections > 0 && list.size() >= cluster.max_connections) return nullptr;
-  auto conn = std::make_unique<http2::ClientConnection>(loop_, *this, endpoint.key, settings);
+  auto conn = std::make_unique<http2::ClientConnection>(loop_, *this, key, settings);
   http2::ClientConnection* raw = conn.get();
   http2_connections_.emplace(raw, std::move(conn));
   list.push_back(raw);
   ++opened_;
   http::ClientStream* stream = raw->NewStream(handler, settings);
-  raw->Connect(reinterpret_cast<const sockaddr*>(&endpoint.sockaddr), endpoint.sockaddr_len);
+  raw->Connect(reinterpret_cast<const sockaddr*>(&endpoint.sockaddr), endpoint.sockaddr_len,
+               WrapFor(cluster, endpoint, key));
   return stream;
 }
 
@@ -135,20 +179,19 @@ void ConnectionPool::SetLiveEndpoints(absl::flat_hash_set<std::string> keys) {
   live_known_ = true;
   std::vector<http1::ClientConnection*> stale;
   for (auto& [key, pool] : pools_) {
-    if (!live_.contains(key)) stale.insert(stale.end(), pool.idle.begin(), pool.idle.end());
+    if (!IsLive(key)) stale.insert(stale.end(), pool.idle.begin(), pool.idle.end());
   }
   for (http1::ClientConnection* conn : stale) conn->Close();
   std::vector<http2::ClientConnection*> stale_http2;
   for (auto& [key, list] : http2_pools_) {
-    if (!live_.contains(key)) stale_http2.insert(stale_http2.end(), list.begin(), list.end());
+    if (!IsLive(key)) stale_http2.insert(stale_http2.end(), list.begin(), list.end());
   }
   for (http2::ClientConnection* conn : stale_http2) conn->CloseWhenIdle();
 }
 
 void ConnectionPool::OnIdle(http1::ClientConnection* connection) {
   EndpointPool& pool = pools_[connection->pool_key()];
-  if (pool.idle.size() >= pool.max_idle ||
-      (live_known_ && !live_.contains(connection->pool_key()))) {
+  if (pool.idle.size() >= pool.max_idle || !IsLive(connection->pool_key())) {
     connection->Close();
     return;
   }

@@ -1,7 +1,10 @@
 #pragma once
-// Per-worker pools of upstream connections, keyed by endpoint: keep-alive
-// HTTP/1.1 connections (one exchange at a time), and multiplexed HTTP/2 ones
-// for clusters that speak h2c (gRPC). Owned by one worker; never shared.
+// Per-worker pools of upstream connections, keyed by endpoint (and, for TLS
+// clusters, by the TLS context: a connection verified for one name never
+// serves a cluster that wants another): keep-alive HTTP/1.1 connections (one
+// exchange at a time), plain or over TLS, and multiplexed HTTP/2 ones for
+// clusters that speak h2c or h2 over TLS (gRPC, GRPCS). TLS sessions are
+// cached per endpoint for resumption. Owned by one worker; never shared.
 
 #include <cstdint>
 #include <memory>
@@ -14,6 +17,7 @@
 #include "dataplane/event/event_loop.h"
 #include "dataplane/http1/client_connection.h"
 #include "dataplane/http2/client_connection.h"
+#include "dataplane/tls/upstream_tls.h"
 #include "dataplane/upstream/cluster_config.h"
 
 namespace portico::dataplane::upstream {
@@ -44,6 +48,7 @@ class ConnectionPool final : public http1::ClientConnectionOwner,
   size_t active_connections() const;
   size_t idle_connections() const;
   uint64_t connections_opened() const { return opened_; }
+  const tls::SessionCache& tls_sessions() const { return *sessions_; }
 
   struct Connections {
     uint64_t active = 0;  // connecting, or carrying a request
@@ -68,6 +73,10 @@ class ConnectionPool final : public http1::ClientConnectionOwner,
     uint32_t total = 0;
   };
   void RemoveIdle(http1::ClientConnection* connection);
+  // Wraps new connections to `endpoint` in the cluster's TLS (empty: plain).
+  event::TransportFactory WrapFor(const ClusterConfig& cluster, const EndpointConfig& endpoint,
+                                  const std::string& pool_key) const;
+  bool IsLive(const std::string& pool_key) const;
   http::ClientStream* AcquireHttp2(const ClusterConfig& cluster, const EndpointConfig& endpoint,
                                    http::ClientStreamHandler* handler, bool fresh);
 
@@ -82,10 +91,15 @@ class ConnectionPool final : public http1::ClientConnectionOwner,
       http2_connections_;
   absl::flat_hash_set<std::string> live_;
   bool live_known_ = false;  // before the first config every endpoint is live
+  std::shared_ptr<tls::SessionCache> sessions_ = std::make_shared<tls::SessionCache>();
   size_t idle_count_ = 0;
   uint64_t opened_ = 0;
 };
 
 http1::ClientSettings SettingsFor(const ClusterConfig& cluster);
+
+// The pool of connections to `endpoint` for `cluster`: the endpoint's key,
+// then "#<TLS context id>" for TLS clusters.
+std::string PoolKey(const ClusterConfig& cluster, const EndpointConfig& endpoint);
 
 }  // namespace portico::dataplane::upstream

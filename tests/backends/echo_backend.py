@@ -22,6 +22,8 @@ Query parameters on any path:
   close=1         (/bytes only) no Content-Length: the body ends when the connection closes
 --idle-timeout MS closes keep-alive connections idle for that long (like most servers).
 --status N answers every request with status N (a failing endpoint).
+--tls-cert FILE --tls-key FILE serve HTTPS (TLS 1.2+, ALPN http/1.1); answers then
+  carry "tls": {"sni", "version", "alpn", "resumed"} of their connection.
 
   echo_backend.py --host 127.0.0.1 --port 0 --name demo
 prints "PORT <n>" as its first stdout line once it listens.
@@ -33,6 +35,7 @@ import collections
 import hashlib
 import itertools
 import json
+import ssl
 import sys
 import urllib.parse
 
@@ -190,6 +193,7 @@ def status_line(code):
 
 class Server:
     def __init__(self, name, idle_timeout_ms, status):
+        self.sni = {}  # id(SSLObject) -> the SNI name its client sent
         self.name = name
         self.status = status
         self.idle_timeout = idle_timeout_ms / 1000 if idle_timeout_ms else None
@@ -209,6 +213,7 @@ class Server:
         self.stats.open_connections += 1
         conn_id = next(self.conn_ids)
         peer = writer.get_extra_info("peername")
+        tls = self.tls_info(writer)
         number = 0
         try:
             while True:
@@ -226,7 +231,7 @@ class Server:
                     self.stats.recent.append(f"{req.method} {req.target}")
                 self.stats.in_flight += counted
                 try:
-                    keep = await self.serve(req, reader, writer, conn_id, number, peer)
+                    keep = await self.serve(req, reader, writer, conn_id, number, peer, tls)
                 finally:
                     self.stats.in_flight -= counted
                 if not keep:
@@ -247,7 +252,17 @@ class Server:
             except ConnectionError:
                 pass
 
-    async def serve(self, req, reader, writer, conn_id, number, peer):
+    def tls_info(self, writer):
+        obj = writer.get_extra_info("ssl_object")
+        if obj is None:
+            return None
+        return {"sni": self.sni.pop(id(obj), None), "version": obj.version(),
+                "alpn": obj.selected_alpn_protocol(), "resumed": obj.session_reused}
+
+    def on_sni(self, obj, name, _context):
+        self.sni[id(obj)] = name
+
+    async def serve(self, req, reader, writer, conn_id, number, peer, tls):
         if "100-continue" in req.tokens("expect") and req.version == "HTTP/1.1":
             writer.write(status_line(100).encode() + b"\r\n")
             await writer.drain()
@@ -278,7 +293,7 @@ class Server:
                 "path": req.path, "version": req.version, "headers": req.headers,
                 "body_length": digest.length, "body_sha256": digest.sha.hexdigest(),
                 "body_preview": digest.preview.decode("latin-1"), "trailers": trailers,
-                "client": {"address": peer[0], "port": peer[1]},
+                "client": {"address": peer[0], "port": peer[1]}, "tls": tls,
                 "connection_id": conn_id, "request_number": number}).encode() + b"\n"
         head = [["Content-Type", "application/json"]]
         if status in (204, 304) or 100 <= status < 200:
@@ -340,9 +355,18 @@ async def main():
     parser.add_argument("--name", default="echo")
     parser.add_argument("--idle-timeout", type=int, default=0, metavar="MS")
     parser.add_argument("--status", type=int, default=200)
+    parser.add_argument("--tls-cert")
+    parser.add_argument("--tls-key")
     args = parser.parse_args()
     server = Server(args.name, args.idle_timeout, args.status)
-    listener = await asyncio.start_server(server.handle, args.host, args.port,
+    context = None
+    if args.tls_cert:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.minimum_version = ssl.TLSVersion.TLSv1_2
+        context.load_cert_chain(args.tls_cert, args.tls_key)
+        context.set_alpn_protocols(["http/1.1"])
+        context.sni_callback = server.on_sni
+    listener = await asyncio.start_server(server.handle, args.host, args.port, ssl=context,
                                           limit=MAX_LINE, backlog=1024)
     print(f"PORT {listener.sockets[0].getsockname()[1]}", flush=True)
     async with listener:

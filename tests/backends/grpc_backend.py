@@ -45,6 +45,8 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--tls-cert", help="serve over TLS (GRPCS) with this chain and --tls-key")
+    parser.add_argument("--tls-key")
     args = parser.parse_args()
     handlers = {
         "Unary": grpc.unary_unary_rpc_method_handler(unary),
@@ -57,7 +59,12 @@ def main():
                ("grpc.max_send_message_length", 16 << 20)]
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=8), options=options)
     server.add_generic_rpc_handlers([grpc.method_handlers_generic_handler("test.Echo", handlers)])
-    port = server.add_insecure_port(f"{args.host}:{args.port}")
+    if args.tls_cert:
+        with open(args.tls_cert, "rb") as cert, open(args.tls_key, "rb") as key:
+            credentials = grpc.ssl_server_credentials([(key.read(), cert.read())])
+        port = server.add_secure_port(f"{args.host}:{args.port}", credentials)
+    else:
+        port = server.add_insecure_port(f"{args.host}:{args.port}")
     server.start()
     print(f"PORT {port}", flush=True)
     try:

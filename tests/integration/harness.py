@@ -107,9 +107,10 @@ class Process:
 class Backend(Process):
     """tests/backends/echo_backend.py on an ephemeral loopback port."""
 
-    def __init__(self, workdir, name, host="127.0.0.1", idle_timeout_ms=0, status=200):
+    def __init__(self, workdir, name, host="127.0.0.1", idle_timeout_ms=0, status=200,
+                 extra_args=()):
         super().__init__([PYTHON, ECHO_BACKEND, "--host", host, "--port", "0", "--name", name,
-                          "--idle-timeout", idle_timeout_ms, "--status", status],
+                          "--idle-timeout", idle_timeout_ms, "--status", status, *extra_args],
                          workdir, f"backend-{name}")
         self.host = host
         self.backend_name = name
