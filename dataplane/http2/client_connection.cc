@@ -454,7 +454,11 @@ void ClientStream::ResumeResponse() {
   if (end && handler_ != nullptr) {
     auto* handler = handler_;
     handler_ = nullptr;
-    handler->OnResponseBody({}, true);
+    if (paused_trailers_) {
+      handler->OnResponseTrailers(std::move(trailers_));
+    } else {
+      handler->OnResponseBody({}, true);
+    }
   }
   MaybeForget();
 }
@@ -493,6 +497,14 @@ void ClientStream::OnHeadersDone(bool trailers, bool end_stream) {
   timer_.Start(settings_.response_timeout);
   if (trailers) {
     if (!end_stream) return;
+    if (paused_) {
+      // Body still held for a slow client: the trailers follow it (gRPC's
+      // grpc-status must not overtake the messages it ends).
+      timer_.Stop();
+      paused_trailers_ = true;
+      paused_end_ = true;
+      return;
+    }
     auto* handler = handler_;
     handler_ = nullptr;
     timer_.Stop();

@@ -168,6 +168,7 @@ class ClientStream final : public http::ClientStream, public event::Deferrable {
   bool paused_ = false;
   event::Buffer paused_data_;
   bool paused_end_ = false;
+  bool paused_trailers_ = false;  // the end is trailers_, after paused_data_
 };
 
 }  // namespace portico::dataplane::http2
