@@ -61,6 +61,19 @@ std::optional<std::pair<std::string, std::string>> SplitOption(std::string_view 
                         std::string(option.substr(slash + 1)));
 }
 
+// The rule's normalized host, or nullopt (reported) when it is not a DNS
+// name or one-label wildcard: the rule is then ignored.
+std::optional<std::string> RuleHost(const Ingress& ingress, const IngressRule& rule,
+                                    DiagnosticSink& diagnostics) {
+  std::optional<std::string> host = NormalizeHost(rule.host);
+  if (!host.has_value()) {
+    diagnostics.Error("Ingress", ingress.meta, "InvalidHost",
+                      portico::StrCat("host \"", rule.host,
+                                      "\" is not a DNS name or *.<DNS name>; rule ignored"));
+  }
+  return host;
+}
+
 // A canary Ingress adds no hosts, routes, certificates or default backend:
 // each of its paths offers its backend to the main route of the same host and
 // path (routes.h AddCanary), as in ingress-nginx.
@@ -74,13 +87,8 @@ void TranslateCanary(const Ingress& ingress, const IngressAnnotations& annotatio
                      "paths");
   }
   for (const IngressRule& rule : ingress.rules) {
-    std::optional<std::string> host = NormalizeHost(rule.host);
-    if (!host.has_value()) {
-      diagnostics.Error("Ingress", ingress.meta, "InvalidHost",
-                        portico::StrCat("host \"", rule.host,
-                                        "\" is not a DNS name or *.<DNS name>; rule ignored"));
-      continue;
-    }
+    std::optional<std::string> host = RuleHost(ingress, rule, diagnostics);
+    if (!host.has_value()) continue;
     for (const HttpIngressPath& path : rule.paths) {
       PathConversion converted = ConvertPath(path, annotations.use_regex);
       if (!converted.match.has_value()) {
@@ -111,13 +119,8 @@ void TranslateIngress(const Ingress& ingress, const Settings& settings, BackendR
   tls.AddIngress(ingress, diagnostics);
   std::vector<std::string> hosts;
   for (const IngressRule& rule : ingress.rules) {
-    std::optional<std::string> host = NormalizeHost(rule.host);
-    if (!host.has_value()) {
-      diagnostics.Error("Ingress", ingress.meta, "InvalidHost",
-                        portico::StrCat("host \"", rule.host,
-                                        "\" is not a DNS name or *.<DNS name>; rule ignored"));
-      continue;
-    }
+    std::optional<std::string> host = RuleHost(ingress, rule, diagnostics);
+    if (!host.has_value()) continue;
     vhosts.AddHost(*host, ingress);
     if (std::find(hosts.begin(), hosts.end(), *host) == hosts.end()) hosts.push_back(*host);
     for (const HttpIngressPath& path : rule.paths) {
