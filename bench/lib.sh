@@ -124,11 +124,16 @@ make_certs() {
   for c in ecdsa rsa; do cat "$WORK/$c.crt" "$WORK/$c.key" >"$WORK/$c.pem"; done
 }
 
-# The shared backend: 23 bytes at /, /64k and /1m files, two named backends.
+# The shared backend: 23 bytes at /, /64k and /1m files, an 8 KiB text/html
+# page (/page.html, compressible like a real page) and two named backends.
 start_backend() {
   port_free "$BACKEND_PORT" "$BACKEND_A_PORT" "$BACKEND_B_PORT"
   head -c 65536 /dev/zero | tr '\0' x >"$WORK/www/64k"
   head -c 1048576 /dev/zero | tr '\0' x >"$WORK/www/1m"
+  local i
+  for ((i = 0; i < 128; i++)); do
+    printf '<li><a href="/item/%04d">Item %04d: a line of an ordinary page</a></li>\n' "$i" "$i"
+  done | head -c 8192 >"$WORK/www/page.html"
   render backend.conf "$WORK/backend.conf" NOFILE WORKER_CONNECTIONS WORK BACKEND_PORT BACKEND_A_PORT BACKEND_B_PORT
   taskset -c "$LOAD_CPUS" nginx -c "$WORK/backend.conf" -p "$WORK" 2>>"$WORK/logs/backend.log" &
   BENCH_PIDS+=($!)

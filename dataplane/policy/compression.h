@@ -52,7 +52,10 @@ class Compressor {
 };
 
 // nullptr for kIdentity or when the library cannot allocate its state.
-std::unique_ptr<Compressor> MakeCompressor(ContentCoding coding, const CompressionSettings& s);
+// `size_hint`: the body's length when known; the encoder's window (and so its
+// memory and set-up cost) is sized to it. Any length still encodes correctly.
+std::unique_ptr<Compressor> MakeCompressor(ContentCoding coding, const CompressionSettings& s,
+                                           std::optional<uint64_t> size_hint = std::nullopt);
 
 // Decides for one response and, when compressing, rewrites its head:
 // Content-Encoding set, Content-Length dropped (the body is streamed), an ETag

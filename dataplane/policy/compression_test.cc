@@ -103,6 +103,23 @@ TEST_P(StreamTest, ChunksDecodeToTheOriginalAndEachFlushIsDecodable) {
   EXPECT_FALSE(c->Process("more", false, encoded));  // finished
 }
 
+// A length hint only sizes the window: a wrong (too small) hint still
+// round-trips, and a right one on a small body too.
+TEST_P(StreamTest, SizeHintKeepsTheEncodingCorrect) {
+  for (auto [hint, size] :
+       {std::pair<uint64_t, size_t>{8192, 8192}, {100, 8192}, {1, 3}, {200000, 200000}, {0, 0}}) {
+    auto c = MakeCompressor(GetParam(), {}, hint);
+    ASSERT_NE(c, nullptr);
+    const std::string original = Text(size);
+    std::string encoded;
+    ASSERT_TRUE(c->Process(original.substr(0, size / 2), false, encoded));
+    ASSERT_TRUE(c->Process(original.substr(size / 2), true, encoded));
+    EXPECT_EQ(GetParam() == C::kGzip ? Gunzip(encoded) : Unbrotli(encoded), original)
+        << "hint " << hint << " size " << size;
+    if (size >= 8192) EXPECT_LT(encoded.size(), original.size() / 2);
+  }
+}
+
 TEST_P(StreamTest, EmptyBody) {
   auto c = MakeCompressor(GetParam(), {});
   std::string encoded;
