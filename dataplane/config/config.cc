@@ -257,6 +257,69 @@ std::string AffinityId(const std::string& key) {
   return id;
 }
 
+// Unset: ingress-nginx's default conditions, with the connect_retries of
+// before retry policies existed.
+absl::StatusOr<upstream::RetryConfig> CompileRetry(const v1::Cluster& c, const std::string& where) {
+  upstream::RetryConfig retry;
+  if (!c.has_retry()) {
+    retry.max_tries = OrDefault(c.connect_retries(), 2u) + 1;
+    return retry;
+  }
+  const v1::RetryPolicy& r = c.retry();
+  retry.max_tries = OrDefault(r.tries(), retry.max_tries);
+  absl::StatusOr<milliseconds> d =
+      ToMillis(r.timeout(), r.has_timeout(), milliseconds(0), where + " retry.timeout");
+  if (!d.ok()) return d.status();
+  retry.timeout = *d;
+  if (r.off()) {
+    retry.conditions = 0;
+    retry.max_tries = 1;
+    return retry;
+  }
+  if (r.conditions_size() == 0) return retry;
+  retry.conditions = 0;
+  for (int condition : r.conditions()) {
+    switch (condition) {
+      case v1::RetryPolicy::CONDITION_ERROR:
+        retry.conditions |= upstream::kRetryError;
+        break;
+      case v1::RetryPolicy::CONDITION_TIMEOUT:
+        retry.conditions |= upstream::kRetryTimeout;
+        break;
+      case v1::RetryPolicy::CONDITION_INVALID_HEADER:
+        retry.conditions |= upstream::kRetryInvalidHeader;
+        break;
+      case v1::RetryPolicy::CONDITION_HTTP_500:
+        retry.conditions |= upstream::kRetryHttp500;
+        break;
+      case v1::RetryPolicy::CONDITION_HTTP_502:
+        retry.conditions |= upstream::kRetryHttp502;
+        break;
+      case v1::RetryPolicy::CONDITION_HTTP_503:
+        retry.conditions |= upstream::kRetryHttp503;
+        break;
+      case v1::RetryPolicy::CONDITION_HTTP_504:
+        retry.conditions |= upstream::kRetryHttp504;
+        break;
+      case v1::RetryPolicy::CONDITION_HTTP_403:
+        retry.conditions |= upstream::kRetryHttp403;
+        break;
+      case v1::RetryPolicy::CONDITION_HTTP_404:
+        retry.conditions |= upstream::kRetryHttp404;
+        break;
+      case v1::RetryPolicy::CONDITION_HTTP_429:
+        retry.conditions |= upstream::kRetryHttp429;
+        break;
+      case v1::RetryPolicy::CONDITION_NON_IDEMPOTENT:
+        retry.conditions |= upstream::kRetryNonIdempotent;
+        break;
+      default:
+        return Invalid(portico::StrCat(where, ": unknown retry condition ", condition));
+    }
+  }
+  return retry;
+}
+
 absl::StatusOr<upstream::ClusterConfig> CompileCluster(const v1::Cluster& c) {
   const std::string where = portico::StrCat("cluster ", Quote(c.name()));
   upstream::ClusterConfig cc;
@@ -282,6 +345,12 @@ absl::StatusOr<upstream::ClusterConfig> CompileCluster(const v1::Cluster& c) {
   cc.max_idle_connections = OrDefault(c.max_idle_connections(), cc.max_idle_connections);
   cc.max_connections = c.max_connections();  // 0 is unlimited
   cc.connect_retries = OrDefault(c.connect_retries(), cc.connect_retries);
+  d = ToMillis(c.send_timeout(), c.has_send_timeout(), cc.send_timeout, where + " send_timeout");
+  if (!d.ok()) return d.status();
+  cc.send_timeout = *d;
+  absl::StatusOr<upstream::RetryConfig> retry = CompileRetry(c, where);
+  if (!retry.ok()) return retry.status();
+  cc.retry = *retry;
 
   const v1::OutlierDetection& o = c.outlier_detection();
   cc.outlier.enabled = !o.disabled();
@@ -558,6 +627,7 @@ absl::StatusOr<std::unique_ptr<const router::RouteTable>> CompileRoutes(
         route.compression =
             router::CompressionChoice{r.compression().gzip(), r.compression().brotli()};
       }
+      if (r.has_max_request_body_bytes()) route.max_body_bytes = r.max_request_body_bytes();
       spec.routes.push_back(std::move(route));
     }
     vhosts.push_back(std::move(spec));
@@ -573,6 +643,21 @@ absl::StatusOr<std::unique_ptr<const router::RouteTable>> CompileRoutes(
       router::RouteTable::Build(std::move(vhosts), std::move(default_action));
   if (!table.ok()) return table.status();
   return std::unique_ptr<const router::RouteTable>(std::move(*table));
+}
+
+// The codecs refuse bodies before a route is known, so they may only refuse
+// what no route accepts: the loosest limit of the global one and the routes'.
+uint64_t CodecBodyLimit(const v1::Snapshot& snapshot) {
+  uint64_t limit = snapshot.settings().max_request_body_bytes();
+  for (const v1::VirtualHost& vh : snapshot.virtual_hosts()) {
+    for (const v1::Route& r : vh.routes()) {
+      if (limit == 0) return 0;
+      if (!r.has_max_request_body_bytes()) continue;
+      if (r.max_request_body_bytes() == 0) return 0;
+      limit = std::max(limit, r.max_request_body_bytes());
+    }
+  }
+  return limit;
 }
 
 absl::Status FileError(int err, const std::string& path) {
@@ -619,6 +704,7 @@ absl::StatusOr<std::shared_ptr<const Config>> Compile(
       CompileRoutes(snapshot, *clusters);
   if (!routes.ok()) return routes.status();
   config->routes = std::move(*routes);
+  config->settings.codec_max_request_body_bytes = CodecBodyLimit(snapshot);
   auto tls = CompileTls(snapshot, std::move(default_certificate));
   if (!tls.ok()) return tls.status();
   config->tls = std::move(*tls);

@@ -29,7 +29,10 @@ struct GlobalConfig {
   uint32_t max_request_header_bytes = 32768;
   uint32_t max_request_headers = 100;
   uint32_t max_request_line_bytes = 8192;
-  uint64_t max_request_body_bytes = 0;  // 0: unlimited
+  uint64_t max_request_body_bytes = 0;  // 0: unlimited; a route's own limit replaces it
+  // What the codecs enforce before routing: the loosest of the global limit
+  // and every route's (0: unlimited). The exact limit is the stream's.
+  uint64_t codec_max_request_body_bytes = 0;
   uint32_t max_keepalive_requests = 1000;
   bool add_via_header = false;
   policy::RateLimitOptions rate_limit;

@@ -435,6 +435,77 @@ TEST(CompileTest, HttpsRedirectAndHsts) {
   EXPECT_EQ(route("/e")->hsts, "");
 }
 
+TEST(CompileTest, RouteBodyLimitsAndTheCodecLimit) {
+  v1::Snapshot snapshot = FromJson(R"json({"settings": {"maxRequestBodyBytes": "4096"},
+    "clusters": [{"name": "c"}], "virtualHosts": [{"name": "v", "routes": [
+      {"name": "small", "match": {"type": "TYPE_EXACT", "path": "/a"},
+       "action": {"cluster": "c"}, "maxRequestBodyBytes": "1024"},
+      {"name": "big", "match": {"type": "TYPE_EXACT", "path": "/b"},
+       "action": {"cluster": "c"}, "maxRequestBodyBytes": "1048576"},
+      {"name": "plain", "match": {"type": "TYPE_EXACT", "path": "/c"},
+       "action": {"cluster": "c"}}]}]})json");
+  std::shared_ptr<const Config> config = MustCompile(snapshot);
+  ASSERT_NE(config, nullptr);
+  auto route = [&](std::string_view path) { return config->routes->Match("h", path).route; };
+  EXPECT_EQ(route("/a")->max_body_bytes, 1024u);
+  EXPECT_EQ(route("/b")->max_body_bytes, 1048576u);
+  EXPECT_FALSE(route("/c")->max_body_bytes.has_value());
+  EXPECT_EQ(config->settings.max_request_body_bytes, 4096u);
+  // The codecs refuse only what no route accepts.
+  EXPECT_EQ(config->settings.codec_max_request_body_bytes, 1048576u);
+
+  snapshot.mutable_virtual_hosts(0)->mutable_routes(2)->set_max_request_body_bytes(0);
+  config = MustCompile(snapshot);
+  ASSERT_NE(config, nullptr);
+  EXPECT_EQ(config->routes->Match("h", "/c").route->max_body_bytes, 0u);
+  EXPECT_EQ(config->settings.codec_max_request_body_bytes, 0u);  // one route is unlimited
+}
+
+TEST(CompileTest, RetryPolicyAndSendTimeout) {
+  v1::Snapshot snapshot = FromJson(R"json({"clusters": [
+    {"name": "default"},
+    {"name": "legacy", "connectRetries": 4},
+    {"name": "custom", "sendTimeout": "1.5s", "retry": {
+      "conditions": ["CONDITION_HTTP_502", "CONDITION_NON_IDEMPOTENT"],
+      "tries": 5, "timeout": "10s"}},
+    {"name": "only-tries", "retry": {"tries": 2}},
+    {"name": "off", "retry": {"off": true, "tries": 4}}]})json");
+  std::shared_ptr<const Config> config = MustCompile(snapshot);
+  ASSERT_NE(config, nullptr);
+  const upstream::ClusterConfig* c = config->FindCluster("default");
+  EXPECT_EQ(c->send_timeout, milliseconds(60000));
+  EXPECT_EQ(c->retry.conditions, upstream::kRetryError | upstream::kRetryTimeout);
+  EXPECT_EQ(c->retry.max_tries, 3u);
+  EXPECT_EQ(c->retry.timeout, milliseconds(0));
+  EXPECT_EQ(config->FindCluster("legacy")->retry.max_tries, 5u);
+  c = config->FindCluster("custom");
+  EXPECT_EQ(c->send_timeout, milliseconds(1500));
+  EXPECT_EQ(c->retry.conditions, upstream::kRetryHttp502 | upstream::kRetryNonIdempotent);
+  EXPECT_EQ(c->retry.max_tries, 5u);
+  EXPECT_EQ(c->retry.timeout, milliseconds(10000));
+  c = config->FindCluster("only-tries");
+  EXPECT_EQ(c->retry.conditions, upstream::kRetryError | upstream::kRetryTimeout);
+  EXPECT_EQ(c->retry.max_tries, 2u);
+  c = config->FindCluster("off");
+  EXPECT_EQ(c->retry.conditions, 0u);
+  EXPECT_EQ(c->retry.max_tries, 1u);
+
+  v1::Snapshot bad;
+  bad.add_clusters()->set_name("x");
+  bad.mutable_clusters(0)->mutable_retry()->add_conditions(
+      static_cast<v1::RetryPolicy::Condition>(99));
+  absl::StatusOr<std::shared_ptr<const Config>> rejected = Compile(bad, net::CidrSet());
+  EXPECT_FALSE(rejected.ok());
+  EXPECT_THAT(std::string(rejected.status().message()), HasSubstr("unknown retry condition"));
+}
+
+TEST(RetryOnStatusTest, NamedStatusesOnly) {
+  EXPECT_EQ(upstream::RetryOnStatus(502), upstream::kRetryHttp502);
+  EXPECT_EQ(upstream::RetryOnStatus(429), upstream::kRetryHttp429);
+  EXPECT_EQ(upstream::RetryOnStatus(200), 0u);
+  EXPECT_EQ(upstream::RetryOnStatus(501), 0u);
+}
+
 // --- Errors ---------------------------------------------------------------------
 
 struct ErrorCase {

@@ -19,6 +19,8 @@ enum class UpstreamFailure {
   // The TLS handshake failed (certificate not verified, no common protocol):
   // part of the connect, so nothing was sent and another endpoint may be tried.
   kTlsHandshakeFailed,
+  // A request write made no progress within the send timeout.
+  kSendTimeout,
 };
 
 const char* UpstreamFailureName(UpstreamFailure failure);

@@ -175,6 +175,8 @@ const char* UpstreamFailureName(UpstreamFailure failure) {
       return "protocol_error";
     case UpstreamFailure::kTlsHandshakeFailed:
       return "tls_handshake_failed";
+    case UpstreamFailure::kSendTimeout:
+      return "send_timeout";
   }
   return "unknown";
 }

@@ -70,7 +70,8 @@ ClientConnection::ClientConnection(event::EventLoop& loop, ClientConnectionOwner
       owner_(owner),
       pool_key_(std::move(pool_key)),
       settings_(settings),
-      timer_(loop, [this] { OnTimeout(); }) {
+      timer_(loop, [this] { OnTimeout(); }),
+      send_timer_(loop, [this] { Fail(http::UpstreamFailure::kSendTimeout); }) {
   llhttp_init(&parser_, HTTP_RESPONSE, &ClientParserCallbacks::Get());
   parser_.data = this;
 }
@@ -240,6 +241,12 @@ void ClientConnection::Flush() {
   if (out_.size() < before && state_ == State::kExchange && !response_paused_) {
     timer_.Start(settings_.response_timeout);
   }
+  // proxy-send-timeout: the time between two successful writes, as nginx's.
+  if (state_ != State::kExchange || out_.empty()) {
+    send_timer_.Stop();
+  } else if (out_.size() < before || !send_timer_.active()) {
+    send_timer_.Start(settings_.send_timeout);
+  }
   if (request_blocked_ && out_.size() < kLowWatermark) {
     request_blocked_ = false;
     if (handler_) handler_->OnRequestDrained();
@@ -375,6 +382,7 @@ int ClientConnection::OnMessageComplete() {
   }
   ++exchanges_;
   timer_.Stop();
+  send_timer_.Stop();
   http::ClientStreamHandler* handler = handler_;
   handler_ = nullptr;
   // Back to the pool before the handler hears of it, so that the next request
@@ -429,6 +437,7 @@ void ClientConnection::Close() {
   if (state_ == State::kClosed) return;
   state_ = State::kClosed;
   timer_.Stop();
+  send_timer_.Stop();
   io_.reset();
   transport_.reset();  // closes the socket
   handler_ = nullptr;

@@ -34,6 +34,9 @@ class ClientConnectionOwner {
 struct ClientSettings {
   double connect_timeout = 5;
   double response_timeout = 60;
+  // A request write (headers or body) that makes no progress this long fails
+  // the exchange with kSendTimeout (proxy-send-timeout).
+  double send_timeout = 60;
   double idle_timeout = 60;
 };
 
@@ -97,6 +100,7 @@ class ClientConnection final : public http::ClientStream, public event::Deferrab
   std::chrono::steady_clock::time_point connect_start_;
   std::unique_ptr<event::IoWatcher> io_;
   event::Timer timer_;
+  event::Timer send_timer_;  // armed while request bytes wait for the socket
   llhttp_t parser_;
   event::Buffer in_;
   event::Buffer out_;

@@ -67,6 +67,11 @@ void Stream::RouteRequest(http::RequestHead& head) {
   router::MatchResult match = config_->routes->Match(head.authority, *path);
   route_ = match.route;
   if (RefusedByAccessPolicy(head)) return;
+  body_limit_ = route_ != nullptr && route_->max_body_bytes
+                    ? *route_->max_body_bytes
+                    : config_->settings.max_request_body_bytes;
+  // An announced length is refused before any of the body is read or sent.
+  if (head.content_length && BodyTooLarge(*head.content_length)) return;
   if (route_ != nullptr && EnforceHttps(head, *path)) return;
   const router::RouteAction* action = nullptr;
   if (route_ != nullptr) {
@@ -154,14 +159,16 @@ void Stream::StartAttempt(std::optional<size_t> forced) {
     LocalReply(503, "no ready endpoints\n");
     return;
   }
+  if (attempts_ == 0) first_attempt_start_ = Clock::now();
   const upstream::ClusterConfig& cluster = cluster_->config();
   while (true) {
     auto index = forced ? forced : cluster_->Pick(upstream::Clock::now(), tried_, hints_);
     forced.reset();
     if (!index) {
       // Everything ready is ejected or at its connection limit (503), or
-      // every endpoint tried failed this request (502).
-      LocalReply(failed_attempts_ == 0 ? 503 : 502);
+      // every endpoint tried failed this request (the last failure's 502 or 504).
+      LocalReply(failed_attempts_ == 0 ? 503
+                                       : (last_failure_status_ != 0 ? last_failure_status_ : 502));
       return;
     }
     tried_.push_back(*index);
@@ -175,7 +182,7 @@ void Stream::StartAttempt(std::optional<size_t> forced) {
         worker_.pool().Acquire(cluster, endpoint, this, /*fresh=*/stale_retried_ || websocket_);
     if (upstream_ == nullptr) {
       worker_.stats().upstream_overflow.Inc();
-      if (attempts_ > cluster.connect_retries) {
+      if (attempts_ >= cluster.retry.max_tries) {
         LocalReply(503, "upstream connection limit reached\n");
         return;
       }
@@ -215,6 +222,8 @@ void Stream::SendUpstreamRequest() {
 void Stream::OnBody(std::string_view data, bool end_stream) {
   if (done_) return;
   bytes_in_ += data.size();
+  // Chunked and HTTP/2 bodies announce no length: counted as they arrive.
+  if (BodyTooLarge(bytes_in_)) return;
   request_ended_ = end_stream;
   if (replayable_) {
     if (replay_.size() + data.size() <= kMaxReplayBytes) {
@@ -246,8 +255,18 @@ void Stream::OnRequestDrained() {
   }
 }
 
+bool Stream::BodyTooLarge(uint64_t bytes) {
+  if (body_limit_ == 0 || bytes <= body_limit_) return false;
+  worker_.stats().policy_rejections[static_cast<size_t>(RejectPolicy::kBodySize)].Inc();
+  // Nothing more goes upstream. Once the response started, the body can no
+  // longer be refused: LocalReply cuts the exchange off (close or RST_STREAM).
+  LocalReply(413);
+  return true;
+}
+
 void Stream::OnResponseHeaders(http::ResponseHead head, bool end_stream) {
   if (done_) return;
+  if (RetryOnResponse(head.status)) return;
   upstream_status_ = head.status;
   status_ = head.status;
   http::StripHopByHop(head.headers);
@@ -353,31 +372,82 @@ void Stream::OnResponseDrained() {
   }
 }
 
-bool Stream::Retryable(http::UpstreamFailure failure) const {
+namespace {
+
+uint32_t RetryCondition(http::UpstreamFailure failure) {
   switch (failure) {
-    case http::UpstreamFailure::kConnectFailed:
     case http::UpstreamFailure::kConnectTimeout:
-    case http::UpstreamFailure::kTlsHandshakeFailed:
-      return true;  // nothing was sent
-    case http::UpstreamFailure::kReset:
-      // A reused keep-alive connection the upstream closed as we picked it up.
-      // The upstream may have acted on the request before closing, so only
-      // idempotent methods are replayed (RFC 9110 9.2.2), and only once.
-      return upstream_ != nullptr && upstream_->reused() && replayable_ && !stale_retried_ &&
-             IsIdempotent(method_);
+    case http::UpstreamFailure::kResponseTimeout:
+    case http::UpstreamFailure::kSendTimeout:
+      return upstream::kRetryTimeout;
+    case http::UpstreamFailure::kProtocolError:
+      return upstream::kRetryInvalidHeader;
     default:
-      return false;
+      return upstream::kRetryError;
   }
+}
+
+int FailureStatus(http::UpstreamFailure failure) {
+  switch (failure) {
+    case http::UpstreamFailure::kConnectTimeout:
+    case http::UpstreamFailure::kResponseTimeout:
+    case http::UpstreamFailure::kSendTimeout:
+      return 504;
+    default:
+      return 502;
+  }
+}
+
+}  // namespace
+
+bool Stream::MayRetry(uint32_t condition, bool request_sent) const {
+  const upstream::RetryConfig& retry = cluster_->config().retry;
+  if ((retry.conditions & condition) == 0 || attempts_ >= retry.max_tries) return false;
+  if (retry.timeout.count() > 0 && Clock::now() - first_attempt_start_ >= retry.timeout) {
+    return false;
+  }
+  if (!request_sent) return true;  // a connect failure: nothing reached the endpoint
+  // The endpoint may have acted on the request: it is sent again only whole
+  // (the body so far kept in `replay_`), and a method that is not idempotent
+  // (RFC 9110 9.2.2) only when the policy says non_idempotent, as in nginx.
+  if (websocket_ || !replayable_) return false;
+  return IsIdempotent(method_) || (retry.conditions & upstream::kRetryNonIdempotent) != 0;
+}
+
+void Stream::ReplayBody() {
+  pending_body_.Clear();
+  pending_body_.Append(replay_);
+}
+
+bool Stream::RetryOnResponse(int status) {
+  const uint32_t condition = upstream::RetryOnStatus(status);
+  if (condition == 0 || response_started_ || !MayRetry(condition, true)) return false;
+  // With no endpoint left to try, this response is the answer (nginx passes
+  // the last one on too) rather than a 502 of our own.
+  if (!cluster_->HasUntried(upstream::Clock::now(), tried_)) return false;
+  worker_.stats().upstream_retries.Inc();
+  ++failed_attempts_;
+  last_failure_status_ = status;
+  ReleaseEndpoint(status < 500);
+  DetachUpstream();  // the response is abandoned with its connection or stream
+  ReplayBody();
+  StartAttempt();
+  return true;
 }
 
 void Stream::OnUpstreamFailure(http::UpstreamFailure failure, bool response_started) {
   if (done_) return;
   worker_.stats().upstream_failures[static_cast<int>(failure)].Inc();
   ++failed_attempts_;
-  bool retryable = !response_started_ && Retryable(failure);
-  bool stale_reuse = failure == http::UpstreamFailure::kReset && retryable;
+  // A reused keep-alive connection the upstream closed as we picked it up:
+  // retried once on the same endpoint whatever the policy says, since it says
+  // nothing about the endpoint. The upstream may have acted on the request
+  // before closing, so only idempotent methods are replayed (RFC 9110 9.2.2).
+  const bool stale_reuse = !response_started_ && failure == http::UpstreamFailure::kReset &&
+                           upstream_ != nullptr && upstream_->reused() && replayable_ &&
+                           !stale_retried_ && IsIdempotent(method_);
+  const bool sent = upstream_sent_;
   upstream_ = nullptr;
-  // A stale pooled connection says nothing about the endpoint's health.
   ReleaseEndpoint(stale_reuse);
   if (response_started_) {
     // Part of the response is already with the client: cut it off visibly.
@@ -385,31 +455,26 @@ void Stream::OnUpstreamFailure(http::UpstreamFailure failure, bool response_star
     sink_.Abort();
     return;
   }
-  const upstream::ClusterConfig& cluster = cluster_->config();
-  if (retryable && attempts_ <= cluster.connect_retries + (stale_reuse ? 1 : 0)) {
+  last_failure_status_ = FailureStatus(failure);
+  if (stale_reuse) {
     worker_.stats().upstream_retries.Inc();
-    if (stale_reuse) {
-      // The endpoint is fine, the pooled connection was not: same endpoint,
-      // fresh or other pooled connection, body replayed. Picking again would
-      // skew the balancer's rotation.
-      stale_retried_ = true;
-      tried_.pop_back();
-      pending_body_.Clear();
-      pending_body_.Append(replay_);
-      StartAttempt(endpoint_);
-      return;
-    }
+    // The endpoint is fine, the pooled connection was not: same endpoint,
+    // fresh connection, body replayed, and the try does not count. Picking
+    // again would skew the balancer's rotation.
+    stale_retried_ = true;
+    tried_.pop_back();
+    --attempts_;
+    ReplayBody();
+    StartAttempt(endpoint_);
+    return;
+  }
+  if (MayRetry(RetryCondition(failure), sent)) {
+    worker_.stats().upstream_retries.Inc();
+    if (sent) ReplayBody();  // else the body is still in pending_body_
     StartAttempt();
     return;
   }
-  switch (failure) {
-    case http::UpstreamFailure::kConnectTimeout:
-    case http::UpstreamFailure::kResponseTimeout:
-      LocalReply(504);
-      return;
-    default:
-      LocalReply(502);
-  }
+  LocalReply(last_failure_status_);
 }
 
 void Stream::ReleaseEndpoint(bool success) {

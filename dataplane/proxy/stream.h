@@ -63,7 +63,18 @@ class Stream final : public http::RequestHandler, public http::ClientStreamHandl
   void StartDeadline(const http::HeaderMap& headers);
   void ReleaseEndpoint(bool success);
   void DetachUpstream();
-  bool Retryable(http::UpstreamFailure failure) const;
+  // proxy-next-upstream: whether a failed attempt (its RetryOn `condition`)
+  // may go to another endpoint. `request_sent`: the endpoint may have acted on
+  // the request, so only a replayable, idempotent (or allowed) one is retried.
+  bool MayRetry(uint32_t condition, bool request_sent) const;
+  // A response whose status the retry policy names, with another endpoint to
+  // try: abandoned and retried (true). Before anything went to the client.
+  bool RetryOnResponse(int status);
+  // The next attempt resends the whole body received so far.
+  void ReplayBody();
+  // proxy-body-size: the route's limit (else the global one) is exceeded;
+  // answered 413 (true).
+  bool BodyTooLarge(uint64_t bytes);
   void LocalReply(int status, std::string_view body = {},
                   std::vector<http::Header> extra_headers = {});
   void Redirect(const router::RedirectAction& redirect);
@@ -92,6 +103,7 @@ class Stream final : public http::RequestHandler, public http::ClientStreamHandl
   event::Buffer pending_body_;  // body received before the upstream was ready
   std::string replay_;          // body sent so far, kept while small enough to retry
   bool replayable_ = true;
+  uint64_t body_limit_ = 0;  // the route's (or global) max body size; 0: unlimited
 
   // Route and upstream.
   const router::Route* route_ = nullptr;
@@ -106,8 +118,9 @@ class Stream final : public http::RequestHandler, public http::ClientStreamHandl
   bool upstream_paused_ = false;
   uint32_t attempts_ = 0;
   uint32_t failed_attempts_ = 0;
-  bool stale_retried_ = false;  // replayed once after a stale keep-alive connection  // attempts
-                                // that reached an endpoint and failed
+  bool stale_retried_ = false;             // replayed once after a stale keep-alive connection
+  int last_failure_status_ = 0;            // answer when no retry is left: 502, 504
+  Clock::time_point first_attempt_start_;  // proxy-next-upstream-timeout counts from here
   Clock::time_point upstream_start_;
   double upstream_seconds_ = -1;
   std::string upstream_addr_;

@@ -27,7 +27,7 @@ http1::ServerSettings ToHttp1Settings(const config::GlobalConfig& g, bool h2c) {
   s.max_header_bytes = g.max_request_header_bytes;
   s.max_headers = g.max_request_headers;
   s.max_request_line = g.max_request_line_bytes;
-  s.max_body_bytes = g.max_request_body_bytes;
+  s.max_body_bytes = g.codec_max_request_body_bytes;
   s.max_keepalive_requests = g.max_keepalive_requests;
   return s;
 }
@@ -40,7 +40,7 @@ http2::ServerSettings ToHttp2Settings(const config::GlobalConfig& g, double stal
   s.idle_timeout = g.keepalive_timeout.count() / 1000.0;
   s.max_header_bytes = g.max_request_header_bytes;
   s.max_headers = g.max_request_headers;
-  s.max_body_bytes = g.max_request_body_bytes;
+  s.max_body_bytes = g.codec_max_request_body_bytes;
   return s;
 }
 

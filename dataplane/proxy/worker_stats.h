@@ -24,7 +24,7 @@ struct WorkerStats {
   // Requests the codec rejected, by status: 400, 405, 408, 413, 414, 417, 431, 505, other.
   std::array<metrics::Counter, 9> protocol_errors;
   // Indexed by http::UpstreamFailure.
-  std::array<metrics::Counter, 6> upstream_failures;  // by http::UpstreamFailure
+  std::array<metrics::Counter, 7> upstream_failures;  // by http::UpstreamFailure
   metrics::Counter upstream_retries;
   metrics::Counter upstream_overflow;
   metrics::Gauge upstream_connections_opened;  // a counter, mirrored from the pool

@@ -104,6 +104,9 @@ struct Route {
   RateLimitRule rate_limit;
   std::optional<CanaryRule> canary;
   std::optional<CompressionChoice> compression;  // unset: the global switches
+  // proxy-body-size: larger request bodies get 413 (0: unlimited); unset:
+  // the global limit.
+  std::optional<uint64_t> max_body_bytes;
 };
 
 struct VirtualHostSpec {

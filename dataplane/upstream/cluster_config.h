@@ -71,6 +71,52 @@ struct OutlierConfig {
   uint32_t max_ejection_percent = 50;
 };
 
+// proxy-next-upstream: the conditions under which a failed attempt goes to
+// another endpoint (bits of RetryOn).
+enum RetryOn : uint32_t {
+  kRetryError = 1u << 0,          // connect failure, reset before the response
+  kRetryTimeout = 1u << 1,        // connect, send or response timeout
+  kRetryInvalidHeader = 1u << 2,  // an unparseable response
+  kRetryHttp500 = 1u << 3,
+  kRetryHttp502 = 1u << 4,
+  kRetryHttp503 = 1u << 5,
+  kRetryHttp504 = 1u << 6,
+  kRetryHttp403 = 1u << 7,
+  kRetryHttp404 = 1u << 8,
+  kRetryHttp429 = 1u << 9,
+  // Also for requests that are not idempotent (POST, PATCH...) once they
+  // were sent; without it those are retried only when nothing was sent.
+  kRetryNonIdempotent = 1u << 10,
+};
+
+// The RetryOn bit of a response status; 0: none.
+inline uint32_t RetryOnStatus(int status) {
+  switch (status) {
+    case 500:
+      return kRetryHttp500;
+    case 502:
+      return kRetryHttp502;
+    case 503:
+      return kRetryHttp503;
+    case 504:
+      return kRetryHttp504;
+    case 403:
+      return kRetryHttp403;
+    case 404:
+      return kRetryHttp404;
+    case 429:
+      return kRetryHttp429;
+    default:
+      return 0;
+  }
+}
+
+struct RetryConfig {
+  uint32_t conditions = kRetryError | kRetryTimeout;  // ingress-nginx's default
+  uint32_t max_tries = 3;                             // attempts in all, the first included
+  std::chrono::milliseconds timeout{0};               // since the first attempt; 0: unlimited
+};
+
 struct ClusterConfig {
   std::string name;
   LbPolicy lb_policy = LbPolicy::kRoundRobin;
@@ -85,6 +131,10 @@ struct ClusterConfig {
   uint32_t max_idle_connections = 1024;
   uint32_t max_connections = 0;  // 0: unlimited
   uint32_t connect_retries = 2;
+  // A request write that makes no progress for this long fails the attempt
+  // (HTTP/1.1 upstreams; HTTP/2 streams share their connection's flow control).
+  std::chrono::milliseconds send_timeout{60000};
+  RetryConfig retry;
   OutlierConfig outlier;
   // Set for the TLS protocols (dataplane/tls/upstream_tls.h).
   std::shared_ptr<const tls::UpstreamTlsContext> tls;

@@ -38,6 +38,16 @@ bool ClusterRuntime::HasReadyEndpoint() const {
   return false;
 }
 
+bool ClusterRuntime::HasUntried(Clock::time_point now, absl::Span<const size_t> exclude) const {
+  for (size_t i = 0; i < endpoints_.size(); ++i) {
+    if (std::find(exclude.begin(), exclude.end(), i) == exclude.end() &&
+        Available(endpoints_[i], now)) {
+      return true;
+    }
+  }
+  return false;
+}
+
 std::optional<size_t> ClusterRuntime::Pick(Clock::time_point now,
                                            absl::Span<const size_t> exclude) {
   return lb_->Pick(absl::MakeSpan(endpoints_), now, exclude);

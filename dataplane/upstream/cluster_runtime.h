@@ -25,6 +25,9 @@ class ClusterRuntime {
   // Any endpoint that is ready and not terminating (ejected ones count: the
   // cluster is up, its endpoints are just failing).
   bool HasReadyEndpoint() const;
+  // Some endpoint outside `exclude` could be picked now (available: ready,
+  // not terminating, not ejected). Does not move the balancer.
+  bool HasUntried(Clock::time_point now, absl::Span<const size_t> exclude) const;
   std::optional<size_t> Pick(Clock::time_point now, absl::Span<const size_t> exclude);
   // With a request's preferences: `sticky` (an affinity cookie's endpoint)
   // while it can serve (`persistent`: ready is enough, ejection ignored),

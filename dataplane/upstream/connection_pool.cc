@@ -8,6 +8,7 @@ http1::ClientSettings SettingsFor(const ClusterConfig& cluster) {
   http1::ClientSettings s;
   s.connect_timeout = cluster.connect_timeout.count() / 1000.0;
   s.response_timeout = cluster.response_timeout.count() / 1000.0;
+  s.send_timeout = cluster.send_timeout.count() / 1000.0;
   s.idle_timeout = cluster.idle_timeout.count() / 1000.0;
   return s;
 }
