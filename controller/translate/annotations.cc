@@ -3,6 +3,7 @@
 #include <optional>
 #include <string>
 
+#include "controller/translate/annotations_upstream.h"
 #include "controller/translate/annotations_upstream_tls.h"
 #include "controller/translate/backend_protocol.h"
 
@@ -41,6 +42,7 @@ IngressAnnotations ParseWith(AnnotationReader& read, const HttpsOptions& https_d
   result.traffic = ParseTrafficAnnotations(read, result.route_policy, result.cluster_policy);
   ParseSecurityAnnotations(read, ip_filter_defaults, result.route_policy);
   ParseUpstreamTls(read, result.cluster_policy);
+  ParseUpstreamBehaviour(read, result.route_policy, result.cluster_policy);
   return result;
 }
 

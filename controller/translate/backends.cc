@@ -6,6 +6,7 @@
 #include "absl/status/statusor.h"
 #include "common/net/ip_address.h"
 #include "common/strings.h"
+#include "controller/translate/annotations_upstream.h"
 #include "controller/translate/annotations_upstream_tls.h"
 #include "controller/translate/backend_protocol.h"
 #include "google/protobuf/io/coded_stream.h"
@@ -197,8 +198,8 @@ void BackendResolver::Emit(v1::Snapshot& snapshot, DiagnosticSink& diagnostics) 
   for (const auto& [name, entry] : clusters_) {
     if (!used.contains(name)) continue;
     v1::Cluster* cluster = snapshot.add_clusters();
+    *cluster = MergeClusterDefaults(defaults_, entry.policy);
     cluster->set_name(name);
-    cluster->MergeFrom(entry.policy);
     if (entry.protocol != v1::Cluster::PROTOCOL_HTTP1) cluster->set_protocol(entry.protocol);
     if (IsTlsBackendProtocol(entry.protocol)) {
       // Without proxy-ssl-name: the name a certificate for the Service

@@ -47,6 +47,9 @@ class BackendResolver {
  public:
   explicit BackendResolver(const ClusterState& state);
 
+  // The settings ConfigMap's cluster settings, under every cluster's own.
+  void SetClusterDefaults(v1::Cluster defaults) { defaults_ = std::move(defaults); }
+
   ResolvedBackend Resolve(std::string_view ns, const IngressBackend& backend,
                           const BackendOwner& owner, DiagnosticSink& diagnostics);
 
@@ -75,6 +78,7 @@ class BackendResolver {
   std::map<std::pair<std::string, std::string>, const Service*> services_;
   SliceIndex slices_;
   std::map<std::string, ClusterEntry> clusters_;
+  v1::Cluster defaults_;
 };
 
 }  // namespace portico::controller::translate

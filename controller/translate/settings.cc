@@ -12,6 +12,7 @@
 #include "common/net/ip_address.h"
 #include "common/strings.h"
 #include "controller/translate/annotation_values.h"
+#include "controller/translate/annotations_upstream.h"
 
 namespace portico::controller::translate {
 namespace {
@@ -204,6 +205,46 @@ std::string CompressionTypes(std::string_view value, Settings& out) {
   return "";
 }
 
+// The upstream behaviour keys (annotations_upstream.h): cluster defaults.
+KeyParser ClusterTimeout(google::protobuf::Duration* (v1::Cluster::*field)()) {
+  return [field](std::string_view value, Settings& out) -> std::string {
+    std::optional<int64_t> millis = ParseNginxDuration(value);
+    if (!millis.has_value()) return "not a duration (\"60s\", \"5m\", or seconds)";
+    if (*millis == 0) return "must be above zero";
+    SetDuration((out.cluster_defaults.*field)(), *millis);
+    return "";
+  };
+}
+
+std::string NextUpstream(std::string_view value, Settings& out) {
+  std::optional<v1::RetryPolicy> parsed = ParseNextUpstream(value);
+  if (!parsed.has_value()) {
+    return "want \"off\" or conditions such as \"error timeout http_502\"";
+  }
+  v1::RetryPolicy* retry = out.cluster_defaults.mutable_retry();
+  retry->clear_conditions();
+  retry->set_off(parsed->off());
+  for (int c : parsed->conditions()) {
+    retry->add_conditions(static_cast<v1::RetryPolicy::Condition>(c));
+  }
+  return "";
+}
+
+std::string NextUpstreamTries(std::string_view value, Settings& out) {
+  constexpr uint64_t kMaxTries = 100;
+  std::optional<uint64_t> n = ParseUint(value, 0, kMaxTries);
+  if (!n) return "must be a whole number from 0 (unlimited) to 100";
+  out.cluster_defaults.mutable_retry()->set_tries(static_cast<uint32_t>(*n == 0 ? kMaxTries : *n));
+  return "";
+}
+
+std::string NextUpstreamTimeout(std::string_view value, Settings& out) {
+  std::optional<int64_t> millis = ParseNginxDuration(value);
+  if (!millis.has_value()) return "not a duration (\"60s\", \"5m\", or seconds; 0: unlimited)";
+  SetDuration(out.cluster_defaults.mutable_retry()->mutable_timeout(), *millis);
+  return "";
+}
+
 struct Key {
   std::string_view name;
   KeyParser parse;
@@ -235,6 +276,12 @@ const std::vector<Key>& Keys() {
       {"limit-max-clients", RateLimitCount(&v1::RateLimitSettings::set_max_clients, 16777216)},
       {"limit-req-status-code", RejectStatus(&v1::RateLimitSettings::set_status_code)},
       {"proxy-body-size", BodySize},
+      {"proxy-connect-timeout", ClusterTimeout(&v1::Cluster::mutable_connect_timeout)},
+      {"proxy-next-upstream", NextUpstream},
+      {"proxy-next-upstream-timeout", NextUpstreamTimeout},
+      {"proxy-next-upstream-tries", NextUpstreamTries},
+      {"proxy-read-timeout", ClusterTimeout(&v1::Cluster::mutable_response_timeout)},
+      {"proxy-send-timeout", ClusterTimeout(&v1::Cluster::mutable_send_timeout)},
       {"ssl-redirect", Bool([](Settings& s) { return &s.https.ssl_redirect; })},
       {"use-brotli", CompressionBool(&v1::Compression::set_brotli)},
       {"use-gzip", CompressionBool(&v1::Compression::set_gzip)},

@@ -23,6 +23,10 @@ struct Settings {
   // whitelist-source-range and denylist-source-range: the IP lists of every
   // Ingress without its own (an invalid one fails closed).
   IpFilterDefaults ip_filter;
+  // proxy-connect-timeout, proxy-send-timeout, proxy-read-timeout and the
+  // proxy-next-upstream keys: every cluster's settings unless its Ingress
+  // has its own (MergeClusterDefaults).
+  v1::Cluster cluster_defaults;
 };
 
 // Each key is parsed strictly; a bad value is reported and only that key is

@@ -185,6 +185,7 @@ Result Translate(const ClusterState& state, const Options& options) {
   }
 
   BackendResolver backends(state);
+  backends.SetClusterDefaults(settings.cluster_defaults);
   TlsResolver tls(state, options.now);
   VirtualHostBuilder vhosts;
   for (const Ingress* ingress : ServedByAge(state, options, diagnostics)) {
