@@ -81,8 +81,7 @@ void ParseUpstreamBehaviour(AnnotationReader& read, v1::Route& route_policy,
   ParseTimeout(read, "proxy-connect-timeout", &v1::Cluster::mutable_connect_timeout,
                cluster_policy);
   ParseTimeout(read, "proxy-send-timeout", &v1::Cluster::mutable_send_timeout, cluster_policy);
-  ParseTimeout(read, "proxy-read-timeout", &v1::Cluster::mutable_response_timeout,
-               cluster_policy);
+  ParseTimeout(read, "proxy-read-timeout", &v1::Cluster::mutable_response_timeout, cluster_policy);
 
   v1::RetryPolicy retry;
   bool any = false;

@@ -2,13 +2,14 @@
 // Upstream behaviour annotations (nginx aliases too), the settings ConfigMap
 // keys of the same names giving their defaults:
 //
-//   proxy-body-size              nginx size ("8m", "1g"; 0 = unlimited) -> Route.max_request_body_bytes
-//   proxy-connect-timeout        seconds or a duration -> Cluster.connect_timeout
-//   proxy-send-timeout           seconds or a duration -> Cluster.send_timeout
-//   proxy-read-timeout           seconds or a duration -> Cluster.response_timeout
-//   proxy-next-upstream          "error timeout http_502 ..." or "off" -> Cluster.retry.conditions
-//   proxy-next-upstream-tries    total tries, 1..100 (0: unlimited = 100) -> Cluster.retry.tries
-//   proxy-next-upstream-timeout  seconds or a duration, 0 = unlimited -> Cluster.retry.timeout
+//   proxy-body-size              nginx size ("8m", "1g"; 0 = unlimited) ->
+//   Route.max_request_body_bytes proxy-connect-timeout        seconds or a duration ->
+//   Cluster.connect_timeout proxy-send-timeout           seconds or a duration ->
+//   Cluster.send_timeout proxy-read-timeout           seconds or a duration ->
+//   Cluster.response_timeout proxy-next-upstream          "error timeout http_502 ..." or "off" ->
+//   Cluster.retry.conditions proxy-next-upstream-tries    total tries, 1..100 (0: unlimited = 100)
+//   -> Cluster.retry.tries proxy-next-upstream-timeout  seconds or a duration, 0 = unlimited ->
+//   Cluster.retry.timeout
 //
 // A bad value is reported and only that setting falls back to its default.
 // The Cluster fields go into the Ingress's cluster policy (an Ingress with any

@@ -26,16 +26,16 @@ TEST(NextUpstreamTest, Conditions) {
   EXPECT_FALSE(p->off());
   EXPECT_EQ(Conditions(*p), (std::vector<int>{C::CONDITION_ERROR, C::CONDITION_TIMEOUT,
                                               C::CONDITION_HTTP_502, C::CONDITION_NON_IDEMPOTENT}));
-  auto all = ParseNextUpstream(
-      "invalid_header http_500 http_503 http_504 http_403 http_404 http_429");
+  auto all =
+      ParseNextUpstream("invalid_header http_500 http_503 http_504 http_403 http_404 http_429");
   ASSERT_TRUE(all);
   EXPECT_EQ(all->conditions_size(), 7);
   auto off = ParseNextUpstream("off");
   ASSERT_TRUE(off);
   EXPECT_TRUE(off->off());
   EXPECT_EQ(off->conditions_size(), 0);
-  for (const char* bad : {"", " ", "off error", "error,timeout", "http_501", "ERROR", "updating",
-                          "error\ntimeout"}) {
+  for (const char* bad :
+       {"", " ", "off error", "error,timeout", "http_501", "ERROR", "updating", "error\ntimeout"}) {
     EXPECT_FALSE(ParseNextUpstream(bad)) << bad;
   }
 }
@@ -130,12 +130,9 @@ TEST(MergeClusterDefaultsTest, IngressValuesOverrideFieldByField) {
 TEST(UpstreamSettingsTest, ConfigMapKeysAreClusterDefaults) {
   ConfigMap cm;
   cm.meta = testing::Meta("portico", "settings");
-  cm.data = {{"proxy-connect-timeout", "2"},
-             {"proxy-send-timeout", "30s"},
-             {"proxy-read-timeout", "1m30s"},
-             {"proxy-next-upstream", "error timeout http_503"},
-             {"proxy-next-upstream-tries", "4"},
-             {"proxy-next-upstream-timeout", "0"}};
+  cm.data = {{"proxy-connect-timeout", "2"},     {"proxy-send-timeout", "30s"},
+             {"proxy-read-timeout", "1m30s"},    {"proxy-next-upstream", "error timeout http_503"},
+             {"proxy-next-upstream-tries", "4"}, {"proxy-next-upstream-timeout", "0"}};
   std::vector<Diagnostic> diagnostics;
   DiagnosticSink sink(&diagnostics);
   Settings s = ParseSettings(cm, sink);
