@@ -15,6 +15,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "common/strings.h"
+#include "dataplane/config/rewrite_config.h"
 #include "dataplane/config/security_config.h"
 #include "dataplane/config/tls_config.h"
 #include "dataplane/config/upstream_tls_config.h"
@@ -494,9 +495,9 @@ absl::StatusOr<router::RouteAction> CompileAction(const v1::RouteAction& a,
       }
       redirect.port = r.port();
       redirect.path = r.path();
-      if (!redirect.path.empty() && redirect.path.front() != '/') {
-        return Invalid(
-            portico::StrCat(where, ": redirect path ", Quote(r.path()), " must start with '/'"));
+      if (!redirect.path.empty() && (redirect.path.front() != '/' || !IsRedirectPath(r.path()))) {
+        return Invalid(portico::StrCat(where, ": redirect path ", Quote(r.path()),
+                                       " must start with '/' and be URI path characters"));
       }
       uint32_t code = OrDefault(r.code(), 301u);
       if (!IsRedirectCode(code)) {
@@ -505,6 +506,11 @@ absl::StatusOr<router::RouteAction> CompileAction(const v1::RouteAction& a,
       }
       redirect.code = static_cast<int>(code);
       redirect.strip_query = r.strip_query();
+      if (!IsRedirectQuery(r.query())) {
+        return Invalid(portico::StrCat(where, ": redirect query ", Quote(r.query()),
+                                       " has characters outside a URI query"));
+      }
+      redirect.query = r.query();
       action.redirect = std::move(redirect);
       break;
     }
@@ -623,6 +629,7 @@ absl::StatusOr<std::unique_ptr<const router::RouteTable>> CompileRoutes(
         if (!canary.ok()) return canary.status();
         route.canary = std::move(*canary);
       }
+      if (absl::Status s = CompileRewrite(r, where, route); !s.ok()) return s;
       if (r.has_compression()) {
         route.compression =
             router::CompressionChoice{r.compression().gzip(), r.compression().brotli()};

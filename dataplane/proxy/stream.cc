@@ -5,6 +5,8 @@
 #include "dataplane/policy/canary.h"
 #include "dataplane/policy/forwarded.h"
 #include "dataplane/policy/https_policy.h"
+#include "dataplane/policy/redirect.h"
+#include "dataplane/policy/rewrite.h"
 #include "dataplane/proxy/access_log.h"
 #include "dataplane/proxy/grpc.h"
 #include "dataplane/proxy/worker.h"
@@ -97,6 +99,9 @@ void Stream::RouteRequest(http::RequestHead& head) {
   // The forwarded path is the normalised one: what was routed is what the
   // upstream sees, so "/a/../b" cannot reach b's upstream through a's route.
   head.path = *path;
+  if (route_ != nullptr && route_->rewrite) {
+    head.path = policy::RewritePath(*route_->rewrite, route_->match_type, *path);
+  }
   if (query != std::string::npos) head.path.append(path_, query);
   if (route_ != nullptr && route_->canary &&
       policy::UseCanary(*route_->canary, head.headers, worker_.rng())) {
@@ -144,6 +149,9 @@ void Stream::ProxyTo(const std::string& cluster_name, http::RequestHead& head) {
   policy::ApplyForwardedHeaders(config_->settings.trusted_proxies, forwarded_conn, head.authority,
                                 head.headers, &identity);
   client_ip_ = identity.client.ToString();
+  // After the forwarded headers: X-Forwarded-Host stays the client's host.
+  if (route_ != nullptr && route_->rewrite)
+    policy::ApplyRewriteHeaders(*route_->rewrite, head.headers);
   hints_ = policy::EndpointHints(cluster_->config(), head.headers, identity.client, path_);
   if (config_->settings.add_via_header) head.headers.Add("via", "1.1 portico");
   bool expect_continue = head.expect_continue;
@@ -203,7 +211,10 @@ void Stream::SendUpstreamRequest() {
   upstream_start_ = Clock::now();
   // HTTP/1.1 upstream requires Host; an HTTP/1.0 client may have sent none.
   // Like nginx's default ($proxy_host), name the upstream then.
-  if (authority_.empty()) upstream_head_.headers.Set("host", upstream_addr_);
+  // (upstream-vhost has set one.)
+  if (authority_.empty() && !upstream_head_.headers.Get("host")) {
+    upstream_head_.headers.Set("host", upstream_addr_);
+  }
   if (!request_has_body_) {
     upstream_->SendRequest(upstream_head_, true);
     return;
@@ -546,23 +557,8 @@ void Stream::LocalReply(int status, std::string_view body, std::vector<http::Hea
 }
 
 void Stream::Redirect(const router::RedirectAction& redirect) {
-  std::string scheme = redirect.scheme.empty() ? scheme_ : redirect.scheme;
-  std::string host = redirect.host;
-  if (host.empty()) host = router::NormalizeHost(authority_);
-  uint32_t port = redirect.port;
-  bool default_port =
-      port == 0 || (scheme == "http" && port == 80) || (scheme == "https" && port == 443);
-  std::string location = StrCat(scheme, "://", host);
-  if (!default_port) location += StrCat(":", port);
-  size_t query = path_.find('?');
-  if (redirect.path.empty()) {
-    location += path_.substr(0, query);
-  } else {
-    location += redirect.path;
-  }
-  if (!redirect.strip_query && query != std::string::npos) location += path_.substr(query);
   LocalReply(redirect.code, StrCat(redirect.code, " ", http::ReasonPhrase(redirect.code), "\n"),
-             {{"location", location}});
+             {{"location", policy::RedirectLocation(redirect, scheme_, authority_, path_)}});
 }
 
 void Stream::OnAbort() {

@@ -26,10 +26,27 @@ struct ClusterWeight {
 struct RedirectAction {
   std::string scheme;  // empty: keep
   std::string host;    // empty: keep
-  uint32_t port = 0;   // 0: keep (default port of the scheme is omitted)
-  std::string path;    // empty: keep
+  // 0: the request's port when the scheme is kept, else none. The scheme's
+  // default port is omitted from Location.
+  uint32_t port = 0;
+  std::string path;  // empty: keep
   int code = 301;
   bool strip_query = false;
+  std::string query;  // non-empty: replaces the request's query (without '?')
+};
+
+// rewrite-target, x-forwarded-prefix and upstream-vhost of a route
+// (policy/rewrite.h applies them to the request sent upstream).
+struct RewriteRule {
+  // Empty: the path is forwarded as routed. Regex routes: the whole path
+  // becomes `target` with $1..$9 replaced by `regex`'s capture groups (as
+  // nginx's rewrite). Prefix routes: the matched prefix is replaced by it;
+  // Exact routes: the path is.
+  std::string target;
+  std::shared_ptr<const RE2> regex;  // the route's path, for regex routes
+  std::string prefix;                // the route's prefix without trailing '/', for prefix routes
+  std::string forwarded_prefix;      // X-Forwarded-Prefix; empty: none
+  std::string upstream_host;         // Host / :authority sent upstream; empty: the client's
 };
 
 struct DirectResponseAction {
@@ -107,6 +124,7 @@ struct Route {
   // proxy-body-size: larger request bodies get 413 (0: unlimited); unset:
   // the global limit.
   std::optional<uint64_t> max_body_bytes;
+  std::optional<RewriteRule> rewrite;
 };
 
 struct VirtualHostSpec {
