@@ -18,7 +18,7 @@ IngressAnnotations ParseWith(AnnotationReader& read, const HttpsOptions& https_d
   auto set = [](bool* out, std::optional<bool> value) {
     if (value) *out = *value;
   };
-  set(&result.use_regex, read.Bool("use-regex"));
+  std::optional<bool> use_regex = read.Bool("use-regex");
   set(&result.https.ssl_redirect, read.Bool("ssl-redirect"));
   set(&result.https.force_ssl_redirect, read.Bool("force-ssl-redirect"));
   set(&result.https.hsts.enabled, read.Bool("hsts", /*nginx_alias=*/false));
@@ -43,6 +43,9 @@ IngressAnnotations ParseWith(AnnotationReader& read, const HttpsOptions& https_d
   ParseSecurityAnnotations(read, ip_filter_defaults, result.route_policy);
   ParseUpstreamTls(read, result.cluster_policy);
   ParseUpstreamBehaviour(read, result.route_policy, result.cluster_policy);
+  result.redirects = ParseRedirectAnnotations(read, result.route_policy);
+  result.use_regex = use_regex.value_or(result.redirects.rewrite_captures);
+  RefuseSnippets(read);
   return result;
 }
 

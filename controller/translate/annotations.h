@@ -15,6 +15,7 @@
 #include <string_view>
 
 #include "controller/translate/annotation_reader.h"
+#include "controller/translate/annotations_redirect.h"
 #include "controller/translate/annotations_security.h"
 #include "controller/translate/annotations_traffic.h"
 #include "controller/translate/cluster_state.h"
@@ -42,6 +43,8 @@ struct IngressAnnotations {
   v1::Cluster cluster_policy;
   // canary, canary-* (annotations_traffic.h).
   TrafficAnnotations traffic;
+  // Redirects and rewrite-target's regex implication (annotations_redirect.h).
+  RedirectAnnotations redirects;
 };
 
 // portico.dev/<name> wins over its nginx.ingress.kubernetes.io/<name> alias.

@@ -34,6 +34,8 @@ class VirtualHostBuilder {
   // A host exists once an Ingress names it in a rule, even if none of its
   // paths survive: requests for it must not fall through to the catch-all.
   void AddHost(const std::string& hostname, const Ingress& ingress);
+  // Whether an Ingress rule (or defaultBackend) has named the host so far.
+  bool HasHost(const std::string& hostname) const { return hosts_.contains(hostname); }
 
   // `from_default_backend`: the route stands for spec.defaultBackend.
   // `https`: the Ingress's redirect and HSTS options, applied in Emit once the

@@ -2,9 +2,11 @@
 
 #include <algorithm>
 #include <optional>
+#include <set>
 #include <tuple>
 #include <utility>
 
+#include "absl/strings/match.h"
 #include "absl/time/time.h"
 #include "common/strings.h"
 #include "controller/translate/annotations.h"
@@ -105,8 +107,60 @@ void TranslateCanary(const Ingress& ingress, const IngressAnnotations& annotatio
   }
 }
 
+// A from-to-www-redirect request: `host` is a rule host of `ingress`; its
+// www counterpart is redirected to it once every Ingress has named its hosts.
+struct WwwRedirect {
+  std::string host;
+  const Ingress* ingress;
+  HttpsOptions https;
+  v1::Route policy;
+};
+
+v1::PathMatch Match(v1::PathMatch::Type type, std::string path) {
+  v1::PathMatch match;
+  match.set_type(type);
+  match.set_path(std::move(path));
+  return match;
+}
+
+ResolvedBackend RedirectBackend(v1::Redirect redirect) {
+  ResolvedBackend backend;
+  *backend.action.mutable_redirect() = std::move(redirect);
+  return backend;
+}
+
+void ClearEmptyRewrite(v1::Route& policy) {
+  const v1::Rewrite& w = policy.rewrite();
+  if (w.target().empty() && w.forwarded_prefix().empty() && w.upstream_host().empty()) {
+    policy.clear_rewrite();
+  }
+}
+
+// The route policy for one path: rewrite-target's capture groups need a regex
+// path (reported otherwise, and the path keeps its own path upstream).
+v1::Route PathPolicy(const Ingress& ingress, const IngressAnnotations& annotations,
+                     const v1::PathMatch& match, const std::string& host,
+                     DiagnosticSink& diagnostics) {
+  v1::Route policy = annotations.route_policy;
+  if (!policy.has_rewrite() || !annotations.redirects.rewrite_captures ||
+      match.type() == v1::PathMatch::TYPE_REGEX) {
+    return policy;
+  }
+  diagnostics.Error(
+      "Ingress", ingress.meta, "InvalidRewrite",
+      portico::StrCat("rewrite-target \"", policy.rewrite().target(),
+                      "\" refers to capture groups, but path \"", match.path(), "\" (",
+                      host.empty() ? "any host" : "host " + host,
+                      ") is not a regex (use-regex with pathType ImplementationSpecific); the "
+                      "path is not rewritten"));
+  policy.mutable_rewrite()->clear_target();
+  ClearEmptyRewrite(policy);
+  return policy;
+}
+
 void TranslateIngress(const Ingress& ingress, const Settings& settings, BackendResolver& backends,
-                      TlsResolver& tls, VirtualHostBuilder& vhosts, DiagnosticSink& diagnostics) {
+                      TlsResolver& tls, VirtualHostBuilder& vhosts,
+                      std::vector<WwwRedirect>& www_redirects, DiagnosticSink& diagnostics) {
   IngressAnnotations annotations =
       ParseAnnotations(ingress, settings.https, diagnostics, settings.ip_filter);
   ResolveCaSecret(ingress, tls, annotations.cluster_policy, diagnostics);
@@ -116,13 +170,38 @@ void TranslateIngress(const Ingress& ingress, const Settings& settings, BackendR
     TranslateCanary(ingress, annotations, owner, backends, vhosts, diagnostics);
     return;
   }
+  const RedirectAnnotations& redirects = annotations.redirects;
+  // permanent-redirect / temporal-redirect answer every path of the Ingress.
+  auto resolve = [&](const IngressBackend& backend) {
+    ResolvedBackend resolved = backends.Resolve(ingress.meta.ns, backend, owner, diagnostics);
+    if (redirects.redirect) *resolved.action.mutable_redirect() = *redirects.redirect;
+    return resolved;
+  };
+  // Redirect-only routes (app-root, www) proxy nothing: no path rewriting.
+  v1::Route redirect_policy = annotations.route_policy;
+  redirect_policy.clear_rewrite();
   tls.AddIngress(ingress, diagnostics);
   std::vector<std::string> hosts;
   for (const IngressRule& rule : ingress.rules) {
     std::optional<std::string> host = RuleHost(ingress, rule, diagnostics);
     if (!host.has_value()) continue;
     vhosts.AddHost(*host, ingress);
-    if (std::find(hosts.begin(), hosts.end(), *host) == hosts.end()) hosts.push_back(*host);
+    if (std::find(hosts.begin(), hosts.end(), *host) == hosts.end()) {
+      hosts.push_back(*host);
+      // Added before the paths: ingress-nginx answers "/" with the app-root
+      // redirect ahead of every location, an Exact "/" path included.
+      if (!redirects.app_root.empty()) {
+        v1::Redirect redirect;
+        redirect.set_path(redirects.app_root);
+        redirect.set_code(302);
+        vhosts.AddRoute(*host, ingress, Match(v1::PathMatch::TYPE_EXACT, "/"),
+                        RedirectBackend(std::move(redirect)), false, annotations.https,
+                        redirect_policy);
+      }
+      if (redirects.from_to_www && !host->empty() && !absl::StartsWith(*host, "*.")) {
+        www_redirects.push_back({*host, &ingress, annotations.https, redirect_policy});
+      }
+    }
     for (const HttpIngressPath& path : rule.paths) {
       PathConversion converted = ConvertPath(path, annotations.use_regex);
       if (!converted.match.has_value()) {
@@ -132,9 +211,9 @@ void TranslateIngress(const Ingress& ingress, const Settings& settings, BackendR
                             host->empty() ? "any host" : "host " + *host, "); path ignored"));
         continue;
       }
-      vhosts.AddRoute(*host, ingress, std::move(*converted.match),
-                      backends.Resolve(ingress.meta.ns, path.backend, owner, diagnostics), false,
-                      annotations.https, annotations.route_policy);
+      v1::Route policy = PathPolicy(ingress, annotations, *converted.match, *host, diagnostics);
+      vhosts.AddRoute(*host, ingress, std::move(*converted.match), resolve(path.backend), false,
+                      annotations.https, policy);
     }
   }
   if (ingress.default_backend.has_value()) {
@@ -143,18 +222,43 @@ void TranslateIngress(const Ingress& ingress, const Settings& settings, BackendR
     // when the Ingress has no rules at all.
     if (ingress.rules.empty()) hosts.push_back("");
     if (!hosts.empty()) {
-      ResolvedBackend backend =
-          backends.Resolve(ingress.meta.ns, *ingress.default_backend, owner, diagnostics);
-      v1::PathMatch root;
-      root.set_type(v1::PathMatch::TYPE_PREFIX);
-      root.set_path("/");
+      ResolvedBackend backend = resolve(*ingress.default_backend);
+      // rewrite-target applies to rule paths only (docs/annotations.md).
+      v1::Route policy = annotations.route_policy;
+      if (policy.has_rewrite()) {
+        policy.mutable_rewrite()->clear_target();
+        ClearEmptyRewrite(policy);
+      }
       for (const std::string& host : hosts) {
-        vhosts.AddRoute(host, ingress, root, backend, true, annotations.https,
-                        annotations.route_policy);
+        vhosts.AddRoute(host, ingress, Match(v1::PathMatch::TYPE_PREFIX, "/"), backend, true,
+                        annotations.https, policy);
       }
     }
   }
   CheckTlsHosts(ingress, hosts, diagnostics);
+}
+
+// from-to-www-redirect, as ingress-nginx: the counterpart of each rule host
+// (www.<host> for <host>, <host> for www.<host>) answers every request with
+// a 308 to the rule host, path and query kept, unless it is a rule host itself.
+void AddWwwRedirects(const std::vector<WwwRedirect>& www_redirects, VirtualHostBuilder& vhosts) {
+  // Decided before any is added: a counterpart added here is no rule host.
+  std::vector<std::pair<std::string, const WwwRedirect*>> wanted;
+  std::set<std::string> seen;
+  for (const WwwRedirect& w : www_redirects) {
+    std::string other = absl::StartsWith(w.host, "www.") ? w.host.substr(4) : "www." + w.host;
+    if (!NormalizeHost(other).has_value() || vhosts.HasHost(other)) continue;
+    // Two Ingresses asking for the same name: the older one (first) has it.
+    if (!seen.insert(other).second) continue;
+    wanted.emplace_back(std::move(other), &w);
+  }
+  for (const auto& [other, w] : wanted) {
+    v1::Redirect redirect;
+    redirect.set_host(w->host);
+    redirect.set_code(308);
+    vhosts.AddRoute(other, *w->ingress, Match(v1::PathMatch::TYPE_PREFIX, "/"),
+                    RedirectBackend(std::move(redirect)), false, w->https, w->policy);
+  }
 }
 
 }  // namespace
@@ -188,10 +292,12 @@ Result Translate(const ClusterState& state, const Options& options) {
   backends.SetClusterDefaults(settings.cluster_defaults);
   TlsResolver tls(state, options.now);
   VirtualHostBuilder vhosts;
+  std::vector<WwwRedirect> www_redirects;
   for (const Ingress* ingress : ServedByAge(state, options, diagnostics)) {
-    TranslateIngress(*ingress, settings, backends, tls, vhosts, diagnostics);
+    TranslateIngress(*ingress, settings, backends, tls, vhosts, www_redirects, diagnostics);
     result.served_ingresses.push_back({ingress->meta.ns, ingress->meta.name});
   }
+  AddWwwRedirects(www_redirects, vhosts);
   std::sort(result.served_ingresses.begin(), result.served_ingresses.end());
 
   if (!options.default_backend_service.empty()) {

@@ -247,7 +247,7 @@ TEST_F(TranslatorTest, PorticoAnnotationWinsOverNginxAlias) {
 TEST_F(TranslatorTest, BadAndUnknownAnnotations) {
   Ingress i = MakeIngress("a", "", {Path("/a", "ImplementationSpecific", Backend("app", 80))});
   i.meta.annotations["portico.dev/use-regex"] = "yes";
-  i.meta.annotations["portico.dev/rewrite-target"] = "/";
+  i.meta.annotations["portico.dev/no-such-annotation"] = "/";
   i.meta.annotations["nginx.ingress.kubernetes.io/ssl-redirect"] = "false";  // not warned
   state_.ingresses.push_back(i);
   Result r = Run();
