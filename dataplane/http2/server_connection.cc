@@ -395,7 +395,7 @@ int ServerConnection::OnStreamClosed(int32_t stream_id, uint32_t) {
   if (node.empty()) return 0;
   if (!node.mapped()->request_complete()) {
     cut_short_.push_back(stream_id);
-    if (cut_short_.size() > kCutShortKept) cut_short_.pop_front();
+    if (cut_short_.size() > kCutShortKept) cut_short_.erase(cut_short_.begin());
   }
   node.mapped()->OnClosed();
   loop_.DeferDelete(std::move(node.mapped()));
