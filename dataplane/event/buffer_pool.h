@@ -19,8 +19,8 @@ namespace portico::dataplane::event {
 class BufferPool {
  public:
   static constexpr size_t kBlockSize = 4096;
-  // Free blocks kept per thread (1 MiB); more are returned to malloc.
-  static constexpr size_t kMaxFreeBlocks = 256;
+  // Free blocks kept per thread (512 KiB); more are returned to malloc.
+  static constexpr size_t kMaxFreeBlocks = 128;
 
   BufferPool() = default;
   ~BufferPool();

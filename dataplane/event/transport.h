@@ -16,6 +16,8 @@
 #include <functional>
 #include <memory>
 
+#include "dataplane/event/object_slab.h"
+
 namespace portico::dataplane::event {
 
 class Transport {
@@ -56,6 +58,9 @@ bool WriteBuffered(Transport& transport, Buffer& out);
 // The plain socket. Owns (and closes) the descriptor.
 class SocketTransport final : public Transport {
  public:
+  // One per connection, kept densely (dataplane/event/object_slab.h).
+  PORTICO_SLAB_ALLOCATED(SocketTransport)
+
   explicit SocketTransport(int fd) : fd_(fd) {}
   ~SocketTransport() override;
   SocketTransport(const SocketTransport&) = delete;

@@ -86,9 +86,8 @@ ServerConnection::ServerConnection(event::EventLoop& loop,
 ServerConnection::~ServerConnection() = default;
 
 void ServerConnection::Start() {
-  settings_ = owner_.http1_settings();
   // A new connection must send its first request within the header timeout.
-  timer_.Start(settings_.header_timeout);
+  timer_.Start(settings().header_timeout);
   UpdateReadInterest();
 }
 
@@ -141,7 +140,7 @@ bool ServerConnection::ReadOnce() {
     Close();
     return false;
   }
-  if (state_ == State::kBody) timer_.Start(settings_.body_timeout);
+  if (state_ == State::kBody) timer_.Start(settings().body_timeout);
   ProcessInput();
   return true;
 }
@@ -195,7 +194,7 @@ void ServerConnection::ProcessInput() {
       status = 505;
     }
     owner_.OnProtocolError(status);
-    if (settings_.h2c && requests_ == 0 && err == HPE_INVALID_METHOD) {
+    if (settings().h2c && requests_ == 0 && err == HPE_INVALID_METHOD) {
       // With h2c, the first bytes of a connection that are neither an HTTP/1.1
       // method nor the HTTP/2 preface are a broken HTTP/2 client as likely as
       // an HTTP/1.1 one: close, as RFC 9113 3.4 asks, rather than answer 400.
@@ -215,11 +214,15 @@ void ServerConnection::ScheduleProcessInput() {
 }
 
 int ServerConnection::OnMessageBegin() {
-  settings_ = owner_.http1_settings();
-  head_ = http::RequestHead();
-  url_.clear();
-  field_.clear();
-  value_.clear();
+  // Allocated per request (or reused by a pipelined one), released when the
+  // connection parks: an idle connection carries no parse state.
+  if (req_ == nullptr) {
+    req_ = std::make_unique<RequestState>();
+  } else {
+    *req_ = RequestState();
+  }
+  // The limits stay those of the request's start, whatever a config change does.
+  req_->settings = owner_.http1_settings();
   in_value_ = false;
   header_bytes_ = 0;
   body_bytes_ = 0;
@@ -231,13 +234,13 @@ int ServerConnection::OnMessageBegin() {
   state_ = State::kHeaders;
   // Slow senders: the whole header section must arrive within the timeout,
   // however the bytes trickle in.
-  timer_.Start(settings_.header_timeout);
+  timer_.Start(settings().header_timeout);
   return 0;
 }
 
 int ServerConnection::OnUrl(const char* at, size_t len) {
-  if (url_.size() + len > settings_.max_request_line) return Reject(414);
-  url_.append(at, len);
+  if (req_->url.size() + len > settings().max_request_line) return Reject(414);
+  req_->url.append(at, len);
   return 0;
 }
 
@@ -246,8 +249,8 @@ int ServerConnection::OnHeaderField(const char* at, size_t len) {
     if (int rc = CommitHeader(); rc != 0) return rc;
   }
   header_bytes_ += len;
-  if (header_bytes_ > settings_.max_header_bytes) return Reject(431);
-  field_.append(at, len);
+  if (header_bytes_ > settings().max_header_bytes) return Reject(431);
+  req_->field.append(at, len);
   return 0;
 }
 
@@ -261,58 +264,58 @@ int ServerConnection::OnHeaderValue(const char* at, size_t len) {
   if (before == '\n') return Reject(400);
   in_value_ = true;
   header_bytes_ += len;
-  if (header_bytes_ > settings_.max_header_bytes) return Reject(431);
-  value_.append(at, len);
+  if (header_bytes_ > settings().max_header_bytes) return Reject(431);
+  req_->value.append(at, len);
   return 0;
 }
 
 int ServerConnection::CommitHeader() {
   in_value_ = false;
-  if (head_.headers.size() >= settings_.max_headers) return Reject(431);
-  if (!IsValidFieldName(field_) || !IsValidFieldValue(value_)) return Reject(400);
-  std::string name = absl::AsciiStrToLower(field_);
-  std::string value(TrimOws(value_));
-  field_.clear();
-  value_.clear();
-  head_.headers.Add(std::move(name), std::move(value));
+  if (req_->head.headers.size() >= settings().max_headers) return Reject(431);
+  if (!IsValidFieldName(req_->field) || !IsValidFieldValue(req_->value)) return Reject(400);
+  std::string name = absl::AsciiStrToLower(req_->field);
+  std::string value(TrimOws(req_->value));
+  req_->field.clear();
+  req_->value.clear();
+  req_->head.headers.Add(std::move(name), std::move(value));
   return 0;
 }
 
 int ServerConnection::OnHeadersComplete() {
-  if (in_value_ || !field_.empty()) {
+  if (in_value_ || !req_->field.empty()) {
     if (int rc = CommitHeader(); rc != 0) return rc;
   }
-  head_.method = llhttp_method_name(static_cast<llhttp_method_t>(llhttp_get_method(&parser_)));
-  head_.version = llhttp_get_http_major(&parser_) * 10 + llhttp_get_http_minor(&parser_);
-  if (head_.version != 11 && head_.version != 10) return Reject(505);
-  head_.scheme = info_.scheme;
-  if (auto status = ParseRequestTarget(url_, head_); status != 0) return Reject(status);
-  if (auto status = ValidateRequestHeaders(head_); status != 0) return Reject(status);
+  req_->head.method = llhttp_method_name(static_cast<llhttp_method_t>(llhttp_get_method(&parser_)));
+  req_->head.version = llhttp_get_http_major(&parser_) * 10 + llhttp_get_http_minor(&parser_);
+  if (req_->head.version != 11 && req_->head.version != 10) return Reject(505);
+  req_->head.scheme = info_.scheme;
+  if (auto status = ParseRequestTarget(req_->url, req_->head); status != 0) return Reject(status);
+  if (auto status = ValidateRequestHeaders(req_->head); status != 0) return Reject(status);
 
   const bool chunked = (parser_.flags & F_CHUNKED) != 0;
   if (chunked) {
-    head_.has_body = true;
+    req_->head.has_body = true;
   } else if (parser_.flags & F_CONTENT_LENGTH) {
-    head_.content_length = parser_.content_length;
-    head_.has_body = parser_.content_length > 0;
+    req_->head.content_length = parser_.content_length;
+    req_->head.has_body = parser_.content_length > 0;
   }
-  if (settings_.max_body_bytes > 0 && head_.content_length &&
-      *head_.content_length > settings_.max_body_bytes) {
+  if (settings().max_body_bytes > 0 && req_->head.content_length &&
+      *req_->head.content_length > settings().max_body_bytes) {
     return Reject(413);
   }
   // The framing is ours to choose upstream; these describe only this hop.
-  head_.headers.Remove("content-length");
-  head_.headers.Remove("transfer-encoding");
-  if (auto expect = head_.headers.Get("expect")) {
+  req_->head.headers.Remove("content-length");
+  req_->head.headers.Remove("transfer-encoding");
+  if (auto expect = req_->head.headers.Get("expect")) {
     if (!absl::EqualsIgnoreCase(ToAbsl(*expect), "100-continue")) return Reject(417);
-    head_.expect_continue = head_.version == 11 && head_.has_body;
-    head_.headers.Remove("expect");
+    req_->head.expect_continue = req_->head.version == 11 && req_->head.has_body;
+    req_->head.headers.Remove("expect");
   }
   if (!llhttp_should_keep_alive(&parser_) || owner_.draining() ||
-      requests_ + 1 >= settings_.max_keepalive_requests) {
+      requests_ + 1 >= settings().max_keepalive_requests) {
     close_after_response_ = true;
   }
-  if (settings_.h2c && requests_ == 0 && IsH2cUpgrade(&h2c_settings_)) {
+  if (settings().h2c && requests_ == 0 && IsH2cUpgrade(&req_->h2c_settings)) {
     // Served as stream 1 of the HTTP/2 connection this one turns into.
     h2c_upgrade_ = true;
     ++requests_;
@@ -321,23 +324,23 @@ int ServerConnection::OnHeadersComplete() {
     return 0;
   }
   if (IsWebsocketUpgrade()) {
-    head_.upgrade_websocket = true;
+    req_->head.upgrade_websocket = true;
     upgrade_pending_ = true;
     // Not a 101 means an ordinary response, after which the connection
     // closes: the bytes behind the request may be websocket frames.
     close_after_response_ = true;
   }
   ++requests_;
-  info_.protocol = head_.version == 10 ? "HTTP/1.0" : "HTTP/1.1";
-  state_ = head_.has_body ? State::kBody : State::kWaiting;
-  if (head_.has_body) {
-    timer_.Start(settings_.body_timeout);
+  info_.protocol = req_->head.version == 10 ? "HTTP/1.0" : "HTTP/1.1";
+  state_ = req_->head.has_body ? State::kBody : State::kWaiting;
+  if (req_->head.has_body) {
+    timer_.Start(settings().body_timeout);
   } else {
     timer_.Stop();
   }
   handler_ = factory_.NewRequest(*this);
-  bool end_stream = !head_.has_body;
-  handler_->OnHeaders(std::move(head_), end_stream);
+  bool end_stream = !req_->head.has_body;
+  handler_->OnHeaders(std::move(req_->head), end_stream);
   return 0;
 }
 
@@ -347,7 +350,7 @@ int ServerConnection::OnBodyData(const char* at, size_t len) {
     if (body_bytes_ > kMaxDiscard) return Reject(400);
     return 0;
   }
-  if (settings_.max_body_bytes > 0 && body_bytes_ > settings_.max_body_bytes) return Reject(413);
+  if (settings().max_body_bytes > 0 && body_bytes_ > settings().max_body_bytes) return Reject(413);
   if (handler_) handler_->OnBody(std::string_view(at, len), false);
   return 0;
 }
@@ -365,7 +368,7 @@ int ServerConnection::OnMessageComplete() {
     if (close_after_response_) {
       FinishWithClose();
     } else {
-      timer_.Start(settings_.keepalive_timeout);
+      timer_.Start(settings().keepalive_timeout);
     }
   }
   // Stop after each message so pipelined requests wait their turn.
@@ -459,7 +462,7 @@ void ServerConnection::PauseRequestBody() {
 void ServerConnection::ResumeRequestBody() {
   if (!body_paused_) return;
   body_paused_ = false;
-  if (state_ == State::kBody) timer_.Start(settings_.body_timeout);
+  if (state_ == State::kBody) timer_.Start(settings().body_timeout);
   UpdateReadInterest();
   if (!in_.empty()) ScheduleProcessInput();
 }
@@ -488,8 +491,10 @@ void ServerConnection::ResponseComplete() {
     return;
   }
   state_ = State::kIdle;
+  // Parked: the next request's first byte allocates again.
+  if (in_.empty()) req_.reset();
   in_.ShrinkIfIdle();
-  timer_.Start(settings_.keepalive_timeout);
+  timer_.Start(settings().keepalive_timeout);
   Flush();
   if (state_ == State::kClosed) return;
   if (!in_.empty()) {
@@ -580,7 +585,7 @@ void ServerConnection::OnTimeout() {
 }
 
 bool ServerConnection::MaybeHandOffHttp2() {
-  if (!settings_.h2c || requests_ != 0 || state_ != State::kIdle || handler_) return false;
+  if (!settings().h2c || requests_ != 0 || state_ != State::kIdle || handler_) return false;
   std::string_view input = in_.view();
   size_t n = std::min(input.size(), kHttp2Preface.size());
   if (input.substr(0, n) != kHttp2Preface.substr(0, n)) return false;
@@ -598,11 +603,11 @@ bool ServerConnection::MaybeHandOffHttp2() {
 }
 
 bool ServerConnection::IsH2cUpgrade(std::string* settings_payload) const {
-  if (head_.version != 11 || head_.has_body) return false;
-  auto upgrade = head_.headers.GetJoined("upgrade");
+  if (req_->head.version != 11 || req_->head.has_body) return false;
+  auto upgrade = req_->head.headers.GetJoined("upgrade");
   if (!upgrade || !absl::EqualsIgnoreCase(ToAbsl(TrimOws(*upgrade)), "h2c")) return false;
-  auto connection = head_.headers.GetJoined("connection");
-  auto settings = head_.headers.Get("http2-settings");
+  auto connection = req_->head.headers.GetJoined("connection");
+  auto settings = req_->head.headers.Get("http2-settings");
   if (!connection || !settings) return false;
   bool has_upgrade = false;
   bool has_settings = false;
@@ -625,21 +630,21 @@ void ServerConnection::HandOffUpgradedHttp2() {
   state_ = State::kClosed;
   io_.Watch(0);
   timer_.Stop();
-  http::RequestHead head = std::move(head_);
+  http::RequestHead head = std::move(req_->head);
   for (const char* name : {"upgrade", "http2-settings", "connection"}) head.headers.Remove(name);
   std::string output =
       "HTTP/1.1 101 Switching Protocols\r\nconnection: Upgrade\r\nupgrade: h2c\r\n\r\n";
   std::string input(in_.view());
   in_.Clear();
   owner_.OnHttp2Upgrade(this, std::move(transport_), std::move(output), std::move(input),
-                        std::move(head), std::move(h2c_settings_));
+                        std::move(head), std::move(req_->h2c_settings));
 }
 
 bool ServerConnection::IsWebsocketUpgrade() const {
-  if (head_.method != "GET" || head_.version != 11 || head_.has_body) return false;
-  auto upgrade = head_.headers.GetJoined("upgrade");
+  if (req_->head.method != "GET" || req_->head.version != 11 || req_->head.has_body) return false;
+  auto upgrade = req_->head.headers.GetJoined("upgrade");
   if (!upgrade || !absl::EqualsIgnoreCase(ToAbsl(TrimOws(*upgrade)), "websocket")) return false;
-  auto connection = head_.headers.GetJoined("connection");
+  auto connection = req_->head.headers.GetJoined("connection");
   if (!connection) return false;
   for (absl::string_view token : absl::StrSplit(ToAbsl(*connection), ',')) {
     if (absl::EqualsIgnoreCase(absl::StripAsciiWhitespace(token), "upgrade")) return true;

@@ -13,6 +13,7 @@
 
 #include "dataplane/event/buffer.h"
 #include "dataplane/event/event_loop.h"
+#include "dataplane/event/object_slab.h"
 #include "dataplane/event/transport.h"
 #include "dataplane/http/server_connection.h"
 #include "dataplane/http/stream.h"
@@ -63,6 +64,9 @@ class ConnectionOwner : public http::ConnectionOwner {
 
 class ServerConnection final : public http::ServerConnection, public http::ResponseSink {
  public:
+  // One per connection, kept densely (dataplane/event/object_slab.h).
+  PORTICO_SLAB_ALLOCATED(ServerConnection)
+
   // `transport` wraps a connected, non-blocking socket (plain or TLS).
   ServerConnection(event::EventLoop& loop, std::unique_ptr<event::Transport> transport,
                    http::ConnectionInfo info, ConnectionOwner& owner,
@@ -137,13 +141,21 @@ class ServerConnection final : public http::ServerConnection, public http::Respo
   event::Buffer in_;
   event::Buffer out_;
   State state_ = State::kIdle;
-  ServerSettings settings_;
 
-  // Request being parsed.
-  http::RequestHead head_;
-  std::string url_;
-  std::string field_;
-  std::string value_;
+  // Request being parsed (null while the connection is idle).
+  struct RequestState {
+    http::RequestHead head;
+    std::string url;
+    std::string field;
+    std::string value;
+    std::string h2c_settings;  // decoded HTTP2-Settings of an h2c upgrade
+    ServerSettings settings;   // read at the request's first byte
+  };
+  std::unique_ptr<RequestState> req_;
+  // The request's limits, or the owner's current ones between requests.
+  const ServerSettings& settings() const {
+    return req_ != nullptr ? req_->settings : owner_.http1_settings();
+  }
   bool in_value_ = false;
   const char* exec_begin_ = nullptr;  // start of the input given to llhttp_execute
   char exec_prev_byte_ = 0;           // last byte of the previous input
@@ -169,7 +181,6 @@ class ServerConnection final : public http::ServerConnection, public http::Respo
   bool upgrade_pending_ = false;
   // An h2c upgrade request was read: at its end the connection becomes HTTP/2.
   bool h2c_upgrade_ = false;
-  std::string h2c_settings_;
   uint32_t requests_ = 0;
 };
 

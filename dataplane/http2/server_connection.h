@@ -19,6 +19,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "dataplane/event/buffer.h"
 #include "dataplane/event/event_loop.h"
+#include "dataplane/event/object_slab.h"
 #include "dataplane/event/transport.h"
 #include "dataplane/http/server_connection.h"
 #include "dataplane/http/stream.h"
@@ -64,6 +65,9 @@ struct UpgradedRequest {
 
 class ServerConnection final : public http::ServerConnection {
  public:
+  // One per connection, kept densely (dataplane/event/object_slab.h).
+  PORTICO_SLAB_ALLOCATED(ServerConnection)
+
   // `input`: bytes already read off the transport (an h2c preface that the
   // HTTP/1.1 codec recognised).
   ServerConnection(event::EventLoop& loop, std::unique_ptr<event::Transport> transport,

@@ -11,6 +11,7 @@
 #include <memory>
 #include <string>
 
+#include "dataplane/event/object_slab.h"
 #include "dataplane/event/transport.h"
 #include "dataplane/tls/certificate_table.h"
 
@@ -27,6 +28,9 @@ class HandshakeObserver {
 
 class TlsTransport final : public event::Transport {
  public:
+  // One per connection, kept densely (dataplane/event/object_slab.h).
+  PORTICO_SLAB_ALLOCATED(TlsTransport)
+
   // Takes ownership of `fd`. `observer` may be null and must outlive this.
   TlsTransport(int fd, std::shared_ptr<const CertificateTable> table, HandshakeObserver* observer);
   // The client side: `ssl` is configured (SNI, verification, ALPN) and owned
