@@ -58,16 +58,16 @@ ObjectSlab& ThreadSlab() {
 
 // Inside a final class T: allocate T from the thread's slab. A subclass
 // (size differs) would corrupt the slab, hence `final` classes only.
-#define PORTICO_SLAB_ALLOCATED(T)                                                              \
-  static void* operator new(size_t size) {                                                     \
-    static_assert(std::is_final_v<T>, "slab-allocated classes must be final");                 \
-    return size == sizeof(T) ? ::portico::dataplane::event::ThreadSlab<T>().Allocate()         \
-                             : ::operator new(size);                                           \
-  }                                                                                            \
-  static void operator delete(void* p, size_t size) {                                          \
-    if (size == sizeof(T)) {                                                                   \
-      ::portico::dataplane::event::ThreadSlab<T>().Free(p);                                    \
-    } else {                                                                                   \
-      ::operator delete(p);                                                                    \
-    }                                                                                          \
+#define PORTICO_SLAB_ALLOCATED(T)                                                      \
+  static void* operator new(size_t size) {                                             \
+    static_assert(std::is_final_v<T>, "slab-allocated classes must be final");         \
+    return size == sizeof(T) ? ::portico::dataplane::event::ThreadSlab<T>().Allocate() \
+                             : ::operator new(size);                                   \
+  }                                                                                    \
+  static void operator delete(void* p, size_t size) {                                  \
+    if (size == sizeof(T)) {                                                           \
+      ::portico::dataplane::event::ThreadSlab<T>().Free(p);                            \
+    } else {                                                                           \
+      ::operator delete(p);                                                            \
+    }                                                                                  \
   }

@@ -93,7 +93,9 @@ ServerConnection::ServerConnection(event::EventLoop& loop,
   // Windows follow the handlers (see the header), not nghttp2's bookkeeping.
   nghttp2_option_set_no_auto_window_update(option, 1);
   nghttp2_option_set_max_deflate_dynamic_table_size(option, 4096);
-  nghttp2_session_server_new2(&session_, SessionCallbacks::Get(), this, option);
+  memory_.BeginSessionNew();
+  nghttp2_session_server_new3(&session_, SessionCallbacks::Get(), this, option, memory_.mem());
+  memory_.EndSessionNew();
   nghttp2_option_del(option);
   const nghttp2_settings_entry entries[] = {
       {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, settings_.max_concurrent_streams},
@@ -225,6 +227,8 @@ void ServerConnection::Flush() {
   if (out_.empty()) {
     out_.ShrinkIfIdle();
     write_blocked_since_ = 0;
+    // Parked: nothing open and nothing being serialised.
+    if (streams_.empty() && !nghttp2_session_want_write(session_)) memory_.ReleaseIdlePages();
   } else if (write_blocked_since_ == 0) {
     write_blocked_since_ = loop_.Now();
   }
@@ -383,6 +387,8 @@ int ServerConnection::OnDataChunk(int32_t stream_id, const uint8_t* data, size_t
 }
 
 int ServerConnection::OnFrameSent(const nghttp2_frame& frame) {
+  // Frames up to a page stay in the frame buffer's first page (see SessionMemory).
+  if (frame.hd.length + 9 + 1 > 4096) memory_.MarkDirty();  // header, pad length
   if ((frame.hd.type == NGHTTP2_HEADERS || frame.hd.type == NGHTTP2_DATA) &&
       (frame.hd.flags & NGHTTP2_FLAG_END_STREAM) != 0) {
     if (ServerStream* stream = FindStream(frame.hd.stream_id)) stream->OnResponseSent();

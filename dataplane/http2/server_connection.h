@@ -24,6 +24,7 @@
 #include "dataplane/http/server_connection.h"
 #include "dataplane/http/stream.h"
 #include "dataplane/http2/flood_guard.h"
+#include "dataplane/http2/session_memory.h"
 
 namespace portico::dataplane::http2 {
 
@@ -131,6 +132,7 @@ class ServerConnection final : public http::ServerConnection {
   FloodGuard flood_;
   event::IoWatcher io_;
   event::Timer timer_;
+  SessionMemory memory_;  // declared before session_: outlives nghttp2_session_del
   nghttp2_session* session_ = nullptr;
   absl::flat_hash_map<int32_t, std::unique_ptr<ServerStream>> streams_;
   int32_t max_client_stream_id_ = 0;
