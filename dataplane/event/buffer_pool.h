@@ -19,8 +19,10 @@ namespace portico::dataplane::event {
 class BufferPool {
  public:
   static constexpr size_t kBlockSize = 4096;
-  // Free blocks kept per thread (512 KiB); more are returned to malloc.
-  static constexpr size_t kMaxFreeBlocks = 128;
+  // Free blocks kept per thread (128 KiB): enough to serve a burst of busy
+  // connections from warm memory, little enough that a worker which just
+  // served one and went idle holds almost nothing extra. More go to malloc.
+  static constexpr size_t kMaxFreeBlocks = 32;
 
   BufferPool() = default;
   ~BufferPool();
