@@ -41,6 +41,11 @@ std::string WireBytes(const google::protobuf::Message& m) {
   return bytes;
 }
 
+std::string SizedWireBytes(const google::protobuf::Message& m) {
+  m.ByteSizeLong();  // fills the cached sizes serialization uses
+  return WireBytes(m);
+}
+
 bool Equal(const google::protobuf::Message& a, const google::protobuf::Message& b) {
   if (a.GetDescriptor() != b.GetDescriptor()) return false;
   size_t size = a.ByteSizeLong();  // also fills the cached sizes serialization uses
@@ -56,9 +61,13 @@ bool Same(const std::shared_ptr<const T>& a, const std::shared_ptr<const T>& b) 
   return Equal(*a, *b);
 }
 
-template <typename T>
-bool SameMap(const std::map<std::string, std::shared_ptr<const T>, std::less<>>& a,
-             const std::map<std::string, std::shared_ptr<const T>, std::less<>>& b) {
+template <typename Entry>
+bool Same(const Entry& a, const Entry& b) {
+  return a.resource == b.resource || *a.wire == *b.wire;
+}
+
+template <typename Map>
+bool SameMap(const Map& a, const Map& b) {
   if (a.size() != b.size()) return false;
   for (auto ia = a.begin(), ib = b.begin(); ia != a.end(); ++ia, ++ib) {
     if (ia->first != ib->first || !Same(ia->second, ib->second)) return false;
@@ -68,10 +77,8 @@ bool SameMap(const std::map<std::string, std::shared_ptr<const T>, std::less<>>&
 
 // Moves the resources of `from` into `to` by key, reusing the latest version's
 // object when the content is unchanged so that retained versions share it.
-template <typename T, typename Key>
-void Index(google::protobuf::RepeatedPtrField<T>& from,
-           const std::map<std::string, std::shared_ptr<const T>, std::less<>>* latest,
-           std::map<std::string, std::shared_ptr<const T>, std::less<>>& to, Key key,
+template <typename T, typename Map, typename Key>
+void Index(google::protobuf::RepeatedPtrField<T>& from, const Map* latest, Map& to, Key key,
            std::string_view kind) {
   for (T& resource : from) {
     std::string name = key(resource);
@@ -79,14 +86,17 @@ void Index(google::protobuf::RepeatedPtrField<T>& from,
       LogError(kLog, "duplicate ", kind, " \"", name, "\" in snapshot; keeping the first");
       continue;
     }
+    std::string wire = SizedWireBytes(resource);
     if (latest != nullptr) {
       auto it = latest->find(name);
-      if (it != latest->end() && Equal(*it->second, resource)) {
+      if (it != latest->end() && *it->second.wire == wire) {
         to.emplace(std::move(name), it->second);
         continue;
       }
     }
-    to.emplace(std::move(name), std::make_shared<const T>(std::move(resource)));
+    to.emplace(std::move(name),
+               typename Map::mapped_type{std::make_shared<const T>(std::move(resource)),
+                                         std::make_shared<const std::string>(std::move(wire))});
   }
 }
 
@@ -99,10 +109,8 @@ std::shared_ptr<const T> Shared(bool has, T& value, const std::shared_ptr<const 
 
 // Appends to `upserts` what is new or changed from `base` to `to`, and to
 // `removed` the names only `base` has. Both maps are sorted, so one merge pass.
-template <typename T>
-void Diff(const std::map<std::string, std::shared_ptr<const T>, std::less<>>& base,
-          const std::map<std::string, std::shared_ptr<const T>, std::less<>>& to,
-          google::protobuf::RepeatedPtrField<T>* upserts,
+template <typename T, typename Map>
+void Diff(const Map& base, const Map& to, google::protobuf::RepeatedPtrField<T>* upserts,
           google::protobuf::RepeatedPtrField<std::string>* removed) {
   auto ib = base.begin();
   auto it = to.begin();
@@ -111,21 +119,20 @@ void Diff(const std::map<std::string, std::shared_ptr<const T>, std::less<>>& ba
       *removed->Add() = ib->first;
       ++ib;
     } else if (ib == base.end() || it->first < ib->first) {
-      *upserts->Add() = *it->second;
+      *upserts->Add() = *it->second.resource;
       ++it;
     } else {
-      if (!Same(ib->second, it->second)) *upserts->Add() = *it->second;
+      if (!Same(ib->second, it->second)) *upserts->Add() = *it->second.resource;
       ++ib;
       ++it;
     }
   }
 }
 
-template <typename T>
-void CopyAll(const std::map<std::string, std::shared_ptr<const T>, std::less<>>& from,
-             google::protobuf::RepeatedPtrField<T>* to) {
+template <typename T, typename Map>
+void CopyAll(const Map& from, google::protobuf::RepeatedPtrField<T>* to) {
   to->Reserve(static_cast<int>(from.size()));
-  for (const auto& [name, resource] : from) *to->Add() = *resource;
+  for (const auto& [name, stored] : from) *to->Add() = *stored.resource;
 }
 
 }  // namespace

@@ -64,8 +64,16 @@ class SnapshotStore {
   void RemoveListener(int id);
 
  private:
+  // A resource and its deterministic wire bytes, computed once when the
+  // resource is new: comparing the next translation against it serializes
+  // only the new side, and versions that share the resource share the bytes.
   template <typename T>
-  using ByName = std::map<std::string, std::shared_ptr<const T>, std::less<>>;
+  struct Stored {
+    std::shared_ptr<const T> resource;
+    std::shared_ptr<const std::string> wire;
+  };
+  template <typename T>
+  using ByName = std::map<std::string, Stored<T>, std::less<>>;
 
   // One retained version. Immutable once published.
   struct Version {

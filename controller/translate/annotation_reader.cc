@@ -6,14 +6,28 @@
 
 namespace portico::controller::translate {
 
+AnnotationReader::AnnotationReader(const Ingress& ingress, DiagnosticSink& diagnostics,
+                                   Remember remember)
+    : ingress_(ingress), diagnostics_(diagnostics), remember_all_(remember == Remember::kAll) {
+  // The map is sorted: the portico.dev/* keys are one contiguous run.
+  const auto& annotations = ingress_.meta.annotations;
+  for (auto it = annotations.lower_bound(std::string(kPorticoPrefix));
+       it != annotations.end() && absl::StartsWith(it->first, ToAbsl(kPorticoPrefix)); ++it) {
+    present_.insert(std::string_view(it->first).substr(kPorticoPrefix.size()));
+  }
+}
+
 std::optional<AnnotationReader::Found> AnnotationReader::Find(std::string_view name,
                                                               bool nginx_alias) {
   Known(name);
+  const auto& annotations = ingress_.meta.annotations;
+  if (annotations.empty()) return std::nullopt;
   for (std::string_view prefix : {kPorticoPrefix, kNginxPrefix}) {
     if (prefix == kNginxPrefix && !nginx_alias) break;
-    std::string key = portico::StrCat(prefix, name);
-    auto it = ingress_.meta.annotations.find(key);
-    if (it != ingress_.meta.annotations.end()) return Found{std::move(key), it->second};
+    key_.assign(prefix);
+    key_.append(name);
+    auto it = annotations.find(key_);
+    if (it != annotations.end()) return Found{key_, it->second};
   }
   return std::nullopt;
 }

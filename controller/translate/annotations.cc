@@ -63,7 +63,7 @@ IngressAnnotations ParseAnnotations(const Ingress& ingress, const HttpsOptions& 
 std::set<std::string, std::less<>> AnnotationNamesRead(const Ingress& ingress) {
   std::vector<Diagnostic> ignored;
   DiagnosticSink sink(&ignored);
-  AnnotationReader read(ingress, sink);
+  AnnotationReader read(ingress, sink, AnnotationReader::Remember::kAll);
   ParseWith(read, HttpsOptions{}, IpFilterDefaults{});
   return read.asked();
 }
