@@ -32,6 +32,7 @@ RUN apt-get update \
       libgcc-s1 \
       libgrpc++1.51 \
       libgrpc29 \
+      libjemalloc2 \
       libnghttp2-14 \
       libprotobuf32 \
       libre2-9 \
