@@ -160,6 +160,9 @@ std::shared_ptr<SnapshotStore::Version> SnapshotStore::BuildVersion(v1::Snapshot
   Index(
       *full.mutable_secrets(), latest ? &latest->secrets : nullptr, v->secrets,
       [](const v1::Secret& r) { return r.name(); }, "secret");
+  Index(
+      *full.mutable_credentials(), latest ? &latest->credentials : nullptr, v->credentials,
+      [](const v1::Credentials& r) { return r.name(); }, "credentials");
   // has_*() first: mutable_*() would create the field.
   const bool has_settings = full.has_settings();
   const bool has_default_action = full.has_default_action();
@@ -172,7 +175,8 @@ std::shared_ptr<SnapshotStore::Version> SnapshotStore::BuildVersion(v1::Snapshot
 bool SnapshotStore::SameContent(const Version& a, const Version& b) {
   return SameMap(a.virtual_hosts, b.virtual_hosts) && SameMap(a.clusters, b.clusters) &&
          SameMap(a.endpoints, b.endpoints) && SameMap(a.secrets, b.secrets) &&
-         Same(a.settings, b.settings) && Same(a.default_action, b.default_action);
+         SameMap(a.credentials, b.credentials) && Same(a.settings, b.settings) &&
+         Same(a.default_action, b.default_action);
 }
 
 uint64_t SnapshotStore::Update(v1::Snapshot full) {
@@ -208,6 +212,7 @@ std::shared_ptr<v1::ServerMessage> SnapshotStore::FullMessage(const Version& v,
   CopyAll(v.clusters, s->mutable_clusters());
   CopyAll(v.endpoints, s->mutable_endpoints());
   CopyAll(v.secrets, s->mutable_secrets());
+  CopyAll(v.credentials, s->mutable_credentials());
   return msg;
 }
 
@@ -224,6 +229,8 @@ std::shared_ptr<v1::ServerMessage> SnapshotStore::DeltaMessage(const Version& ba
   Diff(base.clusters, to.clusters, d->mutable_clusters(), d->mutable_removed_clusters());
   Diff(base.endpoints, to.endpoints, d->mutable_endpoints(), d->mutable_removed_endpoints());
   Diff(base.secrets, to.secrets, d->mutable_secrets(), d->mutable_removed_secrets());
+  Diff(base.credentials, to.credentials, d->mutable_credentials(),
+       d->mutable_removed_credentials());
   if (!Same(base.settings, to.settings)) {
     d->set_settings_changed(true);
     if (to.settings) *d->mutable_settings() = *to.settings;

@@ -82,6 +82,7 @@ class SnapshotStore {
     ByName<v1::Cluster> clusters;
     ByName<v1::ClusterEndpoints> endpoints;  // keyed by cluster
     ByName<v1::Secret> secrets;
+    ByName<v1::Credentials> credentials;
     std::shared_ptr<const v1::GlobalSettings> settings;  // null: unset
     std::shared_ptr<const v1::RouteAction> default_action;
   };

@@ -146,6 +146,36 @@ TEST(SnapshotStoreTest, DeltaCarriesRemovalsAndTheChangeFlags) {
               )pb")));
 }
 
+TEST(SnapshotStoreTest, CredentialsAreDiffedByNameAndSentInFull) {
+  SnapshotStore store;
+  v1::Snapshot v1 = Sample();
+  *v1.add_credentials() = Parse<v1::Credentials>(R"pb(
+    name: "default/team"
+    users { user: "alice" hash: "{SHA}a" }
+  )pb");
+  v1.add_credentials()->set_name("default/old");
+  store.Update(v1);
+  auto full = store.MessageFor(0, store.instance());
+  ASSERT_EQ(full->full().credentials_size(), 2);
+  EXPECT_EQ(full->full().credentials(1).users(0).hash(), "{SHA}a");
+
+  v1::Snapshot v2 = v1;
+  v2.mutable_credentials(0)->mutable_users(0)->set_hash("{SHA}b");  // "default/team"
+  v2.mutable_credentials()->RemoveLast();                           // "default/old"
+  ASSERT_EQ(v2.credentials_size(), 1);
+  ASSERT_EQ(store.Update(v2), 2u);
+  auto msg = store.MessageFor(1, store.instance());
+  EXPECT_THAT(msg->delta(), EqualsProto(Parse<v1::Delta>(R"pb(
+                base_version: 1
+                credentials {
+                  name: "default/team"
+                  users { user: "alice" hash: "{SHA}b" }
+                }
+                removed_credentials: "default/old"
+              )pb")));
+  EXPECT_EQ(store.Update(v2), 2u);  // unchanged: no new version
+}
+
 TEST(SnapshotStoreTest, DeltaSpansSeveralVersionsAndSkipsWhatChangedBack) {
   SnapshotStore store;
   store.Update(Sample());  // 1

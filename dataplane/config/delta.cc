@@ -53,11 +53,13 @@ absl::Status ApplyDelta(v1::Snapshot& state, const v1::Delta& delta) {
     return r.cluster();
   };
   auto secret_name = [](const v1::Secret& r) -> const std::string& { return r.name(); };
+  auto credentials_name = [](const v1::Credentials& r) -> const std::string& { return r.name(); };
 
   for (absl::Status s : {CheckNames(delta.virtual_hosts(), vhost_name, "virtual host"),
                          CheckNames(delta.clusters(), cluster_name, "cluster"),
                          CheckNames(delta.endpoints(), endpoints_name, "endpoints resource"),
-                         CheckNames(delta.secrets(), secret_name, "secret")}) {
+                         CheckNames(delta.secrets(), secret_name, "secret"),
+                         CheckNames(delta.credentials(), credentials_name, "credentials")}) {
     if (!s.ok()) return s;
   }
 
@@ -66,6 +68,8 @@ absl::Status ApplyDelta(v1::Snapshot& state, const v1::Delta& delta) {
   Merge(state.mutable_clusters(), delta.clusters(), delta.removed_clusters(), cluster_name);
   Merge(state.mutable_endpoints(), delta.endpoints(), delta.removed_endpoints(), endpoints_name);
   Merge(state.mutable_secrets(), delta.secrets(), delta.removed_secrets(), secret_name);
+  Merge(state.mutable_credentials(), delta.credentials(), delta.removed_credentials(),
+        credentials_name);
   if (delta.settings_changed()) {
     if (delta.has_settings()) {
       *state.mutable_settings() = delta.settings();

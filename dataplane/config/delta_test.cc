@@ -96,6 +96,28 @@ TEST(ApplyDeltaTest, RemovalsDeleteByNameAndIgnoreUnknownNames) {
   EXPECT_EQ(state.secrets_size(), 0);
 }
 
+TEST(ApplyDeltaTest, CredentialsAreUpsertedAndRemovedByName) {
+  v1::Snapshot state = Base();
+  state.add_credentials()->set_name("ns/a");
+  state.add_credentials()->set_name("ns/b");
+  auto delta = Parse<v1::Delta>(R"pb(
+    base_version: 3
+    credentials {
+      name: "ns/a"
+      users { user: "alice" hash: "{SHA}x" }
+    }
+    credentials { name: "ns/c" }
+    removed_credentials: "ns/b"
+  )pb");
+  ASSERT_TRUE(ApplyDelta(state, delta).ok());
+  ASSERT_EQ(state.credentials_size(), 2);
+  EXPECT_EQ(state.credentials(0).name(), "ns/a");
+  ASSERT_EQ(state.credentials(0).users_size(), 1);
+  EXPECT_EQ(state.credentials(0).users(0).user(), "alice");
+  EXPECT_EQ(state.credentials(1).name(), "ns/c");
+  EXPECT_FALSE(ApplyDelta(state, Parse<v1::Delta>("base_version: 3 credentials {}")).ok());
+}
+
 TEST(ApplyDeltaTest, RemoveThenUpsertSameNameKeepsTheUpsert) {
   v1::Snapshot state = Base();
   auto delta = Parse<v1::Delta>(R"pb(
