@@ -27,6 +27,7 @@ RUN apt-get update \
       libabsl20220623 \
       libbrotli1 \
       libc-ares2 \
+      libcrypt1 \
       libcpp-httplib0.11 \
       libev4 \
       libgcc-s1 \

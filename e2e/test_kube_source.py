@@ -217,7 +217,7 @@ def test_watch_namespace_ignores_other_namespaces(cluster, launch, klass):
         assert served(dp, host_of("web", b.name), "/")[0] == 404
 
         synced = controller.metric_by("portico_controller_watch_synced", "resource")
-        for resource in ("ingresses", "services", "endpointslices", "secrets"):
+        for resource in ("ingresses", "services", "endpointslices", "secrets", "secrets-opaque"):
             assert synced.get(f"{resource}/{a}") == 1, synced
             assert resource not in synced and f"{resource}/{b}" not in synced, synced
         assert synced.get("ingressclasses") == 1, synced  # cluster-scoped, always watched

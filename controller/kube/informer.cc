@@ -72,7 +72,8 @@ Informer::Informer(ApiClient& client, Resource resource, std::string ns, Informe
       ns_(std::move(ns)),
       options_(options),
       on_change_(std::move(on_change)),
-      name_(ns_.empty() ? resource_.plural : StrCat(resource_.plural, "/", ns_)) {}
+      name_(StrCat(resource_.label.empty() ? resource_.plural : resource_.label,
+                   ns_.empty() ? "" : "/", ns_)) {}
 
 Informer::~Informer() { Stop(); }
 

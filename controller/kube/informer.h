@@ -36,6 +36,9 @@ struct Resource {
   std::string plural;       // "ingresses"
   bool namespaced = true;
   std::string field_selector;  // e.g. "type=kubernetes.io/tls"; empty: none
+  // Names the informer in logs and metrics instead of `plural`, when one
+  // kind has two informers (Secrets of two types).
+  std::string label;
 
   // "/apis/networking.k8s.io/v1/namespaces/NS/ingresses" (ns empty: all namespaces).
   std::string CollectionPath(const std::string& ns) const;

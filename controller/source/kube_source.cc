@@ -72,6 +72,11 @@ absl::StatusOr<std::unique_ptr<KubeSource>> KubeSource::Create(kube::ApiClient& 
       {"Service", "v1", "services"},
       {"EndpointSlice", *slices, "endpointslices"},
       {"Secret", "v1", "secrets", true, "type=kubernetes.io/tls"},
+      // Basic-auth password lists (auth-secret) are Opaque Secrets. All of
+      // them are cached, not only the referenced ones: a field selector
+      // cannot name a changing set, and one watch per referenced Secret
+      // would not scale either (docs/kube-source.md).
+      {"Secret", "v1", "secrets", true, "type=Opaque", "secrets-opaque"},
   };
   for (const std::string& ns : namespaces) {
     for (const kube::Resource& resource : namespaced) {

@@ -6,8 +6,8 @@
 // sources feed the translator identical objects.
 //
 // Watched: Ingress and IngressClass (networking.k8s.io/v1), Service, Secret of
-// type kubernetes.io/tls, EndpointSlice (discovery.k8s.io/v1 when served, else
-// v1beta1), and the settings ConfigMap when one is configured.
+// type kubernetes.io/tls and Opaque (basic-auth lists), EndpointSlice (discovery.k8s.io/v1 when
+// served, else v1beta1), and the settings ConfigMap when one is configured.
 //
 // Threading: as Source. Informers run on threads of their own.
 

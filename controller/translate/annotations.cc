@@ -46,6 +46,7 @@ IngressAnnotations ParseWith(AnnotationReader& read, const HttpsOptions& https_d
   result.redirects = ParseRedirectAnnotations(read, result.route_policy);
   result.use_regex = use_regex.value_or(result.redirects.rewrite_captures);
   RefuseSnippets(read);
+  result.basic_auth = ParseBasicAuth(read);
   return result;
 }
 

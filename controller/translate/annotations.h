@@ -15,6 +15,7 @@
 #include <string_view>
 
 #include "controller/translate/annotation_reader.h"
+#include "controller/translate/annotations_auth.h"
 #include "controller/translate/annotations_redirect.h"
 #include "controller/translate/annotations_security.h"
 #include "controller/translate/annotations_traffic.h"
@@ -45,6 +46,9 @@ struct IngressAnnotations {
   TrafficAnnotations traffic;
   // Redirects and rewrite-target's regex implication (annotations_redirect.h).
   RedirectAnnotations redirects;
+  // auth-type, auth-secret, auth-secret-type, auth-realm (annotations_auth.h);
+  // the translator resolves the Secret into route_policy.basic_auth.
+  BasicAuthAnnotations basic_auth;
 };
 
 // portico.dev/<name> wins over its nginx.ingress.kubernetes.io/<name> alias.

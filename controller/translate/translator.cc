@@ -10,6 +10,7 @@
 #include "absl/time/time.h"
 #include "common/strings.h"
 #include "controller/translate/annotations.h"
+#include "controller/translate/annotations_auth.h"
 #include "controller/translate/annotations_upstream_tls.h"
 #include "controller/translate/backends.h"
 #include "controller/translate/class_filter.h"
@@ -159,11 +160,13 @@ v1::Route PathPolicy(const Ingress& ingress, const IngressAnnotations& annotatio
 }
 
 void TranslateIngress(const Ingress& ingress, const Settings& settings, BackendResolver& backends,
-                      TlsResolver& tls, VirtualHostBuilder& vhosts,
-                      std::vector<WwwRedirect>& www_redirects, DiagnosticSink& diagnostics) {
+                      TlsResolver& tls, CredentialsResolver& credentials,
+                      VirtualHostBuilder& vhosts, std::vector<WwwRedirect>& www_redirects,
+                      DiagnosticSink& diagnostics) {
   IngressAnnotations annotations =
       ParseAnnotations(ingress, settings.https, diagnostics, settings.ip_filter);
   ResolveCaSecret(ingress, tls, annotations.cluster_policy, diagnostics);
+  credentials.Resolve(ingress, annotations.basic_auth, annotations.route_policy, diagnostics);
   const BackendOwner owner{"Ingress", &ingress.meta, ingress.meta.name,
                            annotations.backend_protocol, &annotations.cluster_policy};
   if (annotations.traffic.is_canary) {
@@ -291,10 +294,12 @@ Result Translate(const ClusterState& state, const Options& options) {
   BackendResolver backends(state);
   backends.SetClusterDefaults(settings.cluster_defaults);
   TlsResolver tls(state, options.now);
+  CredentialsResolver credentials(state);
   VirtualHostBuilder vhosts;
   std::vector<WwwRedirect> www_redirects;
   for (const Ingress* ingress : ServedByAge(state, options, diagnostics)) {
-    TranslateIngress(*ingress, settings, backends, tls, vhosts, www_redirects, diagnostics);
+    TranslateIngress(*ingress, settings, backends, tls, credentials, vhosts, www_redirects,
+                     diagnostics);
     result.served_ingresses.push_back({ingress->meta.ns, ingress->meta.name});
   }
   AddWwwRedirects(www_redirects, vhosts);
@@ -311,6 +316,7 @@ Result Translate(const ClusterState& state, const Options& options) {
   vhosts.Emit(tls, snapshot, diagnostics);
   backends.Emit(snapshot, diagnostics);
   tls.Emit(snapshot);
+  credentials.Emit(snapshot);
   SortDiagnostics(result.diagnostics);
   return result;
 }

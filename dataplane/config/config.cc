@@ -19,6 +19,7 @@
 #include "dataplane/config/security_config.h"
 #include "dataplane/config/tls_config.h"
 #include "dataplane/config/upstream_tls_config.h"
+#include "dataplane/policy/basic_auth.h"
 #include "dataplane/upstream/maglev.h"
 #include "google/protobuf/util/json_util.h"
 #include "openssl/evp.h"
@@ -594,8 +595,63 @@ absl::StatusOr<router::PathMatchType> CompileMatchType(v1::PathMatch::Type t,
   }
 }
 
+using CredentialsMap = absl::flat_hash_map<std::string, std::shared_ptr<const router::PasswordMap>>;
+
+// Snapshot.credentials by name. A hash the verifier does not know is an
+// error: the controller sends only recognised ones.
+absl::StatusOr<CredentialsMap> CompileCredentials(const v1::Snapshot& snapshot) {
+  CredentialsMap out;
+  for (const v1::Credentials& c : snapshot.credentials()) {
+    const std::string where = portico::StrCat("credentials ", Quote(c.name()));
+    auto users = std::make_shared<router::PasswordMap>();
+    for (const v1::Credential& u : c.users()) {
+      // The hash never goes into the message.
+      if (policy::SchemeOf(u.hash()) == policy::HashScheme::kUnknown) {
+        return Invalid(
+            portico::StrCat(where, ": user ", Quote(u.user()), " has an unsupported hash"));
+      }
+      if (u.user().empty() || u.user().find(':') != std::string::npos) {
+        return Invalid(portico::StrCat(where, ": invalid user ", Quote(u.user())));
+      }
+      if (!users->emplace(u.user(), u.hash()).second) {
+        return Invalid(portico::StrCat(where, ": duplicate user ", Quote(u.user())));
+      }
+    }
+    if (!out.emplace(c.name(), std::move(users)).second) {
+      return Invalid(portico::StrCat("duplicate ", where));
+    }
+  }
+  return out;
+}
+
+absl::StatusOr<router::BasicAuthRule> CompileBasicAuth(const v1::BasicAuth& a,
+                                                       const CredentialsMap& credentials,
+                                                       std::string_view where) {
+  router::BasicAuthRule rule;
+  rule.active = true;
+  for (char c : a.realm()) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u == 0x7f || c == '"' || c == '\\') {
+      return Invalid(portico::StrCat(where, ": basic_auth realm ", Quote(a.realm()),
+                                     " is not a valid quoted-string"));
+    }
+  }
+  rule.challenge = policy::BasicChallenge(a.realm());
+  rule.deny_all = a.deny_all();
+  if (rule.deny_all) return rule;
+  auto it = credentials.find(a.credentials());
+  if (it == credentials.end()) {
+    return Invalid(
+        portico::StrCat(where, ": basic_auth names unknown credentials ", Quote(a.credentials())));
+  }
+  rule.users = it->second;
+  return rule;
+}
+
 absl::StatusOr<std::unique_ptr<const router::RouteTable>> CompileRoutes(
     const v1::Snapshot& snapshot, const ClusterMap& clusters) {
+  absl::StatusOr<CredentialsMap> credentials = CompileCredentials(snapshot);
+  if (!credentials.ok()) return credentials.status();
   std::vector<router::VirtualHostSpec> vhosts;
   vhosts.reserve(snapshot.virtual_hosts_size());
   for (const v1::VirtualHost& vh : snapshot.virtual_hosts()) {
@@ -624,6 +680,12 @@ absl::StatusOr<std::unique_ptr<const router::RouteTable>> CompileRoutes(
       }
       if (r.has_hsts()) route.hsts = HstsValue(r.hsts());
       if (absl::Status s = CompileRouteSecurity(r, where, route); !s.ok()) return s;
+      if (r.has_basic_auth()) {
+        absl::StatusOr<router::BasicAuthRule> auth =
+            CompileBasicAuth(r.basic_auth(), *credentials, where);
+        if (!auth.ok()) return auth.status();
+        route.basic_auth = std::move(*auth);
+      }
       if (r.has_canary()) {
         absl::StatusOr<router::CanaryRule> canary = CompileCanary(r.canary(), clusters, where);
         if (!canary.ok()) return canary.status();

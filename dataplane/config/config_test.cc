@@ -506,6 +506,35 @@ TEST(RetryOnStatusTest, NamedStatusesOnly) {
   EXPECT_EQ(upstream::RetryOnStatus(501), 0u);
 }
 
+TEST(CompileTest, BasicAuthSharesOneListPerCredentials) {
+  v1::Snapshot snapshot = FromJson(R"json({"clusters": [{"name": "c"}],
+    "credentials": [{"name": "ns/team", "users": [
+      {"user": "alice", "hash": "{SHA}/vNB+F2HQ559kaLUZbmHHvZrXpg="}]}],
+    "virtualHosts": [{"name": "v", "routes": [
+      {"name": "a", "match": {"type": "TYPE_EXACT", "path": "/a"}, "action": {"cluster": "c"},
+       "basicAuth": {"realm": "Team", "credentials": "ns/team"}},
+      {"name": "b", "match": {"type": "TYPE_EXACT", "path": "/b"}, "action": {"cluster": "c"},
+       "basicAuth": {"realm": "Other", "credentials": "ns/team"}},
+      {"name": "closed", "match": {"type": "TYPE_EXACT", "path": "/c"}, "action": {"cluster": "c"},
+       "basicAuth": {"realm": "X", "denyAll": true}},
+      {"name": "open", "match": {"type": "TYPE_EXACT", "path": "/d"},
+       "action": {"cluster": "c"}}]}]})json");
+  std::shared_ptr<const Config> config = MustCompile(snapshot);
+  ASSERT_NE(config, nullptr);
+  auto route = [&](std::string_view path) { return config->routes->Match("h", path).route; };
+  const router::BasicAuthRule& a = route("/a")->basic_auth;
+  EXPECT_TRUE(a.active);
+  EXPECT_FALSE(a.deny_all);
+  EXPECT_EQ(a.challenge, "Basic realm=\"Team\"");
+  ASSERT_NE(a.users, nullptr);
+  EXPECT_EQ(a.users->at("alice"), "{SHA}/vNB+F2HQ559kaLUZbmHHvZrXpg=");
+  EXPECT_EQ(route("/b")->basic_auth.users, a.users);
+  EXPECT_EQ(route("/b")->basic_auth.challenge, "Basic realm=\"Other\"");
+  EXPECT_TRUE(route("/c")->basic_auth.deny_all);
+  EXPECT_EQ(route("/c")->basic_auth.users, nullptr);
+  EXPECT_FALSE(route("/d")->basic_auth.active);
+}
+
 // --- Errors ---------------------------------------------------------------------
 
 struct ErrorCase {
@@ -651,6 +680,20 @@ const std::vector<ErrorCase>& ErrorCases() {
       {"negative cluster duration",
        R"json({"clusters": [{"name": "c", "idleTimeout": "-0.5s"}]})json",
        "cluster \"c\" idle_timeout: negative duration"},
+      {"basic auth unknown credentials",
+       WithRoute(R"json({"path": "/"})json",
+                 R"json({"cluster": "c"}, "basicAuth": {"realm": "r", "credentials": "ns/x"})json"),
+       "route \"r\": basic_auth names unknown credentials \"ns/x\""},
+      {"basic auth realm quote",
+       WithRoute(R"json({"path": "/"})json",
+                 R"json({"cluster": "c"}, "basicAuth": {"realm": "a\"b", "denyAll": true})json"),
+       "basic_auth realm"},
+      {"credentials plain text", WithCluster(R"json("credentials": [{"name": "ns/x", "users": [
+                     {"user": "alice", "hash": "s3cret"}]}])json"),
+       "credentials \"ns/x\": user \"alice\" has an unsupported hash"},
+      {"credentials duplicate user", WithCluster(R"json("credentials": [{"name": "ns/x", "users": [
+                     {"user": "a", "hash": "{SHA}x"}, {"user": "a", "hash": "{SHA}y"}]}])json"),
+       "duplicate user \"a\""},
       {"ejection percent",
        R"json({"clusters": [{"name": "c", "outlierDetection": {"maxEjectionPercent": 101}}]})json",
        "cluster \"c\": outlier_detection.max_ejection_percent 101 is above 100"},

@@ -157,6 +157,8 @@ std::string_view RejectPolicyName(RejectPolicy policy) {
       return "rate_limit";
     case RejectPolicy::kLimitConnections:
       return "limit_connections";
+    case RejectPolicy::kBasicAuth:
+      return "basic_auth";
   }
   return "protocol";
 }

@@ -116,8 +116,9 @@ enum class RejectPolicy : uint8_t {
   kIpFilter,          // 403: allow-list / deny-list (or an invalid list, failing closed)
   kRateLimit,         // limit-rps / limit-rpm exceeded, or a blocked repeat offender
   kLimitConnections,  // limit-connections: too many concurrent requests
+  kBasicAuth,         // 401: missing or wrong basic-auth credentials (503: failing closed)
 };
-inline constexpr size_t kRejectPolicies = 7;
+inline constexpr size_t kRejectPolicies = 8;
 std::string_view RejectPolicyName(RejectPolicy policy);
 
 // The policy behind a request the codec answered itself with `status` (the

@@ -75,6 +75,10 @@ void Stream::RouteRequest(http::RequestHead& head) {
   // An announced length is refused before any of the body is read or sent.
   if (head.content_length && BodyTooLarge(*head.content_length)) return;
   if (route_ != nullptr && EnforceHttps(head, *path)) return;
+  // After the HTTPS redirect (as in nginx, whose rewrite phase runs before
+  // access): credentials are not asked for over plain HTTP when the route
+  // moves the client to HTTPS anyway.
+  if (route_ != nullptr && route_->basic_auth.active && RefusedByBasicAuth(head)) return;
   const router::RouteAction* action = nullptr;
   if (route_ != nullptr) {
     action = &route_->action;

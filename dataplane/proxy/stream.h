@@ -51,6 +51,9 @@ class Stream final : public http::RequestHandler, public http::ClientStreamHandl
   // The route's IP filter, rate limit and concurrency limit, and the block of
   // repeat offenders (stream_access.cc); true: refused (answered).
   bool RefusedByAccessPolicy(const http::RequestHead& head);
+  // auth-type: basic (stream_access.cc): answers 401 with the route's
+  // challenge, or 503 when it fails closed; true when it answered.
+  bool RefusedByBasicAuth(const http::RequestHead& head);
   // Response policies of pol-traffic: the affinity cookie and compression.
   void ApplyTrafficPolicies(http::ResponseHead& head, bool end_stream);
   // The matched route's HTTPS redirect (true: answered with it) and HSTS.

@@ -1,7 +1,7 @@
 // Stream's access policies: IP filter (403), repeat-offender block and rate
 // limit (429 or limit-req-status-code, with Retry-After), concurrent requests
-// (503 or limit-conn-status-code). The logic is in dataplane/policy/; this is
-// the hook that applies it to a routed request.
+// (503 or limit-conn-status-code), basic authentication (401). The logic is in dataplane/policy/;
+// this is the hook that applies it to a routed request.
 #include "common/strings.h"
 #include "dataplane/policy/forwarded.h"
 #include "dataplane/policy/ip_filter.h"
@@ -53,6 +53,22 @@ bool Stream::RefusedByAccessPolicy(const http::RequestHead& head) {
   if (!slot) return refuse(RejectPolicy::kLimitConnections, options.connections_status_code, 0);
   limit_slot_ = std::move(*slot);
   return false;
+}
+
+bool Stream::RefusedByBasicAuth(const http::RequestHead& head) {
+  const router::BasicAuthRule& rule = route_->basic_auth;
+  if (!rule.deny_all && rule.users != nullptr &&
+      worker_.basic_auth().Allows(*rule.users, head.headers.Get("authorization"))) {
+    // The Authorization header still goes upstream, as with nginx.
+    return false;
+  }
+  worker_.stats().policy_rejections[static_cast<size_t>(RejectPolicy::kBasicAuth)].Inc();
+  if (rule.deny_all || rule.users == nullptr) {
+    LocalReply(503);
+    return true;
+  }
+  LocalReply(401, {}, {{"www-authenticate", rule.challenge}});
+  return true;
 }
 
 }  // namespace portico::dataplane::proxy

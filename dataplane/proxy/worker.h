@@ -17,6 +17,7 @@
 #include "dataplane/event/event_loop.h"
 #include "dataplane/http1/server_connection.h"
 #include "dataplane/http2/server_connection.h"
+#include "dataplane/policy/basic_auth.h"
 #include "dataplane/policy/rate_limiter.h"
 #include "dataplane/proxy/access_log.h"
 #include "dataplane/proxy/request_metrics.h"
@@ -87,6 +88,7 @@ class Worker final : public http1::ConnectionOwner,
   const std::string& PickCluster(const std::vector<router::ClusterWeight>& clusters);
   upstream::ConnectionPool& pool() { return *pool_; }
   std::mt19937_64& rng() { return rng_; }
+  policy::BasicAuthenticator& basic_auth() { return basic_auth_; }
   WorkerStats& stats() { return stats_; }
   RequestMetrics& request_metrics() { return request_metrics_; }
   bool metrics_per_host() const { return options_.metrics_per_host; }
@@ -149,6 +151,7 @@ class Worker final : public http1::ConnectionOwner,
   event::Timer gauge_timer_;
   std::thread thread_;
   std::mt19937_64 rng_;
+  policy::BasicAuthenticator basic_auth_;  // its cache of recent logins is per worker
   WorkerStats stats_;
   RequestMetrics request_metrics_;
 

@@ -106,6 +106,18 @@ struct RateLimitRule {
   bool active() const { return rps != 0 || rpm != 0 || connections != 0; }
 };
 
+// A basic-auth password list: user -> stored hash (bcrypt, SHA-crypt, apr1,
+// {SHA}). One object per snapshot Credentials, shared by the routes naming it.
+using PasswordMap = absl::flat_hash_map<std::string, std::string>;
+
+// auth-type: basic of a route (policy/basic_auth.h).
+struct BasicAuthRule {
+  bool active = false;
+  bool deny_all = false;                     // fail closed: 503
+  std::string challenge;                     // WWW-Authenticate value: Basic realm="..."
+  std::shared_ptr<const PasswordMap> users;  // set unless deny_all
+};
+
 struct Route {
   std::string name;
   PathMatchType match_type = PathMatchType::kPrefix;
@@ -119,6 +131,7 @@ struct Route {
   std::string hsts;
   IpFilterRule ip_filter;
   RateLimitRule rate_limit;
+  BasicAuthRule basic_auth;
   std::optional<CanaryRule> canary;
   std::optional<CompressionChoice> compression;  // unset: the global switches
   // proxy-body-size: larger request bodies get 413 (0: unlimited); unset:

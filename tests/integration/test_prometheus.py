@@ -131,7 +131,7 @@ def test_rejections_are_counted_by_policy(launch):
     # Every policy that exists is exposed before anything was refused.
     before = rejected()
     assert set(before) >= {"body_size", "header_size", "protocol", "h2_flood", "ip_filter",
-                           "rate_limit", "limit_connections"}
+                           "rate_limit", "limit_connections", "basic_auth"}
     assert all(v == 0 for v in before.values())
     with Conn(proxy.port) as conn:
         assert conn.request("POST", "/", body=b"x" * 17).status == 413
