@@ -3,6 +3,7 @@
 #include <optional>
 #include <string>
 
+#include "controller/translate/annotations_headers.h"
 #include "controller/translate/annotations_upstream.h"
 #include "controller/translate/annotations_upstream_tls.h"
 #include "controller/translate/backend_protocol.h"
@@ -47,6 +48,7 @@ IngressAnnotations ParseWith(AnnotationReader& read, const HttpsOptions& https_d
   result.use_regex = use_regex.value_or(result.redirects.rewrite_captures);
   RefuseSnippets(read);
   result.basic_auth = ParseBasicAuth(read);
+  ParseHeaderAnnotations(read, result.route_policy);
   return result;
 }
 

@@ -9,6 +9,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "common/http_fields.h"
 #include "common/net/ip_address.h"
 #include "common/strings.h"
 #include "controller/translate/annotation_values.h"
@@ -205,6 +206,24 @@ std::string CompressionTypes(std::string_view value, Settings& out) {
   return "";
 }
 
+// hide-headers: nginx's proxy_hide_header for every upstream response, as a
+// comma-separated list of header names. The framing and hop-by-hop headers are
+// the codecs' (common/http_fields.h) and cannot be hidden.
+std::string HideHeaders(std::string_view value, Settings& out) {
+  std::optional<std::vector<std::string>> names = ParseList(value);
+  if (!names || names->empty()) return "want a comma-separated list of header names";
+  out.global.clear_hide_headers();
+  for (const std::string& name : *names) {
+    std::string lower = absl::AsciiStrToLower(name);
+    if (!IsHeaderName(name)) return portico::StrCat("\"", name, "\" is not a header name");
+    if (IsReservedHeaderName(lower)) return portico::StrCat(name, " cannot be hidden");
+    bool seen = false;
+    for (const std::string& h : out.global.hide_headers()) seen |= h == lower;
+    if (!seen) out.global.add_hide_headers(std::move(lower));
+  }
+  return "";
+}
+
 // The upstream behaviour keys (annotations_upstream.h): cluster defaults.
 KeyParser ClusterTimeout(google::protobuf::Duration* (v1::Cluster::*field)()) {
   return [field](std::string_view value, Settings& out) -> std::string {
@@ -260,6 +279,8 @@ const std::vector<Key>& Keys() {
       {"gzip-types", CompressionTypes},
       {"client-header-timeout", Duration(&v1::GlobalSettings::mutable_client_header_timeout)},
       {"force-ssl-redirect", Bool([](Settings& s) { return &s.https.force_ssl_redirect; })},
+      {"hide-backend-identity", GlobalBool(&v1::GlobalSettings::set_hide_backend_identity)},
+      {"hide-headers", HideHeaders},
       {"hsts", Bool([](Settings& s) { return &s.https.hsts.enabled; })},
       {"hsts-include-subdomains",
        Bool([](Settings& s) { return &s.https.hsts.include_subdomains; })},
@@ -282,6 +303,7 @@ const std::vector<Key>& Keys() {
       {"proxy-next-upstream-tries", NextUpstreamTries},
       {"proxy-read-timeout", ClusterTimeout(&v1::Cluster::mutable_response_timeout)},
       {"proxy-send-timeout", ClusterTimeout(&v1::Cluster::mutable_send_timeout)},
+      {"server-tokens", GlobalBool(&v1::GlobalSettings::set_server_tokens)},
       {"ssl-redirect", Bool([](Settings& s) { return &s.https.ssl_redirect; })},
       {"use-brotli", CompressionBool(&v1::Compression::set_brotli)},
       {"use-gzip", CompressionBool(&v1::Compression::set_gzip)},

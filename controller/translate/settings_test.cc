@@ -245,3 +245,37 @@ TEST(SettingsConfigMapTest, TranslateReadsTheNamedConfigMap) {
 
 }  // namespace
 }  // namespace portico::controller::translate
+
+namespace portico::controller::translate {
+namespace {
+
+TEST(HeaderSettingsTest, HideHeadersBackendIdentityServerTokens) {
+  std::vector<Diagnostic> diagnostics;
+  Settings s = ParseAll({{"hide-headers", "X-Powered-By, X-AspNet-Version,x-powered-by"},
+                         {"hide-backend-identity", "true"},
+                         {"server-tokens", "true"}},
+                        &diagnostics);
+  EXPECT_THAT(diagnostics, IsEmpty());
+  EXPECT_THAT(
+      std::vector<std::string>(s.global.hide_headers().begin(), s.global.hide_headers().end()),
+      ElementsAre("x-powered-by", "x-aspnet-version"));
+  EXPECT_TRUE(s.global.hide_backend_identity());
+  EXPECT_TRUE(s.global.server_tokens());
+}
+
+TEST(HeaderSettingsTest, BadValuesAreReportedAndIgnored) {
+  for (const char* bad : {"X-A, X B", "content-length", "Transfer-Encoding", "X-A;X-B", ","}) {
+    std::vector<Diagnostic> diagnostics;
+    Settings s = ParseAll({{"hide-headers", bad}}, &diagnostics);
+    EXPECT_THAT(Reasons(diagnostics), ElementsAre("InvalidSetting")) << bad;
+    EXPECT_THAT(s.global.hide_headers(), IsEmpty()) << bad;
+  }
+  std::vector<Diagnostic> diagnostics;
+  Settings s = ParseAll({{"server-tokens", "on"}, {"hide-backend-identity", "1"}}, &diagnostics);
+  EXPECT_THAT(Reasons(diagnostics), ElementsAre("InvalidSetting", "InvalidSetting"));
+  EXPECT_FALSE(s.global.server_tokens());
+  EXPECT_FALSE(s.global.hide_backend_identity());
+}
+
+}  // namespace
+}  // namespace portico::controller::translate

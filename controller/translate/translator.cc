@@ -11,6 +11,7 @@
 #include "common/strings.h"
 #include "controller/translate/annotations.h"
 #include "controller/translate/annotations_auth.h"
+#include "controller/translate/annotations_headers.h"
 #include "controller/translate/annotations_upstream_tls.h"
 #include "controller/translate/backends.h"
 #include "controller/translate/class_filter.h"
@@ -159,12 +160,13 @@ v1::Route PathPolicy(const Ingress& ingress, const IngressAnnotations& annotatio
   return policy;
 }
 
-void TranslateIngress(const Ingress& ingress, const Settings& settings, BackendResolver& backends,
-                      TlsResolver& tls, CredentialsResolver& credentials,
+void TranslateIngress(const Ingress& ingress, const ClusterState& state, const Settings& settings,
+                      BackendResolver& backends, TlsResolver& tls, CredentialsResolver& credentials,
                       VirtualHostBuilder& vhosts, std::vector<WwwRedirect>& www_redirects,
                       DiagnosticSink& diagnostics) {
   IngressAnnotations annotations =
       ParseAnnotations(ingress, settings.https, diagnostics, settings.ip_filter);
+  ResolveCustomHeaders(ingress, state.config_maps, annotations.route_policy, diagnostics);
   ResolveCaSecret(ingress, tls, annotations.cluster_policy, diagnostics);
   credentials.Resolve(ingress, annotations.basic_auth, annotations.route_policy, diagnostics);
   const BackendOwner owner{"Ingress", &ingress.meta, ingress.meta.name,
@@ -298,7 +300,7 @@ Result Translate(const ClusterState& state, const Options& options) {
   VirtualHostBuilder vhosts;
   std::vector<WwwRedirect> www_redirects;
   for (const Ingress* ingress : ServedByAge(state, options, diagnostics)) {
-    TranslateIngress(*ingress, settings, backends, tls, credentials, vhosts, www_redirects,
+    TranslateIngress(*ingress, state, settings, backends, tls, credentials, vhosts, www_redirects,
                      diagnostics);
     result.served_ingresses.push_back({ingress->meta.ns, ingress->meta.name});
   }

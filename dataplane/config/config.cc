@@ -15,6 +15,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "common/strings.h"
+#include "dataplane/config/header_config.h"
 #include "dataplane/config/rewrite_config.h"
 #include "dataplane/config/security_config.h"
 #include "dataplane/config/tls_config.h"
@@ -112,6 +113,7 @@ absl::StatusOr<GlobalConfig> CompileSettings(const v1::GlobalSettings& s,
       g.compression.mime_types.push_back(absl::AsciiStrToLower(type));
     }
   }
+  if (absl::Status st = CompileHeaderSettings(s, g); !st.ok()) return st;
   return g;
 }
 
@@ -686,6 +688,7 @@ absl::StatusOr<std::unique_ptr<const router::RouteTable>> CompileRoutes(
         if (!auth.ok()) return auth.status();
         route.basic_auth = std::move(*auth);
       }
+      if (absl::Status s = CompileRouteHeaders(r, where, route); !s.ok()) return s;
       if (r.has_canary()) {
         absl::StatusOr<router::CanaryRule> canary = CompileCanary(r.canary(), clusters, where);
         if (!canary.ok()) return canary.status();

@@ -8,6 +8,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
@@ -40,6 +41,11 @@ struct GlobalConfig {
   bool use_proxy_protocol = false;
   // Global switches; a route's CompressionChoice overrides gzip/brotli.
   policy::CompressionSettings compression;
+  // Removed from every upstream response (lower case): hide-headers, and
+  // Server and X-Powered-By with hide-backend-identity.
+  std::vector<std::string> hide_headers;
+  // server-tokens: the responses Portico generates say "Server: portico".
+  bool server_tokens = false;
 };
 
 struct Config {

@@ -68,6 +68,7 @@ void Stream::RouteRequest(http::RequestHead& head) {
   }
   router::MatchResult match = config_->routes->Match(head.authority, *path);
   route_ = match.route;
+  EvaluateCors(head);
   if (RefusedByAccessPolicy(head)) return;
   body_limit_ = route_ != nullptr && route_->max_body_bytes
                     ? *route_->max_body_bytes
@@ -78,6 +79,9 @@ void Stream::RouteRequest(http::RequestHead& head) {
   // After the HTTPS redirect (as in nginx, whose rewrite phase runs before
   // access): credentials are not asked for over plain HTTP when the route
   // moves the client to HTTPS anyway.
+  // Preflights carry no credentials (Fetch): answered before authentication,
+  // as nginx's rewrite-phase CORS return precedes its access phase.
+  if (AnswerCorsPreflight()) return;
   if (route_ != nullptr && route_->basic_auth.active && RefusedByBasicAuth(head)) return;
   const router::RouteAction* action = nullptr;
   if (route_ != nullptr) {
@@ -158,6 +162,7 @@ void Stream::ProxyTo(const std::string& cluster_name, http::RequestHead& head) {
     policy::ApplyRewriteHeaders(*route_->rewrite, head.headers);
   hints_ = policy::EndpointHints(cluster_->config(), head.headers, identity.client, path_);
   if (config_->settings.add_via_header) head.headers.Add("via", "1.1 portico");
+  ApplyRequestHeaderPolicies(head);
   bool expect_continue = head.expect_continue;
   upstream_head_ = std::move(head);
   // The proxy answers Expect itself (as nginx does): the body is wanted as
@@ -285,6 +290,7 @@ void Stream::OnResponseHeaders(http::ResponseHead head, bool end_stream) {
   upstream_status_ = head.status;
   status_ = head.status;
   http::StripHopByHop(head.headers);
+  ApplyResponseHeaderPolicies(head);
   if (config_->settings.add_via_header) head.headers.Add("via", "1.1 portico");
   if (!hsts_.empty()) policy::AddHsts(head.headers, hsts_);
   ApplyTrafficPolicies(head, end_stream);
@@ -532,13 +538,18 @@ void Stream::LocalReply(int status, std::string_view body, std::vector<http::Hea
   if (deadline_) deadline_->Stop();
   if (grpc_) {
     // A call the proxy fails ends in gRPC's terms (trailers-only response).
-    sink_.SendHeaders(GrpcErrorResponse(status, body.empty() ? http::ReasonPhrase(status) : body),
-                      true);
+    http::ResponseHead head =
+        GrpcErrorResponse(status, body.empty() ? http::ReasonPhrase(status) : body);
+    ApplyLocalReplyHeaders(head);
+    sink_.SendHeaders(std::move(head), true);
     response_started_ = true;
     return;
   }
-  std::string text =
-      body.empty() ? StrCat(status, " ", http::ReasonPhrase(status), "\n") : std::string(body);
+  // 204 and 304 have no body (the CORS preflight answer is a 204).
+  const bool bodiless = status == 204 || status == 304;
+  std::string text = bodiless       ? std::string()
+                     : body.empty() ? StrCat(status, " ", http::ReasonPhrase(status), "\n")
+                                    : std::string(body);
   http::ResponseHead head;
   head.status = status;
   bool has_type = false;
@@ -546,8 +557,9 @@ void Stream::LocalReply(int status, std::string_view body, std::vector<http::Hea
     has_type |= h.name == "content-type";
     head.headers.Add(std::move(h.name), std::move(h.value));
   }
-  if (!has_type) head.headers.Add("content-type", "text/plain; charset=utf-8");
+  if (!has_type && !bodiless) head.headers.Add("content-type", "text/plain; charset=utf-8");
   if (!hsts_.empty()) policy::AddHsts(head.headers, hsts_);
+  ApplyLocalReplyHeaders(head);
   head.content_length = text.size();
   head.has_body = method_ != "HEAD" && !text.empty();
   response_started_ = true;

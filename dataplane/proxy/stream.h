@@ -16,6 +16,7 @@
 #include "dataplane/http/client_stream.h"
 #include "dataplane/http/stream.h"
 #include "dataplane/policy/compression.h"
+#include "dataplane/policy/cors.h"
 #include "dataplane/policy/rate_limiter.h"
 #include "dataplane/upstream/cluster_runtime.h"
 
@@ -54,6 +55,14 @@ class Stream final : public http::RequestHandler, public http::ClientStreamHandl
   // auth-type: basic (stream_access.cc): answers 401 with the route's
   // challenge, or 503 when it fails closed; true when it answered.
   bool RefusedByBasicAuth(const http::RequestHead& head);
+  // Header policies (stream_headers.cc): CORS, request/response header edits,
+  // hide-headers, server-tokens. EvaluateCors runs on the routed request head;
+  // AnswerCorsPreflight answers an allowed preflight (true: answered).
+  void EvaluateCors(const http::RequestHead& head);
+  bool AnswerCorsPreflight();
+  void ApplyRequestHeaderPolicies(http::RequestHead& head);
+  void ApplyResponseHeaderPolicies(http::ResponseHead& head);
+  void ApplyLocalReplyHeaders(http::ResponseHead& head);
   // Response policies of pol-traffic: the affinity cookie and compression.
   void ApplyTrafficPolicies(http::ResponseHead& head, bool end_stream);
   // The matched route's HTTPS redirect (true: answered with it) and HSTS.
@@ -130,7 +139,8 @@ class Stream final : public http::RequestHandler, public http::ClientStreamHandl
   int upstream_status_ = 0;
 
   // Response.
-  std::string_view hsts_;  // Strict-Transport-Security to add (the route's); empty: none
+  policy::CorsDecision cors_;  // the request's Origin under the route's CORS rule
+  std::string_view hsts_;      // Strict-Transport-Security to add (the route's); empty: none
   int status_ = 0;
   bool response_started_ = false;
   bool done_ = false;

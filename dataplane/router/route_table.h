@@ -12,6 +12,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "common/net/ip_address.h"
+#include "common/net/origin.h"
 #include "re2/re2.h"
 
 namespace portico::dataplane::router {
@@ -118,6 +119,25 @@ struct BasicAuthRule {
   std::shared_ptr<const PasswordMap> users;  // set unless deny_all
 };
 
+// enable-cors of a route (policy/cors.h).
+struct CorsRule {
+  bool any_origin = false;              // "*" was allowed
+  std::vector<net::WebOrigin> origins;  // exact and one-label wildcard origins
+  std::string allow_methods;            // joined with ", "
+  std::string allow_headers;            // joined with ", "; empty: none
+  std::string expose_headers;           // joined with ", "; empty: none
+  bool allow_credentials = false;
+  std::optional<uint32_t> max_age_seconds;
+};
+
+// One request-headers / response-headers edit (policy/header_rewrite.h).
+struct HeaderEdit {
+  enum class Kind { kSet, kAdd, kRemove };
+  Kind kind = Kind::kSet;
+  std::string name;  // lower case
+  std::string value;
+};
+
 struct Route {
   std::string name;
   PathMatchType match_type = PathMatchType::kPrefix;
@@ -138,6 +158,9 @@ struct Route {
   // the global limit.
   std::optional<uint64_t> max_body_bytes;
   std::optional<RewriteRule> rewrite;
+  std::optional<CorsRule> cors;
+  std::vector<HeaderEdit> request_headers;   // applied to the head sent upstream
+  std::vector<HeaderEdit> response_headers;  // applied to the head sent to the client
 };
 
 struct VirtualHostSpec {

@@ -1,0 +1,43 @@
+// Stream's header policies: CORS (preflights answered here, Access-Control-*
+// on responses), the route's request-headers and response-headers edits, the
+// settings' hide-headers / hide-backend-identity on upstream responses and
+// server-tokens on the responses Portico generates. The logic is in
+// dataplane/policy/; these are the hooks that apply it.
+#include "dataplane/policy/cors.h"
+#include "dataplane/policy/header_rewrite.h"
+#include "dataplane/proxy/stream.h"
+
+namespace portico::dataplane::proxy {
+
+void Stream::EvaluateCors(const http::RequestHead& head) {
+  if (route_ != nullptr && route_->cors) cors_ = policy::EvaluateCors(*route_->cors, head);
+}
+
+bool Stream::AnswerCorsPreflight() {
+  if (route_ == nullptr || !route_->cors || !cors_.preflight || !cors_.allowed) return false;
+  LocalReply(204, {}, policy::CorsPreflightHeaders(*route_->cors, cors_));
+  return true;
+}
+
+void Stream::ApplyRequestHeaderPolicies(http::RequestHead& head) {
+  if (route_ != nullptr) policy::ApplyHeaderEdits(route_->request_headers, head.headers);
+}
+
+void Stream::ApplyResponseHeaderPolicies(http::ResponseHead& head) {
+  policy::RemoveHeaders(config_->settings.hide_headers, head.headers);
+  if (route_ == nullptr) return;
+  policy::ApplyHeaderEdits(route_->response_headers, head.headers);
+  if (route_->cors) policy::ApplyCorsResponse(*route_->cors, cors_, head.headers);
+}
+
+void Stream::ApplyLocalReplyHeaders(http::ResponseHead& head) {
+  if (config_ != nullptr && config_->settings.server_tokens) head.headers.Set("server", "portico");
+  if (route_ == nullptr) return;
+  policy::ApplyHeaderEdits(route_->response_headers, head.headers);
+  // The preflight answer carries its own Access-Control-* set.
+  if (route_->cors && !(cors_.preflight && cors_.allowed)) {
+    policy::ApplyCorsResponse(*route_->cors, cors_, head.headers);
+  }
+}
+
+}  // namespace portico::dataplane::proxy
