@@ -39,6 +39,7 @@ RUN apt-get update \
       libre2-9 \
       libssl3 \
       libstdc++6 \
+      liburiparser1 \
       libyaml-cpp0.7 \
       zlib1g \
  && rm -rf /var/lib/apt/lists/*

@@ -10,6 +10,8 @@ find_package(nlohmann_json REQUIRED)
 find_package(GTest REQUIRED)
 pkg_check_modules(NGHTTP2 REQUIRED IMPORTED_TARGET libnghttp2)
 pkg_check_modules(RE2 REQUIRED IMPORTED_TARGET re2)
+# uriparser (RFC 3986) parses URL annotations such as auth-url.
+pkg_check_modules(URIPARSER REQUIRED IMPORTED_TARGET liburiparser)
 # Response compression (dataplane/policy/compression.cc).
 find_package(ZLIB REQUIRED)
 pkg_check_modules(BROTLI REQUIRED IMPORTED_TARGET libbrotlienc libbrotlidec)

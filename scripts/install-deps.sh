@@ -10,7 +10,7 @@ build_pkgs=(
   libprotobuf-dev protobuf-compiler libgrpc++-dev protobuf-compiler-grpc
   libabsl-dev libre2-dev libcpp-httplib-dev nlohmann-json3-dev libyaml-cpp-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  node-llhttp zlib1g-dev libbrotli-dev libjemalloc-dev libcrypt-dev
+  node-llhttp zlib1g-dev libbrotli-dev libjemalloc-dev libcrypt-dev liburiparser-dev
   clang-format ccache
 )
 # e2e/ also needs kube-apiserver and kubectl 1.20, which e2e/kube-apiserver.sh and

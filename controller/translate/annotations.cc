@@ -49,6 +49,7 @@ IngressAnnotations ParseWith(AnnotationReader& read, const HttpsOptions& https_d
   RefuseSnippets(read);
   result.basic_auth = ParseBasicAuth(read);
   ParseHeaderAnnotations(read, result.route_policy);
+  result.external_auth = ParseExternalAuth(read, result.route_policy);
   return result;
 }
 

@@ -16,6 +16,7 @@
 
 #include "controller/translate/annotation_reader.h"
 #include "controller/translate/annotations_auth.h"
+#include "controller/translate/annotations_ext_auth.h"
 #include "controller/translate/annotations_redirect.h"
 #include "controller/translate/annotations_security.h"
 #include "controller/translate/annotations_traffic.h"
@@ -49,6 +50,9 @@ struct IngressAnnotations {
   // auth-type, auth-secret, auth-secret-type, auth-realm (annotations_auth.h);
   // the translator resolves the Secret into route_policy.basic_auth.
   BasicAuthAnnotations basic_auth;
+  // auth-url's destination (annotations_ext_auth.h); route_policy.external_auth
+  // gets its cluster from it.
+  std::optional<ExternalAuthTarget> external_auth;
 };
 
 // portico.dev/<name> wins over its nginx.ingress.kubernetes.io/<name> alias.

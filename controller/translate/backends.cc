@@ -157,6 +157,31 @@ ResolvedBackend BackendResolver::Resolve(std::string_view ns, const IngressBacke
   return r;
 }
 
+std::string BackendResolver::AddStaticCluster(std::string_view ip, uint32_t port,
+                                              v1::Cluster::Protocol protocol) {
+  // "~" appears in no namespace or Service name: these names cannot clash.
+  const bool v6 = ip.find(':') != std::string_view::npos;
+  std::string name = portico::StrCat("~static/", v6 ? "[" : "", ip, v6 ? "]" : "", ":", port);
+  if (protocol != v1::Cluster::PROTOCOL_HTTP1) {
+    name = portico::StrCat(name, "@", BackendProtocolName(protocol));
+  }
+  ClusterEntry entry;
+  entry.protocol = protocol;
+  entry.origin.set_service(std::string(ip));
+  entry.origin.set_service_port(std::to_string(port));
+  if (IsTlsBackendProtocol(protocol)) {
+    entry.policy.mutable_upstream_tls()->set_server_name(std::string(ip));  // never sent as SNI
+  }
+  v1::Endpoint endpoint;
+  endpoint.set_address(std::string(ip));
+  endpoint.set_port(port);
+  endpoint.set_ready(true);
+  endpoint.set_serving(true);
+  entry.static_endpoint = std::move(endpoint);
+  clusters_.try_emplace(name, std::move(entry));
+  return name;
+}
+
 ResolvedBackend BackendResolver::ResolveDefault(const std::string& ns, const std::string& name,
                                                 DiagnosticSink& diagnostics) {
   ObjectMeta meta;
@@ -192,6 +217,7 @@ void BackendResolver::Emit(v1::Snapshot& snapshot, DiagnosticSink& diagnostics) 
     for (const v1::Route& r : vh.routes()) {
       use(r.action());
       if (r.has_canary()) used.insert(r.canary().cluster());
+      if (!r.external_auth().cluster().empty()) used.insert(r.external_auth().cluster());
     }
   }
   use(snapshot.default_action());
@@ -217,6 +243,7 @@ void BackendResolver::Emit(v1::Snapshot& snapshot, DiagnosticSink& diagnostics) 
     *cluster->mutable_origin() = entry.origin;
     v1::ClusterEndpoints* endpoints = snapshot.add_endpoints();
     endpoints->set_cluster(name);
+    if (entry.static_endpoint) *endpoints->add_endpoints() = *entry.static_endpoint;
     if (entry.service == nullptr) continue;
     const Service& service = *entry.service;
     if (service.type == "ExternalName") {

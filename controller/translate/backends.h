@@ -57,6 +57,10 @@ class BackendResolver {
   ResolvedBackend ResolveDefault(const std::string& ns, const std::string& name,
                                  DiagnosticSink& diagnostics);
 
+  // A cluster of one static endpoint, `ip`:`port` (external auth at an IP
+  // address), shared by everyone who names the same address and protocol.
+  std::string AddStaticCluster(std::string_view ip, uint32_t port, v1::Cluster::Protocol protocol);
+
   // Appends the clusters that the snapshot's routes and default action name
   // (a route that lost a conflict leaves its cluster unused) and their
   // endpoints, sorted by name.
@@ -70,6 +74,7 @@ class BackendResolver {
     uint32_t external_port = 0;         // ExternalName: the port to connect to
     v1::Cluster::Protocol protocol = v1::Cluster::PROTOCOL_HTTP1;
     v1::Cluster policy;
+    std::optional<v1::Endpoint> static_endpoint;  // AddStaticCluster's
   };
 
   std::string AddCluster(std::string_view ns, std::string_view service, std::string_view port,

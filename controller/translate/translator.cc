@@ -169,6 +169,10 @@ void TranslateIngress(const Ingress& ingress, const ClusterState& state, const S
   ResolveCustomHeaders(ingress, state.config_maps, annotations.route_policy, diagnostics);
   ResolveCaSecret(ingress, tls, annotations.cluster_policy, diagnostics);
   credentials.Resolve(ingress, annotations.basic_auth, annotations.route_policy, diagnostics);
+  if (annotations.external_auth) {
+    ResolveExternalAuth(ingress, *annotations.external_auth, backends, annotations.route_policy,
+                        diagnostics);
+  }
   const BackendOwner owner{"Ingress", &ingress.meta, ingress.meta.name,
                            annotations.backend_protocol, &annotations.cluster_policy};
   if (annotations.traffic.is_canary) {

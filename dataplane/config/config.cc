@@ -16,6 +16,7 @@
 #include "absl/strings/match.h"
 #include "common/strings.h"
 #include "dataplane/config/header_config.h"
+#include "dataplane/config/ext_auth_config.h"
 #include "dataplane/config/rewrite_config.h"
 #include "dataplane/config/security_config.h"
 #include "dataplane/config/tls_config.h"
@@ -689,6 +690,11 @@ absl::StatusOr<std::unique_ptr<const router::RouteTable>> CompileRoutes(
         route.basic_auth = std::move(*auth);
       }
       if (absl::Status s = CompileRouteHeaders(r, where, route); !s.ok()) return s;
+      if (absl::Status s = CompileExternalAuth(
+              r, where, [&](const std::string& name) { return clusters.contains(name); }, route);
+          !s.ok()) {
+        return s;
+      }
       if (r.has_canary()) {
         absl::StatusOr<router::CanaryRule> canary = CompileCanary(r.canary(), clusters, where);
         if (!canary.ok()) return canary.status();

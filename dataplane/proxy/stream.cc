@@ -111,6 +111,16 @@ void Stream::RouteRequest(http::RequestHead& head) {
     head.path = policy::RewritePath(*route_->rewrite, route_->match_type, *path);
   }
   if (query != std::string::npos) head.path.append(path_, query);
+  if (route_ != nullptr && route_->external_auth) {
+    StartExternalAuth(head);
+    return;
+  }
+  Forward(head);
+}
+
+void Stream::Forward(http::RequestHead& head) {
+  const router::RouteAction* action =
+      route_ != nullptr ? &route_->action : &*config_->routes->default_action();
   if (route_ != nullptr && route_->canary &&
       policy::UseCanary(*route_->canary, head.headers, worker_.rng())) {
     ProxyTo(route_->canary->cluster, head);
@@ -514,6 +524,7 @@ void Stream::ReleaseEndpoint(bool success) {
 }
 
 void Stream::DetachUpstream() {
+  if (auth_ != nullptr) auth_->Cancel();
   if (upstream_ != nullptr) {
     http::ClientStream* upstream = upstream_;
     upstream_ = nullptr;

@@ -18,6 +18,7 @@
 #include "dataplane/policy/compression.h"
 #include "dataplane/policy/cors.h"
 #include "dataplane/policy/rate_limiter.h"
+#include "dataplane/proxy/auth_subrequest.h"
 #include "dataplane/upstream/cluster_runtime.h"
 
 namespace portico::dataplane::proxy {
@@ -67,6 +68,13 @@ class Stream final : public http::RequestHandler, public http::ClientStreamHandl
   void ApplyTrafficPolicies(http::ResponseHead& head, bool end_stream);
   // The matched route's HTTPS redirect (true: answered with it) and HSTS.
   bool EnforceHttps(const http::RequestHead& head, std::string_view path);
+  // Canary choice, then ProxyTo: a routed request that passed its policies.
+  void Forward(http::RequestHead& head);
+  // External authentication (stream_auth.cc): the route's auth subrequest,
+  // or its cached answer, decides; Forward follows an allow. The client's
+  // body waits in pending_body_ meanwhile.
+  void StartExternalAuth(http::RequestHead& head);
+  void OnAuthAnswer(AuthSubrequest::Answer answer);
   void ProxyTo(const std::string& cluster_name, http::RequestHead& head);
   // Picks an endpoint (or uses `endpoint` when set) and starts an attempt.
   void StartAttempt(std::optional<size_t> endpoint = std::nullopt);
@@ -120,6 +128,10 @@ class Stream final : public http::RequestHandler, public http::ClientStreamHandl
   // Route and upstream.
   const router::Route* route_ = nullptr;
   policy::RateLimiter::Slot limit_slot_;  // held while the request runs (limit-connections)
+  std::unique_ptr<AuthSubrequest> auth_;  // while external auth decides
+  http::RequestHead auth_held_;           // the request, waiting for auth_
+  std::optional<std::string> auth_cache_key_;
+  std::string auth_scheme_;  // the client's, for the signin redirect
   std::shared_ptr<upstream::ClusterRuntime> cluster_;
   std::vector<size_t> tried_;
   upstream::PickHints hints_;  // affinity cookie and hash key

@@ -18,6 +18,7 @@
 #include "dataplane/http1/server_connection.h"
 #include "dataplane/http2/server_connection.h"
 #include "dataplane/policy/basic_auth.h"
+#include "dataplane/policy/ext_auth.h"
 #include "dataplane/policy/rate_limiter.h"
 #include "dataplane/proxy/access_log.h"
 #include "dataplane/proxy/request_metrics.h"
@@ -95,6 +96,8 @@ class Worker final : public http1::ConnectionOwner,
   bool access_log_enabled() const { return options_.access_log; }
   uint16_t https_redirect_port() const { return options_.https_redirect_port; }
   policy::RateLimiter* rate_limiter() const { return options_.rate_limiter.get(); }
+  // Allowed external-auth answers (auth-cache-key), this worker's own.
+  policy::AuthCache& auth_cache() { return auth_cache_; }
   void WriteAccessLog(const AccessLogEntry& entry);
 
   // http1::ConnectionOwner and http2::ConnectionOwner
@@ -154,6 +157,7 @@ class Worker final : public http1::ConnectionOwner,
   policy::BasicAuthenticator basic_auth_;  // its cache of recent logins is per worker
   WorkerStats stats_;
   RequestMetrics request_metrics_;
+  policy::AuthCache auth_cache_;
 
   std::shared_ptr<const config::Config> config_;
   http1::ServerSettings http1_settings_;

@@ -13,6 +13,7 @@
 #include "absl/status/statusor.h"
 #include "common/net/ip_address.h"
 #include "common/net/origin.h"
+#include "dataplane/router/external_auth_rule.h"
 #include "re2/re2.h"
 
 namespace portico::dataplane::router {
@@ -161,6 +162,7 @@ struct Route {
   std::optional<CorsRule> cors;
   std::vector<HeaderEdit> request_headers;   // applied to the head sent upstream
   std::vector<HeaderEdit> response_headers;  // applied to the head sent to the client
+  std::optional<ExternalAuthRule> external_auth;  // unset: no auth subrequest
 };
 
 struct VirtualHostSpec {
