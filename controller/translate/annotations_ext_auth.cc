@@ -164,9 +164,8 @@ std::optional<AuthUrl> ParseAuthUrl(std::string_view value) {
       URI_SUCCESS) {
     return std::nullopt;
   }
-  std::unique_ptr<UriUriA, void (*)(UriUriA*)> owned(&uri, [](UriUriA* u) {
-    uriFreeUriMembersA(u);
-  });
+  std::unique_ptr<UriUriA, void (*)(UriUriA*)> owned(&uri,
+                                                     [](UriUriA* u) { uriFreeUriMembersA(u); });
   AuthUrl out;
   const std::string scheme = absl::AsciiStrToLower(ToAbsl(Text(uri.scheme)));
   if (scheme != "http" && scheme != "https") return std::nullopt;
@@ -183,8 +182,7 @@ std::optional<AuthUrl> ParseAuthUrl(std::string_view value) {
     if (!n) return std::nullopt;
     out.port = static_cast<uint32_t>(*n);
   }
-  for (const UriPathSegmentA* segment = uri.pathHead; segment != nullptr;
-       segment = segment->next) {
+  for (const UriPathSegmentA* segment = uri.pathHead; segment != nullptr; segment = segment->next) {
     out.target += "/";
     out.target += Text(segment->text);
   }
@@ -198,9 +196,9 @@ std::optional<std::pair<std::string, std::string>> ServiceFromHost(std::string_v
   std::vector<std::string> labels = absl::StrSplit(ToAbsl(host), '.');
   if (!labels.empty() && labels.back().empty()) labels.pop_back();  // a trailing dot
   const size_t n = labels.size();
-  const bool forms = n == 2 || (n == 3 && labels[2] == "svc") ||
-                     (n == 5 && labels[2] == "svc" && labels[3] == "cluster" &&
-                      labels[4] == "local");
+  const bool forms =
+      n == 2 || (n == 3 && labels[2] == "svc") ||
+      (n == 5 && labels[2] == "svc" && labels[3] == "cluster" && labels[4] == "local");
   if (!forms || !IsDnsLabel(labels[0]) || !IsDnsLabel(labels[1])) return std::nullopt;
   return std::make_pair(labels[1], labels[0]);
 }

@@ -30,8 +30,8 @@ struct ExternalAuthTarget {
 // A parsed auth-url: its pieces, for the subrequest's host and target.
 struct AuthUrl {
   bool tls = false;
-  std::string host;  // as in the URL, lower case (IPv6 in brackets)
-  uint32_t port = 0;  // the URL's, else 80 / 443
+  std::string host;    // as in the URL, lower case (IPv6 in brackets)
+  uint32_t port = 0;   // the URL's, else 80 / 443
   std::string target;  // path and query
 };
 

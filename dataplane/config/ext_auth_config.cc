@@ -62,8 +62,9 @@ absl::Status CompileExternalAuth(const v1::Route& r, std::string_view where,
     rule.method = a.method();
   }
   if (!IsVisible(a.signin_url()) || !IsVisible(a.request_redirect())) {
-    return Invalid(portico::StrCat(where, ": external_auth signin_url or request_redirect has "
-                                          "characters a header value cannot carry"));
+    return Invalid(portico::StrCat(where,
+                                   ": external_auth signin_url or request_redirect has "
+                                   "characters a header value cannot carry"));
   }
   rule.signin_url = a.signin_url();
   rule.request_redirect = a.request_redirect();

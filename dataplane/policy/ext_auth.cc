@@ -3,8 +3,8 @@
 #include <cctype>
 
 #include "common/strings.h"
-#include "dataplane/router/route_table.h"
 #include "dataplane/policy/cookies.h"
+#include "dataplane/router/route_table.h"
 
 namespace portico::dataplane::policy {
 namespace {
@@ -119,8 +119,8 @@ std::string SigninLocation(std::string_view url_template, const OriginalRequest&
       if (braced) {
         if (rest.size() <= end || rest[end] != '}') continue;
         ++end;
-      } else if (rest.size() > end && (std::isalnum(static_cast<unsigned char>(rest[end])) ||
-                                       rest[end] == '_')) {
+      } else if (rest.size() > end &&
+                 (std::isalnum(static_cast<unsigned char>(rest[end])) || rest[end] == '_')) {
         continue;  // a longer name that is not ours
       }
       out += v.value;

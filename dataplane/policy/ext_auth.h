@@ -86,8 +86,7 @@ class AuthCache {
 
   // The cached headers, or nullptr (expired entries are removed).
   const std::vector<http::Header>* Find(const std::string& key, Clock::time_point now);
-  void Insert(const std::string& key, std::vector<http::Header> headers,
-              Clock::time_point expires);
+  void Insert(const std::string& key, std::vector<http::Header> headers, Clock::time_point expires);
   size_t size() const { return index_.size(); }
 
  private:

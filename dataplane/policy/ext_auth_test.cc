@@ -79,9 +79,10 @@ TEST(ExtAuthTest, ResponseHeadersReplaceClientOnes) {
 TEST(ExtAuthTest, SigninExpandsNginxVariables) {
   EXPECT_EQ(EscapeUriComponent("/a b?q=1&r=~"), "%2Fa%20b%3Fq%3D1%26r%3D~");
   const OriginalRequest original{"GET", "https", "App.Example:8443", "/p?q=1"};
-  EXPECT_EQ(SigninLocation("https://login.example/start?rd=$scheme://$http_host$escaped_request_uri",
-                           original),
-            "https://login.example/start?rd=https://App.Example:8443%2Fp%3Fq%3D1");
+  EXPECT_EQ(
+      SigninLocation("https://login.example/start?rd=$scheme://$http_host$escaped_request_uri",
+                     original),
+      "https://login.example/start?rd=https://App.Example:8443%2Fp%3Fq%3D1");
   EXPECT_EQ(SigninLocation("https://$host/oauth2/start?rd=${request_uri}", original),
             "https://app.example/oauth2/start?rd=/p?q=1");
   EXPECT_EQ(SigninLocation("https://login.example/$hostname", original),

@@ -8,7 +8,10 @@ namespace portico::dataplane::proxy {
 
 AuthSubrequest::AuthSubrequest(Worker& worker, std::shared_ptr<upstream::ClusterRuntime> cluster,
                                http::RequestHead head, Done done)
-    : worker_(worker), cluster_(std::move(cluster)), head_(std::move(head)), done_(std::move(done)) {}
+    : worker_(worker),
+      cluster_(std::move(cluster)),
+      head_(std::move(head)),
+      done_(std::move(done)) {}
 
 AuthSubrequest::~AuthSubrequest() { Cancel(); }
 

@@ -32,8 +32,8 @@ void Stream::StartExternalAuth(http::RequestHead& head) {
                                 headers, &identity);
   auth_cache_key_ = policy::AuthCacheKey(rule, route_->name, head, identity.client);
   if (auth_cache_key_) {
-    if (const auto* cached = worker_.auth_cache().Find(*auth_cache_key_,
-                                                       policy::AuthCache::Clock::now())) {
+    if (const auto* cached =
+            worker_.auth_cache().Find(*auth_cache_key_, policy::AuthCache::Clock::now())) {
       policy::ApplyAuthResponseHeaders(rule, *cached, head.headers);
       Forward(head);
       return;
