@@ -103,9 +103,12 @@ TEST(ExternalAuthAnnotationsTest, CacheKnobs) {
              {"portico.dev/auth-cache-key", "$remote_addr"},
              {"portico.dev/auth-cache-duration", "401 5m"}});
   EXPECT_EQ(p.route.external_auth().cache_key_size(), 0);
-  for (auto [key, duration] : std::vector<std::pair<std::string, std::string>>{
-           {"$remote_user", "5m"}, {"$http_x:", "5m"}, {"literal", "5m"},
-           {"$remote_addr", "200 soon"}, {"$remote_addr", "99 5m"}}) {
+  for (auto [key, duration] :
+       std::vector<std::pair<std::string, std::string>>{{"$remote_user", "5m"},
+                                                        {"$http_x:", "5m"},
+                                                        {"literal", "5m"},
+                                                        {"$remote_addr", "200 soon"},
+                                                        {"$remote_addr", "99 5m"}}) {
     p = Parse({{kUrl, "http://10.0.0.9/"},
                {"portico.dev/auth-cache-key", key},
                {"portico.dev/auth-cache-duration", duration}});
@@ -117,8 +120,8 @@ TEST(ExternalAuthAnnotationsTest, CacheKnobs) {
 }
 
 TEST(ExternalAuthAnnotationsTest, SigninGetsTheRedirectParameter) {
-  Parsed p = Parse({{kUrl, "http://auth.ns/"},
-                    {"portico.dev/auth-signin", "https://login.example/start?x=1"}});
+  Parsed p = Parse(
+      {{kUrl, "http://auth.ns/"}, {"portico.dev/auth-signin", "https://login.example/start?x=1"}});
   ASSERT_TRUE(p.target);
   EXPECT_EQ(p.target->service, "auth");
   EXPECT_EQ(p.target->ns, "ns");

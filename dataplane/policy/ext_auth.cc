@@ -138,6 +138,7 @@ std::string SigninLocation(std::string_view url_template, const OriginalRequest&
 
 std::optional<std::string> AuthCacheKey(const router::ExternalAuthRule& rule,
                                         std::string_view route, const http::RequestHead& head,
+                                        std::string_view request_uri,
                                         const net::IpAddress& client) {
   if (rule.cache_key.empty() || rule.cache_duration.count() <= 0) return std::nullopt;
   std::string key;
@@ -148,7 +149,7 @@ std::optional<std::string> AuthCacheKey(const router::ExternalAuthRule& rule,
         AppendPart(key, client.ToString());
         break;
       case router::AuthKeyPart::Source::kRequestUri:
-        AppendPart(key, head.path);
+        AppendPart(key, request_uri);
         break;
       case router::AuthKeyPart::Source::kHeader:
         if (part.name == "host") {

@@ -72,9 +72,11 @@ std::string EscapeUriComponent(std::string_view text);
 
 // The cache key of this request for `route`, or nullopt when the rule does
 // not cache. Parts are length-prefixed, so values cannot run into each other.
+// `request_uri` is the path and query as received (nginx's $request_uri,
+// before any rewrite).
 std::optional<std::string> AuthCacheKey(const router::ExternalAuthRule& rule,
                                         std::string_view route, const http::RequestHead& head,
-                                        const net::IpAddress& client);
+                                        std::string_view request_uri, const net::IpAddress& client);
 
 // Allowed answers by cache key, each with the headers to copy upstream, for
 // the rule's cache_duration; least recently used entries beyond `capacity`

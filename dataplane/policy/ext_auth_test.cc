@@ -96,18 +96,19 @@ TEST(ExtAuthTest, CacheKeyFromParts) {
   head.path = "/x?y";
   head.headers.Add("authorization", "Bearer t");
   head.headers.Add("cookie", "a=1; session=s1");
-  EXPECT_FALSE(AuthCacheKey(rule, "r", head, Ip("10.0.0.1")));  // no key: no caching
+  EXPECT_FALSE(AuthCacheKey(rule, "r", head, head.path, Ip("10.0.0.1")));  // no key: no caching
   rule.cache_key = {{router::AuthKeyPart::Source::kHeader, "authorization"},
                     {router::AuthKeyPart::Source::kCookie, "session"},
                     {router::AuthKeyPart::Source::kClientIp, ""},
                     {router::AuthKeyPart::Source::kRequestUri, ""},
                     {router::AuthKeyPart::Source::kHeader, "host"}};
-  EXPECT_FALSE(AuthCacheKey(rule, "r", head, Ip("10.0.0.1")));  // no duration: no caching
+  EXPECT_FALSE(
+      AuthCacheKey(rule, "r", head, head.path, Ip("10.0.0.1")));  // no duration: no caching
   rule.cache_duration = seconds(60);
-  EXPECT_EQ(AuthCacheKey(rule, "r", head, Ip("10.0.0.1")),
+  EXPECT_EQ(AuthCacheKey(rule, "r", head, head.path, Ip("10.0.0.1")),
             "1:r8:Bearer t2:s18:10.0.0.14:/x?y11:app.example");
-  EXPECT_NE(AuthCacheKey(rule, "other", head, Ip("10.0.0.1")),
-            AuthCacheKey(rule, "r", head, Ip("10.0.0.1")));
+  EXPECT_NE(AuthCacheKey(rule, "other", head, head.path, Ip("10.0.0.1")),
+            AuthCacheKey(rule, "r", head, head.path, Ip("10.0.0.1")));
 }
 
 TEST(ExtAuthTest, CacheExpiresAndEvictsLeastRecentlyUsed) {

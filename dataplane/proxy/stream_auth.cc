@@ -30,7 +30,7 @@ void Stream::StartExternalAuth(http::RequestHead& head) {
   policy::ClientIdentity identity;
   policy::ApplyForwardedHeaders(config_->settings.trusted_proxies, forwarded_conn, head.authority,
                                 headers, &identity);
-  auth_cache_key_ = policy::AuthCacheKey(rule, route_->name, head, identity.client);
+  auth_cache_key_ = policy::AuthCacheKey(rule, route_->name, head, path_, identity.client);
   if (auth_cache_key_) {
     if (const auto* cached =
             worker_.auth_cache().Find(*auth_cache_key_, policy::AuthCache::Clock::now())) {
