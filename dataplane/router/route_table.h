@@ -160,8 +160,8 @@ struct Route {
   std::optional<uint64_t> max_body_bytes;
   std::optional<RewriteRule> rewrite;
   std::optional<CorsRule> cors;
-  std::vector<HeaderEdit> request_headers;   // applied to the head sent upstream
-  std::vector<HeaderEdit> response_headers;  // applied to the head sent to the client
+  std::vector<HeaderEdit> request_headers;        // applied to the head sent upstream
+  std::vector<HeaderEdit> response_headers;       // applied to the head sent to the client
   std::optional<ExternalAuthRule> external_auth;  // unset: no auth subrequest
 };
 
