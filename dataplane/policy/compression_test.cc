@@ -116,7 +116,9 @@ TEST_P(StreamTest, SizeHintKeepsTheEncodingCorrect) {
     ASSERT_TRUE(c->Process(original.substr(size / 2), true, encoded));
     EXPECT_EQ(GetParam() == C::kGzip ? Gunzip(encoded) : Unbrotli(encoded), original)
         << "hint " << hint << " size " << size;
-    if (size >= 8192) EXPECT_LT(encoded.size(), original.size() / 2);
+    if (size >= 8192) {
+      EXPECT_LT(encoded.size(), original.size() / 2);
+    }
   }
 }
 
