@@ -28,6 +28,7 @@ from cluster import CERT_USER
 from controller_harness import Client, percentile
 from kube_harness import (OTHER_CONTROLLER_NAME, SERVE_TIMEOUT_S, KubeController, Namespace,
                           PortBackend, endpoint_slice, expect_served, ingress, ingress_class,
+                          ingress_events,
                           metric_total, served, service, start, start_controller,
                           start_dataplane, subdir, unique, wait_served, wait_until)
 
@@ -382,7 +383,7 @@ def test_user_without_rbac_is_told_forbidden_and_never_ready(own_cluster, launch
     # It names the verb and the resource it was refused.
     assert '"list"' in line or "list" in line.split("forbidden", 1)[1], line
     assert any(r in line for r in ("ingresses", "ingressclasses", "services", "endpointslices",
-                                   "secrets")), line
+                                   "secrets", "configmaps")), line
     # Bounded: it keeps retrying (with backoff) and never gets ready.
     deadline = time.monotonic() + 8
     while time.monotonic() < deadline:
@@ -564,3 +565,55 @@ def test_change_to_served_latency(cluster, launch, ns, klass, capsys, record_pro
     with capsys.disabled():
         print(f"\n{summary}")
     assert worst < LATENCY_BOUND_S, latencies
+
+
+# --- 8. ConfigMaps named by custom-headers ---------------------------------------------------
+
+def response_header(dp, host, name, path="/"):
+    """(status, the response's header `name` or None); (None, None) on a failed request."""
+    conn = http.client.HTTPConnection("127.0.0.1", dp.port, timeout=5)
+    try:
+        conn.request("GET", path, headers={"Host": host})
+        resp = conn.getresponse()
+        resp.read()
+        return resp.status, resp.getheader(name)
+    except (OSError, http.client.HTTPException):
+        return None, None
+    finally:
+        conn.close()
+
+
+def config_map(name, ns, data):
+    return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name, "namespace": ns},
+            "data": data}
+
+
+@pytest.mark.timeout_s(120)
+def test_custom_headers_config_map_is_watched_and_served_live(cluster, launch, ns, klass):
+    one = launch.backend("one")
+    host = host_of("web", ns)
+    web = ingress("web", ns, host, [("/", "echo", 80)], class_name=klass,
+                  annotations={"nginx.ingress.kubernetes.io/custom-headers": "sec-headers"})
+    cluster.apply([*backend_objects(ns, "echo", one.port, [one]),
+                   config_map("sec-headers", ns, {"X-Frame-Options": "DENY"}), web])
+    controller, dp = stack(launch, cluster, klass)
+    wait_until(lambda: response_header(dp, host, "X-Frame-Options") == (200, "DENY"),
+               SERVE_TIMEOUT_S, "the ConfigMap's header on the response")
+
+    # An unrelated ConfigMap changes nothing that is served: no snapshot version
+    # of its own (it may share a debounced update with the next change).
+    version = controller.version()
+    cluster.apply(config_map("unrelated", ns, {"key": "value"}))
+    cluster.apply(config_map("sec-headers", ns, {"X-Frame-Options": "SAMEORIGIN"}))
+    wait_until(lambda: response_header(dp, host, "X-Frame-Options") == (200, "SAMEORIGIN"),
+               SERVE_TIMEOUT_S, "the edited ConfigMap's header")
+    assert controller.version() == version + 1
+
+    # Deleted: the headers stop, the Ingress gets an Event, traffic still flows.
+    cluster.delete("configmap", "sec-headers", ns)
+    wait_until(lambda: response_header(dp, host, "X-Frame-Options") == (200, None),
+               SERVE_TIMEOUT_S, "the header gone with its ConfigMap")
+    wait_until(lambda: any("sec-headers" in e.get("message", "")
+                           for e in ingress_events(cluster, ns, "web", "InvalidAnnotation")),
+               SERVE_TIMEOUT_S, "an InvalidAnnotation Event naming the ConfigMap")
+    assert controller.alive() and dp.alive()

@@ -3,6 +3,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <thread>
 
 #include "common/log.h"
@@ -77,6 +78,11 @@ absl::StatusOr<std::unique_ptr<KubeSource>> KubeSource::Create(kube::ApiClient& 
       // cannot name a changing set, and one watch per referenced Secret
       // would not scale either (docs/kube-source.md).
       {"Secret", "v1", "secrets", true, "type=Opaque", "secrets-opaque"},
+      // ConfigMaps named by custom-headers, for the same reason all of them.
+      // The translator reads only the ones an Ingress names (and the
+      // settings ConfigMap): any other change leaves the snapshot's bytes,
+      // hence its version, as they were.
+      {"ConfigMap", "v1", "configmaps"},
   };
   for (const std::string& ns : namespaces) {
     for (const kube::Resource& resource : namespaced) {
@@ -90,9 +96,15 @@ absl::StatusOr<std::unique_ptr<KubeSource>> KubeSource::Create(kube::ApiClient& 
   if (size_t slash = options.settings_config_map.find('/'); slash != std::string::npos) {
     std::string ns = options.settings_config_map.substr(0, slash);
     std::string name = options.settings_config_map.substr(slash + 1);
-    source->informers_.push_back(std::make_unique<kube::Informer>(
-        client, kube::Resource{"ConfigMap", "v1", "configmaps", true, "metadata.name=" + name}, ns,
-        options.informer, wake));
+    // A watched namespace's ConfigMaps informer already holds it; a second
+    // copy would be a duplicate object.
+    bool watched = std::find(namespaces.begin(), namespaces.end(), "") != namespaces.end() ||
+                   std::find(namespaces.begin(), namespaces.end(), ns) != namespaces.end();
+    if (!watched) {
+      source->informers_.push_back(std::make_unique<kube::Informer>(
+          client, kube::Resource{"ConfigMap", "v1", "configmaps", true, "metadata.name=" + name},
+          ns, options.informer, wake));
+    }
   }
   for (auto& informer : source->informers_) informer->Start();
   return source;

@@ -7,7 +7,8 @@
 //
 // Watched: Ingress and IngressClass (networking.k8s.io/v1), Service, Secret of
 // type kubernetes.io/tls and Opaque (basic-auth lists), EndpointSlice (discovery.k8s.io/v1 when
-// served, else v1beta1), and the settings ConfigMap when one is configured.
+// served, else v1beta1), ConfigMap (custom-headers; the settings ConfigMap
+// has its own informer when its namespace is not watched).
 //
 // Threading: as Source. Informers run on threads of their own.
 

@@ -359,7 +359,8 @@ ClientStream::ClientStream(ClientConnection& connection, http::ClientStreamHandl
       handler_(handler),
       settings_(settings),
       reused_(reused),
-      timer_(connection.loop(), [this] { OnTimeout(); }) {}
+      timer_(connection.loop(), [this] { OnTimeout(); }),
+      send_timer_(connection.loop(), [this] { OnSendTimeout(); }) {}
 
 ClientStream::~ClientStream() = default;
 
@@ -413,6 +414,7 @@ void ClientStream::SendBody(std::string_view data, bool end_stream) {
     data_deferred_ = false;
     nghttp2_session_resume_data(conn_.session(), id_);
   }
+  UpdateSendTimer(false);
   conn_.ScheduleFlush();
 }
 
@@ -423,7 +425,10 @@ ssize_t ClientStream::ReadRequest(uint8_t* buf, size_t length, uint32_t* data_fl
   if (n > 0) {
     memcpy(buf, out_.data(), n);
     out_.Consume(n);
+    // A backend still accepting a long upload is not stalled (as HTTP/1.1).
+    if (handler_ != nullptr && !response_started_) timer_.Start(settings_.response_timeout);
   }
+  UpdateSendTimer(n > 0);
   if (out_.empty()) {
     if (request_end_) {
       *data_flags |= NGHTTP2_DATA_FLAG_EOF;
@@ -470,6 +475,7 @@ void ClientStream::MaybeForget() {
 void ClientStream::Cancel() {
   handler_ = nullptr;
   timer_.Stop();
+  send_timer_.Stop();
   if (id_ >= 0 && !stream_closed_) {
     nghttp2_submit_rst_stream(conn_.session(), NGHTTP2_FLAG_NONE, id_, NGHTTP2_CANCEL);
     conn_.ScheduleFlush();
@@ -565,6 +571,7 @@ void ClientStream::OnEndStream() {
 void ClientStream::OnClosed(uint32_t error_code) {
   stream_closed_ = true;
   timer_.Stop();
+  send_timer_.Stop();
   if (handler_ == nullptr || (paused_end_ && error_code == NGHTTP2_NO_ERROR)) return;
   // Refused before the server looked at it: nothing happened, retry elsewhere.
   Fail(error_code == NGHTTP2_REFUSED_STREAM && !response_started_
@@ -574,6 +581,7 @@ void ClientStream::OnClosed(uint32_t error_code) {
 
 void ClientStream::Fail(http::UpstreamFailure failure) {
   timer_.Stop();
+  send_timer_.Stop();
   if (handler_ == nullptr) return;
   auto* handler = handler_;
   handler_ = nullptr;
@@ -588,6 +596,23 @@ void ClientStream::OnTimeout() {
     conn_.ScheduleFlush();
   }
   Fail(http::UpstreamFailure::kResponseTimeout);
+}
+
+void ClientStream::UpdateSendTimer(bool progressed) {
+  if (handler_ == nullptr || stream_closed_ || out_.empty()) {
+    send_timer_.Stop();
+  } else if (progressed || !send_timer_.active()) {
+    send_timer_.Start(settings_.send_timeout);
+  }
+}
+
+void ClientStream::OnSendTimeout() {
+  if (handler_ == nullptr) return;
+  if (id_ >= 0 && !stream_closed_) {
+    nghttp2_submit_rst_stream(conn_.session(), NGHTTP2_FLAG_NONE, id_, NGHTTP2_CANCEL);
+    conn_.ScheduleFlush();
+  }
+  Fail(http::UpstreamFailure::kSendTimeout);
 }
 
 }  // namespace portico::dataplane::http2

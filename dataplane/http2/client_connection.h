@@ -147,12 +147,18 @@ class ClientStream final : public http::ClientStream, public event::Deferrable {
  private:
   void Deliver(std::string_view data);
   void OnTimeout();
+  // proxy-send-timeout, as for HTTP/1.1: runs while request body bytes wait
+  // for the backend (its flow-control window or the socket), restarted by
+  // every byte nghttp2 takes; `progressed`: some were taken just now.
+  void UpdateSendTimer(bool progressed);
+  void OnSendTimeout();
 
   ClientConnection& conn_;
   http::ClientStreamHandler* handler_;  // null once the exchange is over for it
   http1::ClientSettings settings_;
   const bool reused_;
   event::Timer timer_;  // response timeout: to the first byte, then between reads
+  event::Timer send_timer_;
   int32_t id_ = -1;
   bool stream_closed_ = false;
   bool head_request_ = false;

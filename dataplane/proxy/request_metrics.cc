@@ -159,6 +159,8 @@ std::string_view RejectPolicyName(RejectPolicy policy) {
       return "limit_connections";
     case RejectPolicy::kBasicAuth:
       return "basic_auth";
+    case RejectPolicy::kExternalAuth:
+      return "external_auth";
   }
   return "protocol";
 }

@@ -117,8 +117,9 @@ enum class RejectPolicy : uint8_t {
   kRateLimit,         // limit-rps / limit-rpm exceeded, or a blocked repeat offender
   kLimitConnections,  // limit-connections: too many concurrent requests
   kBasicAuth,         // 401: missing or wrong basic-auth credentials (503: failing closed)
+  kExternalAuth,      // auth-url said no (401, signin 302, 403), failed (500) or is invalid (503)
 };
-inline constexpr size_t kRejectPolicies = 8;
+inline constexpr size_t kRejectPolicies = 9;
 std::string_view RejectPolicyName(RejectPolicy policy);
 
 // The policy behind a request the codec answered itself with `status` (the

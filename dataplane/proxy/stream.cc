@@ -339,6 +339,7 @@ void Stream::OnUpgrade(http::ResponseHead head, http::UpgradedUpstream upstream)
   status_ = 101;
   ReleaseEndpoint(true);
   http::StripHopByHop(head.headers);
+  ApplyUpgradeHeaderPolicies(head);
   head.headers.Add("upgrade", "websocket");  // the codec adds "Connection: upgrade"
   if (config_->settings.add_via_header) head.headers.Add("via", "1.1 portico");
   response_started_ = true;

@@ -63,6 +63,8 @@ class Stream final : public http::RequestHandler, public http::ClientStreamHandl
   bool AnswerCorsPreflight();
   void ApplyRequestHeaderPolicies(http::RequestHead& head);
   void ApplyResponseHeaderPolicies(http::ResponseHead& head);
+  // The same for a 101 websocket answer, keeping its Sec-WebSocket-* fields.
+  void ApplyUpgradeHeaderPolicies(http::ResponseHead& head);
   void ApplyLocalReplyHeaders(http::ResponseHead& head);
   // Response policies of pol-traffic: the affinity cookie and compression.
   void ApplyTrafficPolicies(http::ResponseHead& head, bool end_stream);
@@ -75,6 +77,8 @@ class Stream final : public http::RequestHandler, public http::ClientStreamHandl
   // body waits in pending_body_ meanwhile.
   void StartExternalAuth(http::RequestHead& head);
   void OnAuthAnswer(AuthSubrequest::Answer answer);
+  // Answers `status` and counts it in portico_requests_rejected_total.
+  void RejectByExternalAuth(int status, std::vector<http::Header> headers = {});
   void ProxyTo(const std::string& cluster_name, http::RequestHead& head);
   // Picks an endpoint (or uses `endpoint` when set) and starts an attempt.
   void StartAttempt(std::optional<size_t> endpoint = std::nullopt);

@@ -16,12 +16,12 @@ namespace portico::dataplane::proxy {
 void Stream::StartExternalAuth(http::RequestHead& head) {
   const router::ExternalAuthRule& rule = *route_->external_auth;
   if (rule.deny_all) {
-    LocalReply(503);  // fail closed: the auth-url was invalid
+    RejectByExternalAuth(503);  // fail closed: the auth-url was invalid
     return;
   }
   std::shared_ptr<upstream::ClusterRuntime> cluster = worker_.FindCluster(rule.cluster);
   if (!cluster) {
-    LocalReply(500);
+    RejectByExternalAuth(500);
     return;
   }
   const http::ConnectionInfo& conn = sink_.connection();
@@ -70,23 +70,29 @@ void Stream::OnAuthAnswer(AuthSubrequest::Answer answer) {
     case policy::AuthVerdict::kUnauthorized: {
       if (!rule.signin_url.empty()) {
         const policy::OriginalRequest original{method_, auth_scheme_, authority_, path_};
-        LocalReply(302, {}, {{"location", policy::SigninLocation(rule.signin_url, original)}});
+        RejectByExternalAuth(302,
+                             {{"location", policy::SigninLocation(rule.signin_url, original)}});
         return;
       }
       std::vector<http::Header> challenge;
       for (const http::Header& h : answer.headers) {
         if (h.name == "www-authenticate") challenge.push_back(h);
       }
-      LocalReply(401, {}, std::move(challenge));
+      RejectByExternalAuth(401, std::move(challenge));
       return;
     }
     case policy::AuthVerdict::kForbidden:
-      LocalReply(403);
+      RejectByExternalAuth(403);
       return;
     case policy::AuthVerdict::kError:
-      LocalReply(500);
+      RejectByExternalAuth(500);
       return;
   }
+}
+
+void Stream::RejectByExternalAuth(int status, std::vector<http::Header> headers) {
+  worker_.stats().policy_rejections[static_cast<size_t>(RejectPolicy::kExternalAuth)].Inc();
+  LocalReply(status, {}, std::move(headers));
 }
 
 }  // namespace portico::dataplane::proxy

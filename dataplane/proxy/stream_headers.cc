@@ -1,7 +1,8 @@
 // Stream's header policies: CORS (preflights answered here, Access-Control-*
 // on responses), the route's request-headers and response-headers edits, the
 // settings' hide-headers / hide-backend-identity on upstream responses and
-// server-tokens on the responses Portico generates. The logic is in
+// server-tokens on the responses Portico generates (101 websocket answers
+// included, their handshake fields untouched). The logic is in
 // dataplane/policy/; these are the hooks that apply it.
 #include "dataplane/policy/cors.h"
 #include "dataplane/policy/header_rewrite.h"
@@ -28,6 +29,24 @@ void Stream::ApplyResponseHeaderPolicies(http::ResponseHead& head) {
   if (route_ == nullptr) return;
   policy::ApplyHeaderEdits(route_->response_headers, head.headers);
   if (route_->cors) policy::ApplyCorsResponse(*route_->cors, cors_, head.headers);
+}
+
+void Stream::ApplyUpgradeHeaderPolicies(http::ResponseHead& head) {
+  // The handshake's own fields (Sec-WebSocket-Accept, -Protocol,
+  // -Extensions) stay as the backend sent them, whatever the edits say;
+  // Upgrade and Connection are the codec's and no edit may name them.
+  auto is_handshake = [](std::string_view name) { return name.starts_with("sec-websocket-"); };
+  std::vector<http::Header> handshake;
+  for (const http::Header& h : head.headers) {
+    if (is_handshake(h.name)) handshake.push_back(h);
+  }
+  ApplyResponseHeaderPolicies(head);
+  std::vector<std::string> edited;
+  for (const http::Header& h : head.headers) {
+    if (is_handshake(h.name)) edited.push_back(h.name);
+  }
+  for (const std::string& name : edited) head.headers.Remove(name);
+  for (http::Header& h : handshake) head.headers.Add(std::move(h.name), std::move(h.value));
 }
 
 void Stream::ApplyLocalReplyHeaders(http::ResponseHead& head) {

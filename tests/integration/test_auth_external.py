@@ -18,6 +18,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+from controller_harness import parse_metrics
 from harness import header_values, route, snapshot, vhost
 
 
@@ -164,6 +165,21 @@ def test_unauthorized_gets_the_challenge(proxy, auth):
     status, headers, _ = request(proxy, "auth.test")
     assert status == 401
     assert headers["www-authenticate"] == ['Basic realm="portico-test"']
+
+
+def rejected(proxy):
+    samples = parse_metrics(proxy.metrics())
+    return samples.get(("portico_requests_rejected_total", (("policy", "external_auth"),)), 0)
+
+
+def test_denials_are_counted_allowed_requests_are_not(proxy):
+    before = rejected(proxy)
+    assert request(proxy, "auth.test")[0] == 401
+    assert request(proxy, "auth.test", headers={"Authorization": "Bearer forbidden"})[0] == 403
+    assert request(proxy, "closed.test")[0] == 503
+    assert request(proxy, "auth.test", headers={"Authorization": "Bearer good"})[0] == 200
+    assert request(proxy, "open.test")[0] == 200
+    assert rejected(proxy) == before + 3
 
 
 def test_forbidden_and_other_answers(proxy):

@@ -5,6 +5,7 @@ read and send timeouts (504), and proxy-next-upstream retries (on a 502 to
 another endpoint, never a POST without non_idempotent, at most `tries`)."""
 
 import socket
+import threading
 import time
 
 import pytest
@@ -177,6 +178,100 @@ def test_stalled_upstream_write_hits_the_send_timeout(launch):
         slow.release()
     elapsed = time.monotonic() - start
     assert elapsed < 8, f"504 after {elapsed:.2f}s for a 0.5s send timeout"
+
+
+
+class StallingH2Backend:
+    """An h2c server that opens a 1 KiB stream window and never sends a
+    WINDOW_UPDATE: a request body beyond the window stalls in the proxy."""
+
+    def __init__(self):
+        import h2.config
+        import h2.connection
+        import h2.settings
+        self._h2 = h2
+        self.listener = socket.socket()
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(8)
+        self.listener.settimeout(0.2)
+        self.port = self.listener.getsockname()[1]
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self):
+        socks = []
+        try:
+            while not self.stop.is_set():
+                try:
+                    sock, _ = self.listener.accept()
+                except socket.timeout:
+                    continue
+                socks.append(sock)
+                threading.Thread(target=self._connection, args=(sock,), daemon=True).start()
+        finally:
+            for sock in socks:
+                sock.close()
+            self.listener.close()
+
+    def _connection(self, sock):
+        h2 = self._h2
+        conn = h2.connection.H2Connection(h2.config.H2Configuration(client_side=False))
+        conn.local_settings = h2.settings.Settings(
+            client=False, initial_values={h2.settings.SettingCodes.INITIAL_WINDOW_SIZE: 1024})
+        conn.initiate_connection()
+        sock.settimeout(0.2)
+        try:
+            sock.sendall(conn.data_to_send())
+            while not self.stop.is_set():
+                try:
+                    data = sock.recv(65536)
+                except socket.timeout:
+                    continue
+                if not data:
+                    return
+                conn.receive_data(data)  # body bytes never acknowledged
+                sock.sendall(conn.data_to_send())
+        except (OSError, h2.exceptions.ProtocolError):
+            return
+
+    def close(self):
+        self.stop.set()
+        self.thread.join(timeout=5)
+
+
+def test_stalled_http2_upstream_hits_the_send_timeout(launch):
+    """An HTTP/2 backend whose flow-control window stays shut: the upload
+    fails after the send timeout (504), not after the longer read timeout."""
+    pytest.importorskip("h2.connection")
+    backend = StallingH2Backend()
+    cluster = {"sendTimeout": "0.5s", "responseTimeout": "20s", "retry": {"off": True},
+               "protocol": "PROTOCOL_H2C"}
+    endpoint = {"address": "127.0.0.1", "port": backend.port, "ready": True}
+    try:
+        proxy = launch.dataplane(snapshot([vhost("vh", [], [route("r", "/", "h2")])],
+                                          {"h2": (cluster, [endpoint])}))
+        size = 4 * 1024 * 1024
+        start = time.monotonic()
+        with Conn(proxy.port, timeout=15) as conn:
+            conn.send(f"POST /up HTTP/1.1\r\nHost: t.test\r\n"
+                      f"Content-Length: {size}\r\n\r\n".encode())
+            conn.sock.settimeout(0.2)
+            chunk = b"z" * 65536
+            status = None
+            while time.monotonic() - start < 10:
+                if conn.readable(0):
+                    status = conn.read_response("POST", timeout=5).status
+                    break
+                try:
+                    conn.sock.send(chunk)
+                except (socket.timeout, BlockingIOError):
+                    pass
+        elapsed = time.monotonic() - start
+        assert status == 504, status
+        assert elapsed < 8, f"504 after {elapsed:.2f}s for a 0.5s send timeout"
+    finally:
+        backend.close()
 
 
 # --- proxy-next-upstream ------------------------------------------------------

@@ -257,3 +257,27 @@ def test_drain_waits_for_tunnels_then_closes_them(launch, tmp_path):
             assert time.monotonic() - started >= 1.5
     run(go())
     assert proxy.wait_exit(10) is not None
+
+
+def test_upgrade_answer_gets_the_header_policies(launch, tmp_path):
+    """response-headers and hide-backend-identity apply to the 101 as to any
+    response; the handshake's Sec-WebSocket-* fields survive any edit."""
+    ws = launch._track(lambda: WsBackend(tmp_path))
+    r = route("ws", "/ws", "ws")
+    r["responseHeaders"] = {"ops": [
+        {"kind": "KIND_SET", "name": "x-frame-options", "value": "DENY"},
+        {"kind": "KIND_REMOVE", "name": "sec-websocket-accept"}]}
+    snap = snapshot([vhost("vh", [], [r])], {"ws": ({}, [ws.endpoint()])},
+                    settings={"hideBackendIdentity": True})
+    proxy = launch.dataplane(snap)
+
+    async def go():
+        async with connect(proxy) as conn:  # the client checks Sec-WebSocket-Accept
+            headers = conn.response_headers
+            await conn.send("still a tunnel")
+            assert await conn.recv() == "still a tunnel"
+            return headers
+    headers = run(go())
+    assert headers.get_all("X-Frame-Options") == ["DENY"]
+    assert headers.get_all("Server") == []
+    assert len(headers.get_all("Sec-WebSocket-Accept")) == 1
