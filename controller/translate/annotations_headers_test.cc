@@ -17,21 +17,14 @@ namespace {
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
-IngressAnnotations Parse(std::map<std::string, std::string> annotations,
-                         std::vector<Diagnostic>* diagnostics) {
-  Ingress ingress = testing::MakeIngress("web", "web.example.com", {});
-  ingress.meta.annotations = std::move(annotations);
-  DiagnosticSink sink(diagnostics);
-  return ParseAnnotations(ingress, {}, sink);
-}
-
 std::vector<std::string> Strings(const google::protobuf::RepeatedPtrField<std::string>& items) {
   return {items.begin(), items.end()};
 }
 
 TEST(CorsAnnotationsTest, IngressNginxDefaults) {
   std::vector<Diagnostic> diagnostics;
-  auto parsed = Parse({{"nginx.ingress.kubernetes.io/enable-cors", "true"}}, &diagnostics);
+  auto parsed = testing::ParseIngressAnnotations(
+      {{"nginx.ingress.kubernetes.io/enable-cors", "true"}}, &diagnostics);
   EXPECT_TRUE(diagnostics.empty());
   ASSERT_TRUE(parsed.route_policy.has_cors());
   const v1::Cors& cors = parsed.route_policy.cors();
@@ -49,15 +42,16 @@ TEST(CorsAnnotationsTest, IngressNginxDefaults) {
 
 TEST(CorsAnnotationsTest, Values) {
   std::vector<Diagnostic> diagnostics;
-  auto parsed = Parse({{"portico.dev/enable-cors", "true"},
-                       {"portico.dev/cors-allow-origin",
-                        "https://App.Example:443, https://*.example.com, http://localhost:3000"},
-                       {"nginx.ingress.kubernetes.io/cors-allow-methods", "GET,POST"},
-                       {"portico.dev/cors-allow-headers", "X-Custom, Content-Type"},
-                       {"portico.dev/cors-expose-headers", "X-Total-Count"},
-                       {"portico.dev/cors-allow-credentials", "false"},
-                       {"portico.dev/cors-max-age", "600"}},
-                      &diagnostics);
+  auto parsed = testing::ParseIngressAnnotations(
+      {{"portico.dev/enable-cors", "true"},
+       {"portico.dev/cors-allow-origin",
+        "https://App.Example:443, https://*.example.com, http://localhost:3000"},
+       {"nginx.ingress.kubernetes.io/cors-allow-methods", "GET,POST"},
+       {"portico.dev/cors-allow-headers", "X-Custom, Content-Type"},
+       {"portico.dev/cors-expose-headers", "X-Total-Count"},
+       {"portico.dev/cors-allow-credentials", "false"},
+       {"portico.dev/cors-max-age", "600"}},
+      &diagnostics);
   EXPECT_TRUE(diagnostics.empty());
   const v1::Cors& cors = parsed.route_policy.cors();
   EXPECT_THAT(Strings(cors.allow_origins()),
@@ -81,8 +75,8 @@ TEST(CorsAnnotationsTest, AnInvalidValueDisablesCors) {
            {"cors-allow-credentials", "yes"},
            {"cors-max-age", "-1"}}) {
     std::vector<Diagnostic> diagnostics;
-    auto parsed =
-        Parse({{"portico.dev/enable-cors", "true"}, {"portico.dev/" + name, value}}, &diagnostics);
+    auto parsed = testing::ParseIngressAnnotations(
+        {{"portico.dev/enable-cors", "true"}, {"portico.dev/" + name, value}}, &diagnostics);
     EXPECT_FALSE(parsed.route_policy.has_cors()) << name << "=" << value;
     ASSERT_EQ(diagnostics.size(), 1u) << name;
     EXPECT_EQ(diagnostics[0].reason, "InvalidAnnotation");
@@ -92,7 +86,8 @@ TEST(CorsAnnotationsTest, AnInvalidValueDisablesCors) {
 
 TEST(CorsAnnotationsTest, OptionsWithoutEnableCorsAreReported) {
   std::vector<Diagnostic> diagnostics;
-  auto parsed = Parse({{"portico.dev/cors-allow-origin", "https://a.example"}}, &diagnostics);
+  auto parsed = testing::ParseIngressAnnotations(
+      {{"portico.dev/cors-allow-origin", "https://a.example"}}, &diagnostics);
   EXPECT_FALSE(parsed.route_policy.has_cors());
   ASSERT_EQ(diagnostics.size(), 1u);
   EXPECT_EQ(diagnostics[0].reason, "IgnoredAnnotation");
@@ -138,9 +133,10 @@ TEST(HeaderRewriteTest, RefusesBadLines) {
 
 TEST(HeaderRewriteTest, OneBadAnnotationDisablesOnlyItself) {
   std::vector<Diagnostic> diagnostics;
-  auto parsed = Parse({{"portico.dev/request-headers", "set X-Tenant: blue\nset Host: other"},
-                       {"portico.dev/response-headers", "set X-Frame-Options: DENY"}},
-                      &diagnostics);
+  auto parsed = testing::ParseIngressAnnotations(
+      {{"portico.dev/request-headers", "set X-Tenant: blue\nset Host: other"},
+       {"portico.dev/response-headers", "set X-Frame-Options: DENY"}},
+      &diagnostics);
   ASSERT_EQ(diagnostics.size(), 1u);
   EXPECT_THAT(diagnostics[0].message, HasSubstr("portico.dev/request-headers"));
   EXPECT_THAT(diagnostics[0].message, HasSubstr("line 2"));
@@ -151,8 +147,8 @@ TEST(HeaderRewriteTest, OneBadAnnotationDisablesOnlyItself) {
 
 TEST(HeaderRewriteTest, NoNginxAlias) {
   std::vector<Diagnostic> diagnostics;
-  auto parsed =
-      Parse({{"nginx.ingress.kubernetes.io/response-headers", "set X-A: 1"}}, &diagnostics);
+  auto parsed = testing::ParseIngressAnnotations(
+      {{"nginx.ingress.kubernetes.io/response-headers", "set X-A: 1"}}, &diagnostics);
   EXPECT_FALSE(parsed.route_policy.has_response_headers());
 }
 

@@ -16,16 +16,6 @@ namespace {
 using ::testing::ElementsAre;
 using ::testing::IsEmpty;
 
-IngressAnnotations Parse(std::map<std::string, std::string> annotations,
-                         std::vector<Diagnostic>* diagnostics, HttpsOptions defaults = {}) {
-  Ingress ingress = testing::MakeIngress("web", "web.example.com", {});
-  ingress.meta.annotations = std::move(annotations);
-  DiagnosticSink sink(diagnostics);
-  IngressAnnotations parsed = ParseAnnotations(ingress, defaults, sink);
-  SortDiagnostics(*diagnostics);
-  return parsed;
-}
-
 std::vector<std::string> Messages(const std::vector<Diagnostic>& diagnostics) {
   std::vector<std::string> out;
   for (const Diagnostic& d : diagnostics) out.push_back(d.reason + ": " + d.message);
@@ -38,7 +28,7 @@ TEST(AnnotationsTest, NoneKeepTheDefaults) {
   defaults.ssl_redirect = false;
   defaults.redirect_code = 301;
   defaults.hsts.max_age_seconds = 60;
-  IngressAnnotations a = Parse({}, &diagnostics, defaults);
+  IngressAnnotations a = testing::ParseIngressAnnotations({}, &diagnostics, defaults);
   EXPECT_FALSE(a.use_regex);
   EXPECT_FALSE(a.https.ssl_redirect);
   EXPECT_FALSE(a.https.force_ssl_redirect);
@@ -50,13 +40,14 @@ TEST(AnnotationsTest, NoneKeepTheDefaults) {
 
 TEST(AnnotationsTest, HttpsOverrides) {
   std::vector<Diagnostic> diagnostics;
-  IngressAnnotations a = Parse({{"portico.dev/ssl-redirect", "false"},
-                                {"portico.dev/force-ssl-redirect", "true"},
-                                {"portico.dev/hsts", "false"},
-                                {"portico.dev/hsts-max-age", "600"},
-                                {"portico.dev/hsts-include-subdomains", "false"},
-                                {"portico.dev/hsts-preload", "true"}},
-                               &diagnostics);
+  IngressAnnotations a =
+      testing::ParseIngressAnnotations({{"portico.dev/ssl-redirect", "false"},
+                                        {"portico.dev/force-ssl-redirect", "true"},
+                                        {"portico.dev/hsts", "false"},
+                                        {"portico.dev/hsts-max-age", "600"},
+                                        {"portico.dev/hsts-include-subdomains", "false"},
+                                        {"portico.dev/hsts-preload", "true"}},
+                                       &diagnostics);
   EXPECT_THAT(diagnostics, IsEmpty());
   EXPECT_FALSE(a.https.ssl_redirect);
   EXPECT_TRUE(a.https.force_ssl_redirect);
@@ -69,12 +60,13 @@ TEST(AnnotationsTest, HttpsOverrides) {
 
 TEST(AnnotationsTest, NginxAliasesForTheRedirectOnly) {
   std::vector<Diagnostic> diagnostics;
-  IngressAnnotations a = Parse({{"nginx.ingress.kubernetes.io/ssl-redirect", "false"},
-                                {"nginx.ingress.kubernetes.io/force-ssl-redirect", "true"},
-                                // ingress-nginx has no such annotations: quietly ignored.
-                                {"nginx.ingress.kubernetes.io/hsts", "false"},
-                                {"nginx.ingress.kubernetes.io/hsts-max-age", "1"}},
-                               &diagnostics);
+  IngressAnnotations a =
+      testing::ParseIngressAnnotations({{"nginx.ingress.kubernetes.io/ssl-redirect", "false"},
+                                        {"nginx.ingress.kubernetes.io/force-ssl-redirect", "true"},
+                                        // ingress-nginx has no such annotations: quietly ignored.
+                                        {"nginx.ingress.kubernetes.io/hsts", "false"},
+                                        {"nginx.ingress.kubernetes.io/hsts-max-age", "1"}},
+                                       &diagnostics);
   EXPECT_THAT(diagnostics, IsEmpty());
   EXPECT_FALSE(a.https.ssl_redirect);
   EXPECT_TRUE(a.https.force_ssl_redirect);
@@ -84,14 +76,14 @@ TEST(AnnotationsTest, NginxAliasesForTheRedirectOnly) {
 
 TEST(AnnotationsTest, PorticoWinsOverTheAlias) {
   std::vector<Diagnostic> diagnostics;
-  IngressAnnotations a = Parse(
+  IngressAnnotations a = testing::ParseIngressAnnotations(
       {{"portico.dev/ssl-redirect", "true"}, {"nginx.ingress.kubernetes.io/ssl-redirect", "false"}},
       &diagnostics);
   EXPECT_TRUE(a.https.ssl_redirect);
   // Even a bad portico.dev/ value is not replaced by the alias: the default applies.
-  a = Parse({{"portico.dev/force-ssl-redirect", "yes"},
-             {"nginx.ingress.kubernetes.io/force-ssl-redirect", "true"}},
-            &diagnostics);
+  a = testing::ParseIngressAnnotations({{"portico.dev/force-ssl-redirect", "yes"},
+                                        {"nginx.ingress.kubernetes.io/force-ssl-redirect", "true"}},
+                                       &diagnostics);
   EXPECT_FALSE(a.https.force_ssl_redirect);
   EXPECT_THAT(Messages(diagnostics),
               ElementsAre("InvalidAnnotation: annotation portico.dev/force-ssl-redirect must be "
@@ -102,13 +94,14 @@ TEST(AnnotationsTest, EachBadValueFallsBackAlone) {
   std::vector<Diagnostic> diagnostics;
   HttpsOptions defaults;
   defaults.hsts.max_age_seconds = 86400;
-  IngressAnnotations a = Parse({{"nginx.ingress.kubernetes.io/ssl-redirect", "False"},
-                                {"portico.dev/hsts", "on"},
-                                {"portico.dev/hsts-max-age", "1y"},
-                                {"portico.dev/hsts-include-subdomains", "false"},
-                                {"portico.dev/hsts-preload", ""},
-                                {"portico.dev/use-regex", "true"}},
-                               &diagnostics, defaults);
+  IngressAnnotations a =
+      testing::ParseIngressAnnotations({{"nginx.ingress.kubernetes.io/ssl-redirect", "False"},
+                                        {"portico.dev/hsts", "on"},
+                                        {"portico.dev/hsts-max-age", "1y"},
+                                        {"portico.dev/hsts-include-subdomains", "false"},
+                                        {"portico.dev/hsts-preload", ""},
+                                        {"portico.dev/use-regex", "true"}},
+                                       &diagnostics, defaults);
   EXPECT_THAT(
       Messages(diagnostics),
       ElementsAre("InvalidAnnotation: annotation nginx.ingress.kubernetes.io/ssl-redirect must "
@@ -134,7 +127,8 @@ TEST(AnnotationsTest, EachBadValueFallsBackAlone) {
 
 TEST(AnnotationsTest, TyposAreWarnedAbout) {
   std::vector<Diagnostic> diagnostics;
-  Parse({{"portico.dev/ssl-redirects", "false"}, {"portico.dev/hsts-maxage", "1"}}, &diagnostics);
+  testing::ParseIngressAnnotations(
+      {{"portico.dev/ssl-redirects", "false"}, {"portico.dev/hsts-maxage", "1"}}, &diagnostics);
   EXPECT_THAT(Messages(diagnostics),
               ElementsAre("UnknownAnnotation: annotation portico.dev/hsts-maxage is not "
                           "supported; it is ignored",

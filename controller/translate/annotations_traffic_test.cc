@@ -55,21 +55,14 @@ TEST(CompressionOverrideTest, Values) {
   }
 }
 
-IngressAnnotations Parse(std::map<std::string, std::string> annotations,
-                         std::vector<Diagnostic>* diagnostics) {
-  Ingress ingress = testing::MakeIngress("web", "web.example.com", {});
-  ingress.meta.annotations = std::move(annotations);
-  DiagnosticSink sink(diagnostics);
-  return ParseAnnotations(ingress, {}, sink);
-}
-
 TEST(TrafficAnnotationsTest, AffinityDefaultsAndValues) {
   std::vector<Diagnostic> diagnostics;
-  auto parsed = Parse({{"nginx.ingress.kubernetes.io/affinity", "cookie"},
-                       {"nginx.ingress.kubernetes.io/session-cookie-samesite", "lax"},
-                       {"nginx.ingress.kubernetes.io/session-cookie-max-age", "3600"},
-                       {"portico.dev/affinity-mode", "persistent"}},
-                      &diagnostics);
+  auto parsed = testing::ParseIngressAnnotations(
+      {{"nginx.ingress.kubernetes.io/affinity", "cookie"},
+       {"nginx.ingress.kubernetes.io/session-cookie-samesite", "lax"},
+       {"nginx.ingress.kubernetes.io/session-cookie-max-age", "3600"},
+       {"portico.dev/affinity-mode", "persistent"}},
+      &diagnostics);
   EXPECT_TRUE(diagnostics.empty());
   const v1::SessionAffinity& a = parsed.cluster_policy.affinity();
   EXPECT_EQ(a.cookie_name(), "INGRESSCOOKIE");
@@ -80,11 +73,11 @@ TEST(TrafficAnnotationsTest, AffinityDefaultsAndValues) {
 
 TEST(TrafficAnnotationsTest, BadValuesAreReportedAndIgnored) {
   std::vector<Diagnostic> diagnostics;
-  auto parsed = Parse({{"portico.dev/affinity", "ip"},
-                       {"portico.dev/load-balance", "ip_hash"},
-                       {"portico.dev/upstream-hash-by", "$host"},
-                       {"portico.dev/compression", "zstd"}},
-                      &diagnostics);
+  auto parsed = testing::ParseIngressAnnotations({{"portico.dev/affinity", "ip"},
+                                                  {"portico.dev/load-balance", "ip_hash"},
+                                                  {"portico.dev/upstream-hash-by", "$host"},
+                                                  {"portico.dev/compression", "zstd"}},
+                                                 &diagnostics);
   EXPECT_EQ(diagnostics.size(), 4u);
   EXPECT_FALSE(parsed.cluster_policy.has_affinity());
   EXPECT_FALSE(parsed.cluster_policy.has_hash_policy());
@@ -95,12 +88,13 @@ TEST(TrafficAnnotationsTest, BadValuesAreReportedAndIgnored) {
 
 TEST(TrafficAnnotationsTest, CanaryRules) {
   std::vector<Diagnostic> diagnostics;
-  auto parsed = Parse({{"nginx.ingress.kubernetes.io/canary", "true"},
-                       {"nginx.ingress.kubernetes.io/canary-weight", "30"},
-                       {"nginx.ingress.kubernetes.io/canary-by-header", "X-Canary"},
-                       {"nginx.ingress.kubernetes.io/canary-by-header-pattern", "^(beta|rc)$"},
-                       {"nginx.ingress.kubernetes.io/canary-by-cookie", "canary"}},
-                      &diagnostics);
+  auto parsed = testing::ParseIngressAnnotations(
+      {{"nginx.ingress.kubernetes.io/canary", "true"},
+       {"nginx.ingress.kubernetes.io/canary-weight", "30"},
+       {"nginx.ingress.kubernetes.io/canary-by-header", "X-Canary"},
+       {"nginx.ingress.kubernetes.io/canary-by-header-pattern", "^(beta|rc)$"},
+       {"nginx.ingress.kubernetes.io/canary-by-cookie", "canary"}},
+      &diagnostics);
   EXPECT_TRUE(diagnostics.empty());
   ASSERT_TRUE(parsed.traffic.is_canary);
   ASSERT_TRUE(parsed.traffic.canary);
@@ -122,7 +116,7 @@ TEST(TrafficAnnotationsTest, InvalidCanaryRuleDisablesTheCanary) {
     std::map<std::string, std::string> a = {{"portico.dev/canary", "true"},
                                             {"portico.dev/canary-by-header", "x-canary"}};
     a["portico.dev/" + name] = value;
-    auto parsed = Parse(a, &diagnostics);
+    auto parsed = testing::ParseIngressAnnotations(a, &diagnostics);
     EXPECT_TRUE(parsed.traffic.is_canary) << name;
     EXPECT_FALSE(parsed.traffic.canary) << name << "=" << value;
     EXPECT_EQ(diagnostics.size(), 1u) << name;

@@ -40,24 +40,17 @@ TEST(NextUpstreamTest, Conditions) {
   }
 }
 
-IngressAnnotations Parse(std::map<std::string, std::string> annotations,
-                         std::vector<Diagnostic>* diagnostics) {
-  Ingress ingress = testing::MakeIngress("web", "web.example.com", {});
-  ingress.meta.annotations = std::move(annotations);
-  DiagnosticSink sink(diagnostics);
-  return ParseAnnotations(ingress, {}, sink);
-}
-
 TEST(UpstreamAnnotationsTest, ValuesBecomeTypedFields) {
   std::vector<Diagnostic> diagnostics;
-  auto parsed = Parse({{"nginx.ingress.kubernetes.io/proxy-body-size", "8m"},
-                       {"nginx.ingress.kubernetes.io/proxy-connect-timeout", "3"},
-                       {"portico.dev/proxy-send-timeout", "1500ms"},
-                       {"nginx.ingress.kubernetes.io/proxy-read-timeout", "120"},
-                       {"nginx.ingress.kubernetes.io/proxy-next-upstream", "error http_502"},
-                       {"nginx.ingress.kubernetes.io/proxy-next-upstream-tries", "2"},
-                       {"nginx.ingress.kubernetes.io/proxy-next-upstream-timeout", "10"}},
-                      &diagnostics);
+  auto parsed = testing::ParseIngressAnnotations(
+      {{"nginx.ingress.kubernetes.io/proxy-body-size", "8m"},
+       {"nginx.ingress.kubernetes.io/proxy-connect-timeout", "3"},
+       {"portico.dev/proxy-send-timeout", "1500ms"},
+       {"nginx.ingress.kubernetes.io/proxy-read-timeout", "120"},
+       {"nginx.ingress.kubernetes.io/proxy-next-upstream", "error http_502"},
+       {"nginx.ingress.kubernetes.io/proxy-next-upstream-tries", "2"},
+       {"nginx.ingress.kubernetes.io/proxy-next-upstream-timeout", "10"}},
+      &diagnostics);
   EXPECT_TRUE(diagnostics.empty()) << diagnostics[0].message;
   ASSERT_TRUE(parsed.route_policy.has_max_request_body_bytes());
   EXPECT_EQ(parsed.route_policy.max_request_body_bytes(), 8u << 20);
@@ -73,10 +66,10 @@ TEST(UpstreamAnnotationsTest, ValuesBecomeTypedFields) {
 
 TEST(UpstreamAnnotationsTest, ZeroBodySizeIsUnlimitedAndZeroTriesUnlimited) {
   std::vector<Diagnostic> diagnostics;
-  auto parsed = Parse({{"portico.dev/proxy-body-size", "0"},
-                       {"portico.dev/proxy-next-upstream-tries", "0"},
-                       {"portico.dev/proxy-next-upstream-timeout", "0"}},
-                      &diagnostics);
+  auto parsed = testing::ParseIngressAnnotations({{"portico.dev/proxy-body-size", "0"},
+                                                  {"portico.dev/proxy-next-upstream-tries", "0"},
+                                                  {"portico.dev/proxy-next-upstream-timeout", "0"}},
+                                                 &diagnostics);
   EXPECT_TRUE(diagnostics.empty());
   ASSERT_TRUE(parsed.route_policy.has_max_request_body_bytes());
   EXPECT_EQ(parsed.route_policy.max_request_body_bytes(), 0u);
@@ -87,14 +80,15 @@ TEST(UpstreamAnnotationsTest, ZeroBodySizeIsUnlimitedAndZeroTriesUnlimited) {
 
 TEST(UpstreamAnnotationsTest, BadValuesAreReportedAndIgnored) {
   std::vector<Diagnostic> diagnostics;
-  auto parsed = Parse({{"portico.dev/proxy-body-size", "1.5m"},
-                       {"portico.dev/proxy-connect-timeout", "0"},
-                       {"portico.dev/proxy-send-timeout", "-1"},
-                       {"portico.dev/proxy-read-timeout", "soon"},
-                       {"portico.dev/proxy-next-upstream", "off error"},
-                       {"portico.dev/proxy-next-upstream-tries", "101"},
-                       {"portico.dev/proxy-next-upstream-timeout", "5 s"}},
-                      &diagnostics);
+  auto parsed =
+      testing::ParseIngressAnnotations({{"portico.dev/proxy-body-size", "1.5m"},
+                                        {"portico.dev/proxy-connect-timeout", "0"},
+                                        {"portico.dev/proxy-send-timeout", "-1"},
+                                        {"portico.dev/proxy-read-timeout", "soon"},
+                                        {"portico.dev/proxy-next-upstream", "off error"},
+                                        {"portico.dev/proxy-next-upstream-tries", "101"},
+                                        {"portico.dev/proxy-next-upstream-timeout", "5 s"}},
+                                       &diagnostics);
   EXPECT_EQ(diagnostics.size(), 7u);
   EXPECT_FALSE(parsed.route_policy.has_max_request_body_bytes());
   EXPECT_EQ(parsed.cluster_policy.ByteSizeLong(), 0u);  // shared cluster kept

@@ -1,11 +1,14 @@
 #pragma once
 // Builders for translator tests: terse ClusterState objects.
 
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "controller/translate/annotations.h"
 #include "controller/translate/cluster_state.h"
+#include "controller/translate/diagnostics.h"
 #include "controller/translate/translator.h"
 
 namespace portico::controller::translate::testing {
@@ -95,6 +98,19 @@ inline EndpointPort SlicePort(std::string name, int32_t port) {
   p.name = std::move(name);
   p.port = port;
   return p;
+}
+
+// Parses `annotations` as those of an Ingress "web" (host web.example.com);
+// the diagnostics they produce are appended to `diagnostics`, sorted.
+inline IngressAnnotations ParseIngressAnnotations(std::map<std::string, std::string> annotations,
+                                                  std::vector<Diagnostic>* diagnostics,
+                                                  const HttpsOptions& defaults = {}) {
+  Ingress ingress = MakeIngress("web", "web.example.com", {});
+  ingress.meta.annotations = std::move(annotations);
+  DiagnosticSink sink(diagnostics);
+  IngressAnnotations parsed = ParseAnnotations(ingress, defaults, sink);
+  SortDiagnostics(*diagnostics);
+  return parsed;
 }
 
 }  // namespace portico::controller::translate::testing
