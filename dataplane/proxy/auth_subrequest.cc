@@ -22,11 +22,7 @@ void AuthSubrequest::Cancel() {
     upstream_ = nullptr;
     upstream->Cancel();
   }
-  if (endpoint_active_) {
-    endpoint_active_ = false;
-    auto& state = cluster_->endpoint(endpoint_);
-    if (state.active_requests > 0) --state.active_requests;
-  }
+  lease_.Drop();
 }
 
 void AuthSubrequest::Start() { Attempt(); }
@@ -46,8 +42,7 @@ void AuthSubrequest::Attempt(std::optional<size_t> forced) {
     }
     tried_.push_back(*index);
     ++attempts_;
-    endpoint_ = *index;
-    upstream_ = worker_.pool().Acquire(cluster, cluster_->endpoint_config(endpoint_), this, fresh_);
+    upstream_ = worker_.pool().Acquire(cluster, cluster_->endpoint_config(*index), this, fresh_);
     if (upstream_ != nullptr) break;
     worker_.stats().upstream_overflow.Inc();
     if (attempts_ > cluster.connect_retries) {
@@ -55,8 +50,7 @@ void AuthSubrequest::Attempt(std::optional<size_t> forced) {
       return;
     }
   }
-  endpoint_active_ = true;
-  ++cluster_->endpoint(endpoint_).active_requests;
+  lease_.Take(*cluster_, tried_.back());
   if (upstream_->connected()) Send();
 }
 
@@ -102,7 +96,7 @@ void AuthSubrequest::OnUpstreamFailure(http::UpstreamFailure failure, bool) {
     case http::UpstreamFailure::kConnectFailed:
     case http::UpstreamFailure::kConnectTimeout:
     case http::UpstreamFailure::kTlsHandshakeFailed:
-      ReleaseEndpoint(false);
+      lease_.Release(false);
       if (attempts_ <= cluster.connect_retries) {
         worker_.stats().upstream_retries.Inc();
         Attempt();
@@ -114,35 +108,23 @@ void AuthSubrequest::OnUpstreamFailure(http::UpstreamFailure failure, bool) {
       // subrequest has no body and no side effects, so it is sent again once,
       // to the same endpoint on a fresh connection.
       if (reused && !fresh_) {
-        ReleaseEndpoint(true);
+        lease_.Release(true);
         fresh_ = true;
         tried_.pop_back();
         worker_.stats().upstream_retries.Inc();
-        Attempt(endpoint_);
+        Attempt(lease_.endpoint());
         return;
       }
-      ReleaseEndpoint(false);
+      lease_.Release(false);
       break;
     default:
-      ReleaseEndpoint(false);
+      lease_.Release(false);
   }
   Finish(0);
 }
 
-void AuthSubrequest::ReleaseEndpoint(bool success) {
-  if (!endpoint_active_) return;
-  endpoint_active_ = false;
-  auto& state = cluster_->endpoint(endpoint_);
-  if (state.active_requests > 0) --state.active_requests;
-  if (success) {
-    cluster_->RecordSuccess(endpoint_);
-  } else {
-    cluster_->RecordFailure(endpoint_, upstream::Clock::now());
-  }
-}
-
 void AuthSubrequest::Finish(int status) {
-  ReleaseEndpoint(status != 0 && status < 500);
+  lease_.Release(status != 0 && status < 500);
   Done done = std::move(done_);
   done_ = nullptr;
   if (!done) return;

@@ -13,6 +13,7 @@
 
 #include "dataplane/http/client_stream.h"
 #include "dataplane/upstream/cluster_runtime.h"
+#include "dataplane/upstream/endpoint_lease.h"
 
 namespace portico::dataplane::proxy {
 
@@ -53,7 +54,6 @@ class AuthSubrequest final : public http::ClientStreamHandler {
   // One try at an endpoint (`endpoint` forced: the same one, fresh connection).
   void Attempt(std::optional<size_t> endpoint = std::nullopt);
   void Send();
-  void ReleaseEndpoint(bool success);
   void Finish(int status);
 
   Worker& worker_;
@@ -62,8 +62,7 @@ class AuthSubrequest final : public http::ClientStreamHandler {
   Done done_;
   http::ClientStream* upstream_ = nullptr;
   std::vector<size_t> tried_;
-  size_t endpoint_ = 0;
-  bool endpoint_active_ = false;
+  upstream::EndpointLease lease_;  // after cluster_: ends before it
   uint32_t attempts_ = 0;
   bool fresh_ = false;  // after a stale keep-alive connection failed
   int status_ = 0;

@@ -200,8 +200,7 @@ void Stream::StartAttempt(std::optional<size_t> forced) {
     }
     tried_.push_back(*index);
     ++attempts_;
-    endpoint_ = *index;
-    const upstream::EndpointConfig& endpoint = cluster_->endpoint_config(endpoint_);
+    const upstream::EndpointConfig& endpoint = cluster_->endpoint_config(*index);
     upstream_addr_ = endpoint.key;
     // After a stale pooled connection failed, the retry gets a new one.
     // A websocket gets a connection of its own, which never returns to the pool.
@@ -217,8 +216,7 @@ void Stream::StartAttempt(std::optional<size_t> forced) {
     }
     break;
   }
-  endpoint_active_ = true;
-  ++cluster_->endpoint(endpoint_).active_requests;
+  lease_.Take(*cluster_, tried_.back());
   upstream_sent_ = false;
   if (upstream_->connected()) SendUpstreamRequest();
 }
@@ -311,14 +309,15 @@ void Stream::OnResponseHeaders(http::ResponseHead head, bool end_stream) {
 
 void Stream::ApplyTrafficPolicies(http::ResponseHead& head, bool end_stream) {
   const upstream::AffinityConfig& affinity = cluster_->config().affinity;
-  if (affinity.enabled && hints_.sticky != endpoint_) {
+  if (affinity.enabled && hints_.sticky != lease_.endpoint()) {
     // Regex paths cannot be cookie paths: those routes pin the whole site.
     std::string_view path = "/";
     if (route_ != nullptr && route_->match_type != router::PathMatchType::kRegex) {
       path = route_->path;
     }
-    head.headers.Add("set-cookie",
-                     policy::AffinityCookie(affinity, cluster_->endpoint_config(endpoint_), path));
+    head.headers.Add(
+        "set-cookie",
+        policy::AffinityCookie(affinity, cluster_->endpoint_config(lease_.endpoint()), path));
   }
   if (end_stream || grpc_) return;
   const policy::CompressionSettings& compression = config_->settings.compression;
@@ -497,7 +496,7 @@ void Stream::OnUpstreamFailure(http::UpstreamFailure failure, bool response_star
     tried_.pop_back();
     --attempts_;
     ReplayBody();
-    StartAttempt(endpoint_);
+    StartAttempt(lease_.endpoint());
     return;
   }
   if (MayRetry(RetryCondition(failure), sent)) {
@@ -513,15 +512,7 @@ void Stream::ReleaseEndpoint(bool success) {
   if (upstream_seconds_ < 0 && upstream_sent_) {
     upstream_seconds_ = SecondsSince(upstream_start_);
   }
-  if (!endpoint_active_) return;
-  endpoint_active_ = false;
-  auto& state = cluster_->endpoint(endpoint_);
-  if (state.active_requests > 0) --state.active_requests;
-  if (success) {
-    cluster_->RecordSuccess(endpoint_);
-  } else {
-    cluster_->RecordFailure(endpoint_, upstream::Clock::now());
-  }
+  lease_.Release(success);
 }
 
 void Stream::DetachUpstream() {
@@ -531,11 +522,7 @@ void Stream::DetachUpstream() {
     upstream_ = nullptr;
     upstream->Cancel();
   }
-  if (endpoint_active_) {
-    endpoint_active_ = false;
-    auto& state = cluster_->endpoint(endpoint_);
-    if (state.active_requests > 0) --state.active_requests;
-  }
+  lease_.Drop();
 }
 
 void Stream::LocalReply(int status, std::string_view body, std::vector<http::Header> extra) {

@@ -20,6 +20,7 @@
 #include "dataplane/policy/rate_limiter.h"
 #include "dataplane/proxy/auth_subrequest.h"
 #include "dataplane/upstream/cluster_runtime.h"
+#include "dataplane/upstream/endpoint_lease.h"
 
 namespace portico::dataplane::proxy {
 
@@ -138,9 +139,8 @@ class Stream final : public http::RequestHandler, public http::ClientStreamHandl
   std::string auth_scheme_;  // the client's, for the signin redirect
   std::shared_ptr<upstream::ClusterRuntime> cluster_;
   std::vector<size_t> tried_;
-  upstream::PickHints hints_;  // affinity cookie and hash key
-  size_t endpoint_ = 0;
-  bool endpoint_active_ = false;
+  upstream::PickHints hints_;      // affinity cookie and hash key
+  upstream::EndpointLease lease_;  // after cluster_: ends before it
   http::ClientStream* upstream_ = nullptr;
   bool upstream_sent_ = false;
   bool upstream_paused_ = false;
