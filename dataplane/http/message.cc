@@ -13,7 +13,16 @@ namespace portico::dataplane::http {
 
 using ::portico::ToAbsl;
 
+namespace {
+// A request or response head has about ten fields (a proxied request gains the
+// forwarded ones): room for them up front instead of growing 1, 2, 4, 8, 16
+// with a move of every string at each step. 12 entries are 768 bytes, below
+// glibc's large-bin requests (1 KiB), which consolidate its fast bins.
+constexpr size_t kInitialCapacity = 12;
+}  // namespace
+
 void HeaderMap::Add(std::string name, std::string value) {
+  if (headers_.capacity() == 0) headers_.reserve(kInitialCapacity);
   headers_.push_back(Header{std::move(name), std::move(value)});
 }
 
@@ -44,7 +53,7 @@ void HeaderMap::Set(std::string_view name, std::string value) {
   auto it = std::find_if(headers_.begin(), headers_.end(),
                          [&](const Header& h) { return h.name == name; });
   if (it == headers_.end()) {
-    headers_.push_back(Header{std::string(name), std::move(value)});
+    Add(std::string(name), std::move(value));
     return;
   }
   it->value = std::move(value);

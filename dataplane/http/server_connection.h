@@ -29,11 +29,4 @@ class ConnectionOwner {
   virtual void OnProtocolError(int status) = 0;
 };
 
-// Holds a finished handler until the end of the loop iteration: it may still
-// be on the stack when its response completes.
-struct HandlerGrave : event::Deferrable {
-  explicit HandlerGrave(std::unique_ptr<RequestHandler> h) : handler(std::move(h)) {}
-  std::unique_ptr<RequestHandler> handler;
-};
-
 }  // namespace portico::dataplane::http

@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "common/net/ip_address.h"
+#include "dataplane/event/event_loop.h"
 #include "dataplane/event/transport.h"
 #include "dataplane/http/message.h"
 
@@ -65,9 +66,11 @@ class ResponseSink {
 
 // Implemented by the request handling layer; one per request. Owned by the
 // codec, which destroys it after the response completed or was aborted.
-class RequestHandler {
+// Deferrable: a codec hands a finished handler to EventLoop::DeferDelete
+// itself (it may still be on the stack), with no wrapper to allocate.
+class RequestHandler : public event::Deferrable {
  public:
-  virtual ~RequestHandler() = default;
+  ~RequestHandler() override = default;
   virtual void OnHeaders(RequestHead head, bool end_stream) = 0;
   virtual void OnBody(std::string_view data, bool end_stream) = 0;
   // The sink went from blocked to writable.

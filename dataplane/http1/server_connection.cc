@@ -386,7 +386,7 @@ void ServerConnection::SendError(int status) {
     // A request already in progress breaks mid-body: its handler is told.
     auto handler = std::move(handler_);
     handler->OnAbort();
-    loop_.DeferDelete(std::make_unique<http::HandlerGrave>(std::move(handler)));
+    loop_.DeferDelete(std::move(handler));
     if (response_started_) {
       Close();
       return;
@@ -446,7 +446,7 @@ void ServerConnection::Abort() {
   // The response was cut short: the only honest signal left in HTTP/1.1 is to
   // close without completing the framing.
   if (handler_) {
-    loop_.DeferDelete(std::make_unique<http::HandlerGrave>(std::move(handler_)));
+    loop_.DeferDelete(std::move(handler_));
   }
   Flush();
   Close();
@@ -471,7 +471,7 @@ void ServerConnection::ResponseComplete() {
   if (handler_) {
     auto handler = std::move(handler_);
     handler->OnComplete();
-    loop_.DeferDelete(std::make_unique<http::HandlerGrave>(std::move(handler)));
+    loop_.DeferDelete(std::move(handler));
   }
   body_paused_ = false;
   if (!request_complete_) {
@@ -660,7 +660,7 @@ void ServerConnection::SendUpgrade(http::ResponseHead head, http::UpgradedUpstre
   if (handler_) {
     auto handler = std::move(handler_);
     handler->OnComplete();
-    loop_.DeferDelete(std::make_unique<http::HandlerGrave>(std::move(handler)));
+    loop_.DeferDelete(std::move(handler));
   }
   state_ = State::kClosed;
   io_.Watch(0);
@@ -681,7 +681,7 @@ void ServerConnection::Close() {
   if (handler_) {
     auto handler = std::move(handler_);
     handler->OnAbort();
-    loop_.DeferDelete(std::make_unique<http::HandlerGrave>(std::move(handler)));
+    loop_.DeferDelete(std::move(handler));
   }
   transport_.reset();  // closes the socket
   owner_.OnConnectionClosed(this);

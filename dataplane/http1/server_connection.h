@@ -143,7 +143,8 @@ class ServerConnection final : public http::ServerConnection, public http::Respo
   State state_ = State::kIdle;
 
   // Request being parsed (null while the connection is idle).
-  struct RequestState {
+  struct RequestState final {
+    PORTICO_SLAB_ALLOCATED(RequestState)
     http::RequestHead head;
     std::string url;
     std::string field;

@@ -1,6 +1,6 @@
 #include "dataplane/http1/wire.h"
 
-#include <cstdio>
+#include <charconv>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
@@ -40,10 +40,11 @@ void AppendHeader(std::string_view name, std::string_view value, event::Buffer& 
   out.Append("\r\n", 2);
 }
 
+// std::to_chars, not snprintf: no format parsing on every response head.
 void AppendDecimal(uint64_t v, event::Buffer& out) {
   char buf[24];
-  int n = snprintf(buf, sizeof(buf), "%llu", static_cast<unsigned long long>(v));
-  out.Append(buf, static_cast<size_t>(n));
+  char* end = std::to_chars(buf, buf + sizeof(buf), v).ptr;
+  out.Append(buf, static_cast<size_t>(end - buf));
 }
 
 // Headers that describe one hop's framing; codecs write their own.
@@ -172,8 +173,10 @@ ResponseFraming AppendResponseHead(const http::ResponseHead& head, bool http10_c
 
 void AppendChunk(std::string_view data, event::Buffer& out) {
   char size[20];
-  int n = snprintf(size, sizeof(size), "%zx\r\n", data.size());
-  out.Append(size, static_cast<size_t>(n));
+  char* end = std::to_chars(size, size + sizeof(size) - 2, data.size(), 16).ptr;
+  *end++ = '\r';
+  *end++ = '\n';
+  out.Append(size, static_cast<size_t>(end - size));
   out.Append(data);
   out.Append("\r\n", 2);
 }

@@ -197,7 +197,7 @@ void ServerStream::ReleaseHandler(bool complete) {
   } else {
     handler->OnAbort();
   }
-  conn_.loop().DeferDelete(std::make_unique<http::HandlerGrave>(std::move(handler)));
+  conn_.loop().DeferDelete(std::move(handler));
 }
 
 void ServerStream::SendInformational(int status) {

@@ -127,7 +127,9 @@ void ApplyForwardedHeaders(const net::CidrSet& trusted, const ConnectionInfo& co
   }
 
   if (identity.client.valid()) {
-    headers.Set(kXRealIp, identity.client.ToString());
+    // Usually the peer itself: its text is already at hand.
+    headers.Set(kXRealIp,
+                identity.client == conn.peer && !peer.empty() ? peer : identity.client.ToString());
   } else {
     headers.Remove(kXRealIp);
   }

@@ -166,7 +166,7 @@ void Stream::ProxyTo(const std::string& cluster_name, http::RequestHead& head) {
   policy::ClientIdentity identity;
   policy::ApplyForwardedHeaders(config_->settings.trusted_proxies, forwarded_conn, head.authority,
                                 head.headers, &identity);
-  client_ip_ = identity.client.ToString();
+  client_ip_ = identity.client;  // its text only for the access log
   // After the forwarded headers: X-Forwarded-Host stays the client's host.
   if (route_ != nullptr && route_->rewrite)
     policy::ApplyRewriteHeaders(*route_->rewrite, head.headers);
@@ -616,8 +616,9 @@ void Stream::WriteLog() {
   if (!worker_.access_log_enabled()) return;
   AccessLogEntry entry;
   // The entry holds views: the peer's text must outlive it (a temporary would not).
-  const std::string peer = client_ip_.empty() ? sink_.connection().peer.ToString() : std::string();
-  entry.client_ip = client_ip_.empty() ? std::string_view(peer) : std::string_view(client_ip_);
+  const std::string client_ip =
+      client_ip_.valid() ? client_ip_.ToString() : sink_.connection().peer.ToString();
+  entry.client_ip = client_ip;
   entry.method = method_;
   entry.host = authority_;
   entry.path = path_;
