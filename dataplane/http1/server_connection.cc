@@ -544,13 +544,29 @@ void ServerConnection::Flush() {
     if (handler_) handler_->OnResponseDrained();
     if (state_ == State::kClosed) return;
   }
-  if (state_ == State::kLingering && out_.empty()) {
+  if (state_ == State::kLingering && out_.empty() && !write_shut_) {
+    if (NothingMoreExpected()) {
+      // As nginx does without a reason to linger: the close sends the FIN.
+      Close();
+      return;
+    }
     // Everything is written: half-close, then drain what the client still sends
-    // so its unread data does not turn our close into a reset.
+    // so its unread data does not turn our close into a reset. (Once: a flush
+    // scheduled before the response completed comes here again.)
+    write_shut_ = true;
     transport_->ShutdownWrite();
     timer_.Start(kLingerSeconds);
   }
   UpdateReadInterest();
+}
+
+bool ServerConnection::NothingMoreExpected() const {
+  // A complete request and nothing after it: the client that asked for the
+  // close (or let max-keepalive-requests or a drain end the connection) reads
+  // its response and closes too. Lingering is for the rest: a body not read to
+  // its end, pipelined input, an error mid-request. TLS lingers as well, so
+  // that its close_notify goes out before the socket closes.
+  return request_complete_ && !discard_body_ && in_.empty() && !transport_->secure();
 }
 
 void ServerConnection::FinishWithClose() {

@@ -121,6 +121,8 @@ class ServerConnection final : public http::ServerConnection, public http::Respo
   void ScheduleFlush();
   void Flush();
   void FinishWithClose();
+  // A response that ends the connection is written: close at once, no lingering.
+  bool NothingMoreExpected() const;
   // Checks the input for the HTTP/2 preface; true when the connection was handed on.
   bool MaybeHandOffHttp2();
   // "Connection: upgrade" + "Upgrade: websocket" on a bodiless HTTP/1.1 GET.
@@ -176,6 +178,7 @@ class ServerConnection final : public http::ServerConnection, public http::Respo
   bool flush_scheduled_ = false;
   bool process_scheduled_ = false;
   bool peer_eof_ = false;
+  bool write_shut_ = false;  // lingering: our FIN (or close_notify) is out
   // The request asked for a websocket: the parser stays paused after it (what
   // follows is not HTTP) until a 101 hands the connection on, or an ordinary
   // response closes it.

@@ -173,7 +173,7 @@ absl::Status Dataplane::ListenAll(const std::string& address, const char* what, 
   for (int i = 0; i < options_.workers; ++i) {
     auto fd = event::Listen(*addr, /*reuse_port=*/true);
     if (!fd.ok()) return fd.status();
-    per_worker[static_cast<size_t>(i)].push_back({*fd, tls});
+    per_worker[static_cast<size_t>(i)].push_back({*fd, tls, addr->port()});
     if (i == 0) {
       auto bound = event::LocalAddress(*fd);
       if (!bound.ok()) return bound.status();

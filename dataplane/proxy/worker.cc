@@ -189,7 +189,10 @@ void Worker::OnAcceptable(const WorkerListener& listener) {
     peer_addr.len = len;
     info.peer_port = peer_addr.port();
     info.scheme = listener.tls ? "https" : "http";
-    if (auto local = event::LocalAddress(fd); local.ok()) info.local_port = local->port();
+    info.local_port = listener.port;
+    if (info.local_port == 0) {
+      if (auto local = event::LocalAddress(fd); local.ok()) info.local_port = local->port();
+    }
     stats_.connections_accepted.Inc();
     stats_.active_connections.Add(1);
     if (options_.proxy_protocol || (config_ != nullptr && config_->settings.use_proxy_protocol)) {

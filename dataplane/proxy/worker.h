@@ -49,6 +49,9 @@ struct WorkerOptions {
 struct WorkerListener {
   int fd = -1;
   bool tls = false;
+  // The bound port: every connection accepted here has it as its local port,
+  // so accepting asks no getsockname() (0: ask).
+  uint16_t port = 0;
 };
 
 class Worker final : public http1::ConnectionOwner,

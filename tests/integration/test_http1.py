@@ -195,6 +195,27 @@ def test_connection_close_request(env):
         assert conn.closed_by_peer()
 
 
+def test_connection_close_after_a_complete_request_does_not_linger(env):
+    """Nothing is expected after a complete Connection: close request, so the
+    proxy closes its socket at once (as nginx does) rather than half-closing
+    and draining the client for up to 2 s: what the client sends next meets a
+    closed socket and is answered with a reset."""
+    proxy, _ = env
+
+    def send_fails(sock):
+        try:
+            sock.send(b"x")
+        except (BrokenPipeError, ConnectionResetError):
+            return True
+        return False
+
+    with Conn(proxy.port) as conn:
+        conn.send(b"GET /bye HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
+        assert conn.read_response().status == 200
+        assert conn.closed_by_peer()
+        wait_until(lambda: send_fails(conn.sock), 1.0, "a reset from the closed proxy socket")
+
+
 def test_client_half_close_still_gets_the_response(env):
     """A client that announced Connection: close may half-close and still read
     its response (docs/dataplane.md); without it, EOF is an abort (499)."""
