@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <mutex>
 #include <utility>
 #include <vector>
 
@@ -21,6 +22,8 @@
 #include "dataplane/config/tls_config.h"
 #include "dataplane/config/upstream_tls_config.h"
 #include "dataplane/upstream/maglev.h"
+#include "google/protobuf/io/coded_stream.h"
+#include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "google/protobuf/util/json_util.h"
 #include "openssl/evp.h"
 
@@ -422,57 +425,158 @@ void IndexEndpoints(upstream::ClusterConfig& cc) {
   }
 }
 
-using ClusterMap = absl::flat_hash_map<std::string, upstream::ClusterConfig>;
+using ClusterMap = absl::flat_hash_map<std::string, std::shared_ptr<const upstream::ClusterConfig>>;
 
-absl::StatusOr<ClusterMap> CompileClusters(const v1::Snapshot& snapshot) {
-  ClusterMap clusters;
+// Deterministic wire bytes: equal bytes mean equal messages (the snapshot has
+// no map fields), which is what sharing a compiled object needs.
+std::string WireBytes(const google::protobuf::Message& m) {
+  std::string bytes;
+  m.ByteSizeLong();  // fills the cached sizes the serialization below uses
+  {
+    google::protobuf::io::StringOutputStream stream(&bytes);
+    google::protobuf::io::CodedOutputStream out(&stream);
+    out.SetSerializationDeterministic(true);
+    m.SerializeWithCachedSizes(&out);
+  }
+  return bytes;
+}
+
+// A cluster's compilation reads the v1::Cluster and its ClusterEndpoints, and
+// for TLS upstreams the CA Secret too: those are always compiled again.
+absl::Status CompileClusters(const v1::Snapshot& snapshot, const Config* previous,
+                             ClusterMap& clusters, CompileMemo& memo) {
+  absl::flat_hash_map<std::string, const v1::ClusterEndpoints*> endpoints_of;
+  endpoints_of.reserve(snapshot.endpoints_size());
+  for (const v1::ClusterEndpoints& ce : snapshot.endpoints())
+    endpoints_of.emplace(ce.cluster(), &ce);
+  absl::flat_hash_map<std::string, std::shared_ptr<upstream::ClusterConfig>> fresh;
   for (const v1::Cluster& c : snapshot.clusters()) {
     if (c.name().empty()) return Invalid("a cluster has an empty name");
-    if (clusters.contains(c.name())) {
+    if (memo.clusters.contains(c.name())) {
       return Invalid(portico::StrCat("duplicate cluster ", Quote(c.name())));
+    }
+    CompileMemo::ClusterInputs inputs;
+    inputs.source = WireBytes(c);
+    if (auto it = endpoints_of.find(c.name()); it != endpoints_of.end()) {
+      inputs.has_endpoints = true;
+      inputs.endpoints = WireBytes(*it->second);
+    }
+    if (previous != nullptr && previous->memo != nullptr) {
+      auto old = previous->memo->clusters.find(c.name());
+      auto compiled = previous->clusters.find(c.name());
+      if (old != previous->memo->clusters.end() && compiled != previous->clusters.end() &&
+          !upstream::IsTls(compiled->second->protocol) && old->second.source == inputs.source &&
+          old->second.has_endpoints == inputs.has_endpoints &&
+          old->second.endpoints == inputs.endpoints) {
+        clusters.emplace(c.name(), compiled->second);
+        memo.clusters.emplace(c.name(), std::move(inputs));
+        continue;
+      }
     }
     absl::StatusOr<upstream::ClusterConfig> cc = CompileCluster(c);
     if (!cc.ok()) return cc.status();
     if (absl::Status s = CompileUpstreamTls(c, snapshot, *cc); !s.ok()) return s;
-    clusters.emplace(c.name(), std::move(*cc));
+    fresh.emplace(c.name(), std::make_shared<upstream::ClusterConfig>(std::move(*cc)));
+    memo.clusters.emplace(c.name(), std::move(inputs));
   }
   absl::flat_hash_map<std::string, bool> seen;
   for (const v1::ClusterEndpoints& ce : snapshot.endpoints()) {
-    auto it = clusters.find(ce.cluster());
-    if (it == clusters.end()) {
+    if (!memo.clusters.contains(ce.cluster())) {
       return Invalid(portico::StrCat("endpoints for unknown cluster ", Quote(ce.cluster())));
     }
     if (!seen.emplace(ce.cluster(), true).second) {
       return Invalid(portico::StrCat("duplicate endpoints for cluster ", Quote(ce.cluster())));
     }
-    if (absl::Status s = CompileEndpoints(ce, it->second); !s.ok()) return s;
+    auto it = fresh.find(ce.cluster());
+    if (it == fresh.end()) continue;  // shared with the previous Config
+    if (absl::Status s = CompileEndpoints(ce, *it->second); !s.ok()) return s;
   }
-  for (auto& [name, cc] : clusters) IndexEndpoints(cc);
-  return clusters;
+  for (auto& [name, cc] : fresh) {
+    IndexEndpoints(*cc);
+    clusters.emplace(name, std::move(cc));
+  }
+  return absl::OkStatus();
+}
+
+// The previous Config's compiled virtual host when it was compiled from the
+// same bytes and everything else it read (which clusters exist, the contents
+// of the Credentials it names) is unchanged; null otherwise.
+std::shared_ptr<const CompileMemo::VirtualHostInputs> Reusable(const CompileMemo* previous,
+                                                               const v1::VirtualHost& vh,
+                                                               const std::string& source,
+                                                               const ClusterMap& clusters,
+                                                               const CredentialsMap& credentials) {
+  if (previous == nullptr) return nullptr;
+  auto it = previous->virtual_hosts.find(vh.name());
+  if (it == previous->virtual_hosts.end() || it->second->source != source) return nullptr;
+  const CompileMemo::VirtualHostInputs& inputs = *it->second;
+  for (const auto& [name, known] : inputs.clusters) {
+    if (clusters.contains(name) != known) return nullptr;
+  }
+  for (const std::string& name : inputs.credentials) {
+    auto now = credentials.find(name);
+    auto then = previous->credentials.find(name);
+    if (now == credentials.end() || then == previous->credentials.end() ||
+        *now->second != *then->second) {
+      return nullptr;
+    }
+  }
+  return it->second;
 }
 
 absl::StatusOr<std::unique_ptr<const router::RouteTable>> CompileRoutes(
-    const v1::Snapshot& snapshot, const ClusterMap& clusters) {
+    const v1::Snapshot& snapshot, const ClusterMap& clusters, const CompileMemo* previous,
+    CompileMemo& memo) {
   absl::StatusOr<CredentialsMap> credentials = CompileCredentials(snapshot);
   if (!credentials.ok()) return credentials.status();
-  auto known = [&](const std::string& name) { return clusters.contains(name); };
-  std::vector<router::VirtualHostSpec> vhosts;
+  std::vector<std::shared_ptr<const router::CompiledVirtualHost>> vhosts;
   vhosts.reserve(snapshot.virtual_hosts_size());
+  memo.virtual_hosts.reserve(snapshot.virtual_hosts_size());
   for (const v1::VirtualHost& vh : snapshot.virtual_hosts()) {
+    std::string source = WireBytes(vh);
+    // A name seen twice is compiled each time: sharing one object would hide
+    // the hostnames the two claim from RouteTable's duplicate check.
+    const bool first = !memo.virtual_hosts.contains(vh.name());
+    if (first) {
+      if (auto reused = Reusable(previous, vh, source, clusters, *credentials)) {
+        vhosts.push_back(reused->compiled);
+        memo.virtual_hosts.emplace(vh.name(), std::move(reused));
+        continue;
+      }
+    }
+    auto inputs = std::make_shared<CompileMemo::VirtualHostInputs>();
+    inputs->source = std::move(source);
+    auto known = [&](const std::string& name) {
+      bool found = clusters.contains(name);
+      inputs->clusters.emplace_back(name, found);
+      return found;
+    };
     absl::StatusOr<router::VirtualHostSpec> spec = CompileVirtualHost(vh, known, *credentials);
     if (!spec.ok()) return spec.status();
-    vhosts.push_back(std::move(*spec));
+    absl::StatusOr<std::shared_ptr<const router::CompiledVirtualHost>> compiled =
+        router::RouteTable::CompileVirtualHost(std::move(*spec));
+    if (!compiled.ok()) return compiled.status();
+    for (const v1::Route& r : vh.routes()) {
+      if (r.has_basic_auth() && !r.basic_auth().deny_all()) {
+        inputs->credentials.push_back(r.basic_auth().credentials());
+      }
+    }
+    inputs->compiled = *compiled;
+    vhosts.push_back(std::move(*compiled));
+    if (first) memo.virtual_hosts.emplace(vh.name(), std::move(inputs));
   }
   std::optional<router::RouteAction> default_action;
   if (snapshot.has_default_action()) {
+    auto known = [&](const std::string& name) { return clusters.contains(name); };
     absl::StatusOr<router::RouteAction> action =
         CompileAction(snapshot.default_action(), known, "default action");
     if (!action.ok()) return action.status();
     default_action = std::move(*action);
   }
   absl::StatusOr<std::unique_ptr<router::RouteTable>> table =
-      router::RouteTable::Build(std::move(vhosts), std::move(default_action));
+      router::RouteTable::FromCompiled(std::move(vhosts), std::move(default_action));
   if (!table.ok()) return table.status();
+  memo.credentials = std::move(*credentials);
   return std::unique_ptr<const router::RouteTable>(std::move(*table));
 }
 
@@ -521,7 +625,7 @@ absl::StatusOr<std::string> ReadFile(const std::string& path) {
 
 absl::StatusOr<std::shared_ptr<const Config>> Compile(
     const v1::Snapshot& snapshot, const net::CidrSet& extra_trusted_proxies,
-    std::shared_ptr<const tls::ServerCertificate> default_certificate) {
+    std::shared_ptr<const tls::ServerCertificate> default_certificate, const Config* previous) {
   auto config = std::make_shared<Config>();
   config->version = snapshot.version();
   absl::StatusOr<GlobalConfig> settings =
@@ -529,22 +633,41 @@ absl::StatusOr<std::shared_ptr<const Config>> Compile(
   if (!settings.ok()) return settings.status();
   config->settings = std::move(*settings);
 
-  absl::StatusOr<ClusterMap> clusters = CompileClusters(snapshot);
-  if (!clusters.ok()) return clusters.status();
-  absl::StatusOr<std::unique_ptr<const router::RouteTable>> routes =
-      CompileRoutes(snapshot, *clusters);
+  auto memo = std::make_shared<CompileMemo>();
+  ClusterMap clusters;
+  if (absl::Status s = CompileClusters(snapshot, previous, clusters, *memo); !s.ok()) return s;
+  absl::StatusOr<std::unique_ptr<const router::RouteTable>> routes = CompileRoutes(
+      snapshot, clusters, previous == nullptr ? nullptr : previous->memo.get(), *memo);
   if (!routes.ok()) return routes.status();
   config->routes = std::move(*routes);
   config->settings.codec_max_request_body_bytes = CodecBodyLimit(snapshot);
   auto tls = CompileTls(snapshot, std::move(default_certificate));
   if (!tls.ok()) return tls.status();
   config->tls = std::move(*tls);
-
-  config->clusters.reserve(clusters->size());
-  for (auto& [name, cc] : *clusters) {
-    config->clusters.emplace(name, std::make_shared<const upstream::ClusterConfig>(std::move(cc)));
-  }
+  config->clusters = std::move(clusters);
+  config->memo = std::move(memo);
   return std::shared_ptr<const Config>(std::move(config));
+}
+
+absl::StatusOr<std::shared_ptr<const Config>> Compile(
+    const v1::Snapshot& snapshot, const net::CidrSet& extra_trusted_proxies,
+    std::shared_ptr<const tls::ServerCertificate> default_certificate) {
+  // Sharing is decided by content, so whichever Config is found here, the
+  // result is what a compilation from scratch would give.
+  static auto* mu = new std::mutex;
+  static auto* last = new std::weak_ptr<const Config>;
+  std::shared_ptr<const Config> previous;
+  {
+    std::lock_guard<std::mutex> lock(*mu);
+    previous = last->lock();
+  }
+  absl::StatusOr<std::shared_ptr<const Config>> config =
+      Compile(snapshot, extra_trusted_proxies, std::move(default_certificate), previous.get());
+  if (config.ok()) {
+    std::lock_guard<std::mutex> lock(*mu);
+    *last = *config;
+  }
+  return config;
 }
 
 absl::StatusOr<v1::Snapshot> ParseSnapshotJson(std::string_view json) {

@@ -8,6 +8,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
@@ -48,6 +49,29 @@ struct GlobalConfig {
   bool server_tokens = false;
 };
 
+// What each compiled virtual host and cluster of a Config was built from. The
+// next Compile shares the previous Config's object for every one whose inputs
+// are unchanged, so that a one-Ingress delta recompiles one virtual host, not
+// all of them (and workers keep the runtime state of unchanged clusters).
+struct CompileMemo {
+  struct VirtualHostInputs {
+    std::string source;  // deterministic wire bytes of the v1::VirtualHost
+    // The cluster names its routes asked about, with the answers.
+    std::vector<std::pair<std::string, bool>> clusters;
+    std::vector<std::string> credentials;  // the Credentials its basic auth names
+    std::shared_ptr<const router::CompiledVirtualHost> compiled;
+  };
+  struct ClusterInputs {
+    std::string source;     // wire bytes of the v1::Cluster
+    std::string endpoints;  // of its v1::ClusterEndpoints
+    bool has_endpoints = false;
+  };
+  absl::flat_hash_map<std::string, std::shared_ptr<const VirtualHostInputs>> virtual_hosts;
+  // The compiled clusters are Config::clusters.
+  absl::flat_hash_map<std::string, ClusterInputs> clusters;
+  absl::flat_hash_map<std::string, std::shared_ptr<const router::PasswordMap>> credentials;
+};
+
 struct Config {
   uint64_t version = 0;
   GlobalConfig settings;
@@ -55,6 +79,8 @@ struct Config {
   absl::flat_hash_map<std::string, std::shared_ptr<const upstream::ClusterConfig>> clusters;
   // Certificates for the HTTPS listener, by SNI name.
   std::shared_ptr<const tls::CertificateTable> tls;
+
+  std::shared_ptr<const CompileMemo> memo;
 
   const upstream::ClusterConfig* FindCluster(std::string_view name) const {
     // Debian's abseil has its own string_view type, which heterogeneous lookup needs.
@@ -68,6 +94,15 @@ struct Config {
 // a route naming an unknown cluster, endpoints of an unknown cluster, duplicate
 // names, an unparseable address, CIDR or regex, a zero total weight. `default_certificate`
 // answers TLS names no virtual host claims (null: a generated self-signed one).
+// `previous` (may be null) lends its unchanged virtual hosts and clusters
+// (see CompileMemo); the result is the same as without it.
+absl::StatusOr<std::shared_ptr<const Config>> Compile(
+    const v1::Snapshot& snapshot, const net::CidrSet& extra_trusted_proxies,
+    std::shared_ptr<const tls::ServerCertificate> default_certificate, const Config* previous);
+
+// The same, with the last Config this process compiled successfully as
+// `previous` while it is still alive (the one being served, normally): the
+// data plane's callers need not thread it through. Thread-safe.
 absl::StatusOr<std::shared_ptr<const Config>> Compile(
     const v1::Snapshot& snapshot, const net::CidrSet& extra_trusted_proxies,
     std::shared_ptr<const tls::ServerCertificate> default_certificate = nullptr);

@@ -456,6 +456,105 @@ TEST(RetryOnStatusTest, NamedStatusesOnly) {
   EXPECT_EQ(upstream::RetryOnStatus(501), 0u);
 }
 
+// --- Sharing with the previous Config -------------------------------------------
+
+constexpr char kTwoHosts[] = R"json({
+  "clusters": [{"name": "a"}, {"name": "b"}],
+  "endpoints": [{"cluster": "a", "endpoints": [{"address": "10.0.0.1", "port": 80, "ready": true}]},
+                {"cluster": "b", "endpoints": [{"address": "10.0.0.2", "port": 80, "ready": true}]}],
+  "credentials": [{"name": "ns/team", "users": [
+    {"user": "alice", "hash": "{SHA}/vNB+F2HQ559kaLUZbmHHvZrXpg="}]}],
+  "virtualHosts": [
+    {"name": "one", "hostnames": ["one.example"], "routes": [
+      {"name": "r", "match": {"path": "/"}, "action": {"cluster": "a"}}]},
+    {"name": "two", "hostnames": ["two.example"], "routes": [
+      {"name": "r", "match": {"path": "/"}, "action": {"cluster": "b"}}]},
+    {"name": "auth", "hostnames": ["auth.example"], "routes": [
+      {"name": "r", "match": {"path": "/"}, "action": {"cluster": "a"},
+       "basicAuth": {"realm": "T", "credentials": "ns/team"}}]}]})json";
+
+std::shared_ptr<const Config> CompileAfter(const v1::Snapshot& snapshot, const Config* previous) {
+  absl::StatusOr<std::shared_ptr<const Config>> config =
+      Compile(snapshot, net::CidrSet(), nullptr, previous);
+  EXPECT_TRUE(config.ok()) << config.status();
+  return config.ok() ? *config : nullptr;
+}
+
+const router::Route* RouteOf(const Config& config, std::string_view host) {
+  return config.routes->Match(host, "/").route;
+}
+
+TEST(CompileSharingTest, UnchangedVirtualHostsAndClustersAreShared) {
+  v1::Snapshot snapshot = FromJson(kTwoHosts);
+  std::shared_ptr<const Config> before = CompileAfter(snapshot, nullptr);
+  ASSERT_NE(before, nullptr);
+
+  snapshot.mutable_virtual_hosts(1)->mutable_routes(0)->mutable_action()->set_cluster("a");
+  snapshot.mutable_endpoints(1)->mutable_endpoints(0)->set_address("10.0.0.3");
+  std::shared_ptr<const Config> after = CompileAfter(snapshot, before.get());
+  ASSERT_NE(after, nullptr);
+  // Same objects for what did not change...
+  EXPECT_EQ(RouteOf(*after, "one.example"), RouteOf(*before, "one.example"));
+  EXPECT_EQ(RouteOf(*after, "auth.example"), RouteOf(*before, "auth.example"));
+  EXPECT_EQ(after->FindCluster("a"), before->FindCluster("a"));
+  // ...and rebuilt ones for what did.
+  ASSERT_NE(RouteOf(*after, "two.example"), nullptr);
+  EXPECT_NE(RouteOf(*after, "two.example"), RouteOf(*before, "two.example"));
+  EXPECT_EQ(RouteOf(*after, "two.example")->action.clusters[0].cluster, "a");
+  EXPECT_EQ(RouteOf(*before, "two.example")->action.clusters[0].cluster, "b");
+  EXPECT_NE(after->FindCluster("b"), before->FindCluster("b"));
+  EXPECT_EQ(after->FindCluster("b")->endpoints[0].key, "10.0.0.3:80");
+
+  // Without a previous Config, everything is compiled again.
+  std::shared_ptr<const Config> fresh = CompileAfter(snapshot, nullptr);
+  ASSERT_NE(fresh, nullptr);
+  EXPECT_NE(RouteOf(*fresh, "one.example"), RouteOf(*after, "one.example"));
+  EXPECT_NE(fresh->FindCluster("a"), after->FindCluster("a"));
+}
+
+TEST(CompileSharingTest, WhatAVirtualHostReadsElsewhereDecidesToo) {
+  v1::Snapshot snapshot = FromJson(kTwoHosts);
+  std::shared_ptr<const Config> before = CompileAfter(snapshot, nullptr);
+  ASSERT_NE(before, nullptr);
+
+  // The Credentials a route names change: its virtual host is rebuilt with them.
+  snapshot.mutable_credentials(0)->mutable_users(0)->set_user("bob");
+  std::shared_ptr<const Config> after = CompileAfter(snapshot, before.get());
+  ASSERT_NE(after, nullptr);
+  EXPECT_NE(RouteOf(*after, "auth.example"), RouteOf(*before, "auth.example"));
+  EXPECT_TRUE(RouteOf(*after, "auth.example")->basic_auth.users->contains("bob"));
+  EXPECT_EQ(RouteOf(*after, "one.example"), RouteOf(*before, "one.example"));
+
+  // A cluster a unchanged virtual host routes to disappears: refused, as
+  // without a previous Config.
+  v1::Snapshot without_a = snapshot;
+  without_a.mutable_clusters()->DeleteSubrange(0, 1);
+  without_a.mutable_endpoints()->DeleteSubrange(0, 1);
+  absl::StatusOr<std::shared_ptr<const Config>> rejected =
+      Compile(without_a, net::CidrSet(), nullptr, after.get());
+  ASSERT_FALSE(rejected.ok());
+  EXPECT_THAT(std::string(rejected.status().message()),
+              HasSubstr("virtual host \"one\" route \"r\": unknown cluster \"a\""));
+
+  // Two virtual hosts of the same name claiming the same hostname: still refused.
+  v1::Snapshot twice = snapshot;
+  *twice.add_virtual_hosts() = twice.virtual_hosts(0);
+  rejected = Compile(twice, net::CidrSet(), nullptr, after.get());
+  ASSERT_FALSE(rejected.ok());
+  EXPECT_THAT(std::string(rejected.status().message()), HasSubstr("is already claimed"));
+}
+
+TEST(CompileSharingTest, TheProcessWideFormSharesWithTheLastConfig) {
+  v1::Snapshot snapshot = FromJson(kTwoHosts);
+  std::shared_ptr<const Config> first = MustCompile(snapshot);
+  ASSERT_NE(first, nullptr);
+  snapshot.set_version(2);
+  std::shared_ptr<const Config> second = MustCompile(snapshot);
+  ASSERT_NE(second, nullptr);
+  EXPECT_EQ(second->version, 2u);
+  EXPECT_EQ(RouteOf(*second, "one.example"), RouteOf(*first, "one.example"));
+}
+
 // --- Errors ---------------------------------------------------------------------
 
 struct ErrorCase {

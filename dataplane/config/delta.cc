@@ -1,8 +1,10 @@
 #include "dataplane/config/delta.h"
 
+#include <algorithm>
 #include <map>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "common/strings.h"
 
@@ -23,10 +25,10 @@ absl::Status CheckNames(const Repeated<T>& upserts, Key key, std::string_view ki
   return absl::OkStatus();
 }
 
+// The general form: any order, duplicates collapse to the last.
 template <typename T, typename Key>
-void Merge(Repeated<T>* state, const Repeated<T>& upserts, const Repeated<std::string>& removed,
-           Key key) {
-  if (upserts.empty() && removed.empty()) return;
+void MergeThroughMap(Repeated<T>* state, const Repeated<T>& upserts,
+                     const Repeated<std::string>& removed, Key key) {
   std::map<std::string, T> by_name;
   for (T& r : *state) {
     std::string name = key(r);
@@ -37,6 +39,59 @@ void Merge(Repeated<T>* state, const Repeated<T>& upserts, const Repeated<std::s
   state->Clear();
   state->Reserve(static_cast<int>(by_name.size()));
   for (auto& [name, r] : by_name) *state->Add() = std::move(r);
+}
+
+template <typename T, typename Key>
+void Merge(Repeated<T>* state, const Repeated<T>& upserts, const Repeated<std::string>& removed,
+           Key key) {
+  if (upserts.empty() && removed.empty()) return;
+  // The state is normally sorted by name already (full snapshots are, and so
+  // is what this leaves): then one pass that moves element pointers, instead
+  // of moving ten thousand virtual hosts through a map for a one-Ingress delta.
+  for (int i = 1; i < state->size(); ++i) {
+    if (!(key(state->Get(i - 1)) < key(state->Get(i)))) {
+      MergeThroughMap(state, upserts, removed, key);
+      return;
+    }
+  }
+  // The last upsert of a name wins, as in the map form.
+  std::vector<const T*> ups;
+  ups.reserve(upserts.size());
+  for (const T& r : upserts) ups.push_back(&r);
+  std::stable_sort(ups.begin(), ups.end(),
+                   [&](const T* a, const T* b) { return key(*a) < key(*b); });
+  std::vector<const T*> last;
+  last.reserve(ups.size());
+  for (size_t i = 0; i < ups.size(); ++i) {
+    if (i + 1 < ups.size() && key(*ups[i]) == key(*ups[i + 1])) continue;
+    last.push_back(ups[i]);
+  }
+  std::vector<std::string_view> gone(removed.begin(), removed.end());
+  std::sort(gone.begin(), gone.end());
+  auto removed_name = [&](std::string_view name) {
+    return std::binary_search(gone.begin(), gone.end(), name);
+  };
+
+  std::vector<T*> old(static_cast<size_t>(state->size()));
+  state->ExtractSubrange(0, state->size(), old.data());  // ownership moves to `old`
+  state->Reserve(static_cast<int>(old.size() + last.size()));
+  size_t u = 0;
+  for (T* r : old) {
+    const std::string& name = key(*r);
+    while (u < last.size() && key(*last[u]) < name) {
+      state->Add()->CopyFrom(*last[u++]);
+    }
+    if (u < last.size() && key(*last[u]) == name) {
+      // Removals go first: an upsert of a removed name stays.
+      state->Add()->CopyFrom(*last[u++]);
+      delete r;
+    } else if (removed_name(name)) {
+      delete r;
+    } else {
+      state->AddAllocated(r);
+    }
+  }
+  for (; u < last.size(); ++u) state->Add()->CopyFrom(*last[u]);
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include <google/protobuf/util/message_differencer.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <string>
 
 namespace portico::dataplane::config {
@@ -180,6 +181,56 @@ TEST(ApplyDeltaTest, UnnamedResourceIsRejectedAndStateUnchanged) {
                               )pb"));
   EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(state, EqualsProto(Base()));
+}
+
+// A sorted state is merged in one pass; any other goes through a map. Both
+// must give the same result, sorted by name.
+TEST(ApplyDeltaTest, SortedAndUnsortedStatesMergeAlike) {
+  v1::Snapshot sorted;
+  for (int i = 10; i < 60; i += 2) {
+    v1::VirtualHost* vh = sorted.add_virtual_hosts();
+    vh->set_name("vh" + std::to_string(i));
+    vh->add_hostnames("old");
+  }
+  v1::Snapshot unsorted = sorted;
+  std::reverse(unsorted.mutable_virtual_hosts()->pointer_begin(),
+               unsorted.mutable_virtual_hosts()->pointer_end());
+  auto delta = Parse<v1::Delta>(R"pb(
+    virtual_hosts { name: "vh00" hostnames: "first" }
+    virtual_hosts { name: "vh99" hostnames: "last" }
+    virtual_hosts { name: "vh33" hostnames: "between" }
+    virtual_hosts { name: "vh20" hostnames: "replaced" }
+    virtual_hosts { name: "vh34" hostnames: "upserted twice, first" }
+    virtual_hosts { name: "vh34" hostnames: "upserted twice, last" }
+    virtual_hosts { name: "vh40" hostnames: "removed and upserted" }
+    removed_virtual_hosts: "vh10"
+    removed_virtual_hosts: "vh58"
+    removed_virtual_hosts: "vh40"
+    removed_virtual_hosts: "vh41"
+  )pb");
+  ASSERT_TRUE(ApplyDelta(sorted, delta).ok());
+  ASSERT_TRUE(ApplyDelta(unsorted, delta).ok());
+  EXPECT_THAT(sorted, EqualsProto(unsorted));
+  ASSERT_EQ(sorted.virtual_hosts_size(), 25 + 3 - 2);  // vh00, vh33, vh99 new; vh10, vh58 gone
+  EXPECT_EQ(sorted.virtual_hosts(0).hostnames(0), "first");
+  EXPECT_EQ(sorted.virtual_hosts(1).name(), "vh12");
+  EXPECT_EQ(sorted.virtual_hosts(sorted.virtual_hosts_size() - 1).hostnames(0), "last");
+  for (int i = 1; i < sorted.virtual_hosts_size(); ++i) {
+    EXPECT_LT(sorted.virtual_hosts(i - 1).name(), sorted.virtual_hosts(i).name());
+  }
+  auto hostname_of = [&](const std::string& name) {
+    for (const v1::VirtualHost& vh : sorted.virtual_hosts()) {
+      if (vh.name() == name) return vh.hostnames(0);
+    }
+    return std::string("absent");
+  };
+  EXPECT_EQ(hostname_of("vh20"), "replaced");
+  EXPECT_EQ(hostname_of("vh33"), "between");
+  EXPECT_EQ(hostname_of("vh34"), "upserted twice, last");
+  EXPECT_EQ(hostname_of("vh40"), "removed and upserted");
+  EXPECT_EQ(hostname_of("vh22"), "old");
+  EXPECT_EQ(hostname_of("vh10"), "absent");
+  EXPECT_EQ(hostname_of("vh58"), "absent");
 }
 
 }  // namespace

@@ -248,8 +248,7 @@ absl::StatusOr<router::Route> CompileRoute(const v1::Route& r, std::string_view 
     route.basic_auth = std::move(*auth);
   }
   if (absl::Status s = CompileRouteHeaders(r, where, route); !s.ok()) return s;
-  if (absl::Status s = CompileExternalAuth(r, where, known_cluster, route);
-      !s.ok()) {
+  if (absl::Status s = CompileExternalAuth(r, where, known_cluster, route); !s.ok()) {
     return s;
   }
   if (r.has_canary()) {
@@ -259,8 +258,7 @@ absl::StatusOr<router::Route> CompileRoute(const v1::Route& r, std::string_view 
   }
   if (absl::Status s = CompileRewrite(r, where, route); !s.ok()) return s;
   if (r.has_compression()) {
-    route.compression =
-        router::CompressionChoice{r.compression().gzip(), r.compression().brotli()};
+    route.compression = router::CompressionChoice{r.compression().gzip(), r.compression().brotli()};
   }
   if (r.has_max_request_body_bytes()) route.max_body_bytes = r.max_request_body_bytes();
   return route;

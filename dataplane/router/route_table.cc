@@ -11,15 +11,16 @@
 
 namespace portico::dataplane::router {
 
-// Per virtual host indexes. Routes are owned here and never move after Build,
-// so the index maps can point into `routes`.
-struct RouteTable::VirtualHost {
+// Per virtual host indexes. Routes are owned here and never move after
+// CompileVirtualHost, so the index maps can point into `routes`.
+struct CompiledVirtualHost {
   struct RegexRoute {
     std::unique_ptr<const RE2> re;
     const Route* route;
   };
 
   std::string name;
+  std::vector<std::string> hostnames;  // lower-cased, validated; empty: catch-all
   std::vector<Route> routes;
   absl::flat_hash_map<std::string, const Route*> exact_paths;
   // Key: the configured prefix without trailing slashes, so "/" is "".
@@ -136,7 +137,7 @@ absl::Status RouteError(const VirtualHostSpec& vh, const Route& route, std::stri
 
 }  // namespace
 
-const Route* RouteTable::VirtualHost::MatchPath(std::string_view path) const {
+const Route* CompiledVirtualHost::MatchPath(std::string_view path) const {
   if (path.empty() || path.front() != '/') return nullptr;
   if (auto it = exact_paths.find(ToAbsl(path)); it != exact_paths.end()) return it->second;
   if (!prefixes.empty()) {
@@ -158,8 +159,64 @@ const Route* RouteTable::VirtualHost::MatchPath(std::string_view path) const {
   return nullptr;
 }
 
-absl::StatusOr<std::unique_ptr<RouteTable>> RouteTable::Build(
-    std::vector<VirtualHostSpec> vhosts, std::optional<RouteAction> default_action) {
+absl::StatusOr<std::shared_ptr<const CompiledVirtualHost>> RouteTable::CompileVirtualHost(
+    VirtualHostSpec spec) {
+  auto vh = std::make_shared<VirtualHost>();
+  vh->name = spec.name;
+  for (std::string& hostname : spec.hostnames) {
+    absl::AsciiStrToLower(&hostname);
+    bool wildcard = absl::StartsWith(hostname, "*.");
+    std::string_view name = wildcard ? std::string_view(hostname).substr(2) : hostname;
+    if (!IsDnsName(name)) {
+      return absl::InvalidArgumentError(portico::StrCat(
+          "virtual host ", Quote(spec.name), ": invalid hostname ", Quote(hostname),
+          " (want a DNS name or \"*.\" followed by one; use no hostnames for a catch-all)"));
+    }
+  }
+  vh->hostnames = std::move(spec.hostnames);
+
+  // Validate everything before indexing so pointers are taken only once
+  // `routes` has its final address.
+  for (const Route& route : spec.routes) {
+    if (absl::Status s = ValidateAction(route.action); !s.ok()) {
+      return RouteError(spec, route, ToStd(s.message()));
+    }
+    if (route.path.empty()) return RouteError(spec, route, "empty path");
+    if (route.match_type != PathMatchType::kRegex && route.path.front() != '/') {
+      return RouteError(spec, route,
+                        portico::StrCat("path ", Quote(route.path), " must start with '/'"));
+    }
+  }
+  vh->routes = std::move(spec.routes);
+  for (const Route& route : vh->routes) {
+    switch (route.match_type) {
+      case PathMatchType::kExact:
+        // Duplicates: the first configured route wins (the translator has
+        // already resolved conflicts between Ingresses).
+        vh->exact_paths.emplace(route.path, &route);
+        break;
+      case PathMatchType::kPrefix:
+        vh->prefixes.emplace(std::string(StripTrailingSlashes(route.path)), &route);
+        break;
+      case PathMatchType::kRegex: {
+        RE2::Options options;
+        options.set_log_errors(false);
+        auto re = std::make_unique<const RE2>(route.path, options);
+        if (!re->ok()) {
+          return RouteError(
+              spec, route, portico::StrCat("invalid regex ", Quote(route.path), ": ", re->error()));
+        }
+        vh->regexes.push_back({std::move(re), &route});
+        break;
+      }
+    }
+  }
+  return std::shared_ptr<const VirtualHost>(std::move(vh));
+}
+
+absl::StatusOr<std::unique_ptr<RouteTable>> RouteTable::FromCompiled(
+    std::vector<std::shared_ptr<const CompiledVirtualHost>> vhosts,
+    std::optional<RouteAction> default_action) {
   std::unique_ptr<RouteTable> table(new RouteTable());
   if (default_action.has_value()) {
     if (absl::Status s = ValidateAction(*default_action); !s.ok()) {
@@ -168,76 +225,42 @@ absl::StatusOr<std::unique_ptr<RouteTable>> RouteTable::Build(
   }
   table->default_action_ = std::move(default_action);
 
-  for (VirtualHostSpec& spec : vhosts) {
-    auto vh = std::make_unique<VirtualHost>();
-    vh->name = spec.name;
-
-    if (spec.hostnames.empty()) {
+  table->exact_hosts_.reserve(vhosts.size());
+  for (const std::shared_ptr<const VirtualHost>& vh : vhosts) {
+    if (vh->hostnames.empty()) {
       if (table->catch_all_ != nullptr) {
         return absl::InvalidArgumentError(portico::StrCat(
-            "virtual host ", Quote(spec.name), " is a second catch-all (no hostnames); ",
+            "virtual host ", Quote(vh->name), " is a second catch-all (no hostnames); ",
             Quote(table->catch_all_->name), " is already one"));
       }
       table->catch_all_ = vh.get();
     }
-    for (std::string& hostname : spec.hostnames) {
-      absl::AsciiStrToLower(&hostname);
+    for (const std::string& hostname : vh->hostnames) {
       bool wildcard = absl::StartsWith(hostname, "*.");
       std::string_view name = wildcard ? std::string_view(hostname).substr(2) : hostname;
-      if (!IsDnsName(name)) {
-        return absl::InvalidArgumentError(portico::StrCat(
-            "virtual host ", Quote(spec.name), ": invalid hostname ", Quote(hostname),
-            " (want a DNS name or \"*.\" followed by one; use no hostnames for a catch-all)"));
-      }
       auto& index = wildcard ? table->wildcard_hosts_ : table->exact_hosts_;
       auto [it, inserted] = index.emplace(std::string(name), vh.get());
       if (!inserted && it->second != vh.get()) {
         return absl::InvalidArgumentError(
-            portico::StrCat("virtual host ", Quote(spec.name), ": hostname ", Quote(hostname),
+            portico::StrCat("virtual host ", Quote(vh->name), ": hostname ", Quote(hostname),
                             " is already claimed by virtual host ", Quote(it->second->name)));
       }
     }
-
-    // Validate everything before indexing so pointers are taken only once
-    // `routes` has its final address.
-    for (const Route& route : spec.routes) {
-      if (absl::Status s = ValidateAction(route.action); !s.ok()) {
-        return RouteError(spec, route, ToStd(s.message()));
-      }
-      if (route.path.empty()) return RouteError(spec, route, "empty path");
-      if (route.match_type != PathMatchType::kRegex && route.path.front() != '/') {
-        return RouteError(spec, route,
-                          portico::StrCat("path ", Quote(route.path), " must start with '/'"));
-      }
-    }
-    vh->routes = std::move(spec.routes);
-    for (const Route& route : vh->routes) {
-      switch (route.match_type) {
-        case PathMatchType::kExact:
-          // Duplicates: the first configured route wins (the translator has
-          // already resolved conflicts between Ingresses).
-          vh->exact_paths.emplace(route.path, &route);
-          break;
-        case PathMatchType::kPrefix:
-          vh->prefixes.emplace(std::string(StripTrailingSlashes(route.path)), &route);
-          break;
-        case PathMatchType::kRegex: {
-          RE2::Options options;
-          options.set_log_errors(false);
-          auto re = std::make_unique<const RE2>(route.path, options);
-          if (!re->ok()) {
-            return RouteError(
-                spec, route,
-                portico::StrCat("invalid regex ", Quote(route.path), ": ", re->error()));
-          }
-          vh->regexes.push_back({std::move(re), &route});
-          break;
-        }
-      }
-    }
-    table->vhosts_.push_back(std::move(vh));
   }
+  table->vhosts_ = std::move(vhosts);
   return table;
+}
+
+absl::StatusOr<std::unique_ptr<RouteTable>> RouteTable::Build(
+    std::vector<VirtualHostSpec> vhosts, std::optional<RouteAction> default_action) {
+  std::vector<std::shared_ptr<const VirtualHost>> compiled;
+  compiled.reserve(vhosts.size());
+  for (VirtualHostSpec& spec : vhosts) {
+    absl::StatusOr<std::shared_ptr<const VirtualHost>> vh = CompileVirtualHost(std::move(spec));
+    if (!vh.ok()) return vh.status();
+    compiled.push_back(std::move(*vh));
+  }
+  return FromCompiled(std::move(compiled), std::move(default_action));
 }
 
 RouteTable::~RouteTable() = default;

@@ -178,11 +178,26 @@ struct MatchResult {
   std::string_view virtual_host;  // name of the matched virtual host, if any
 };
 
+// One virtual host validated and indexed on its own (complete in the .cc
+// file). Immutable and shareable: tables built from successive snapshots hold
+// the same object for a virtual host that did not change.
+struct CompiledVirtualHost;
+
 class RouteTable {
  public:
-  // Validates and indexes. Errors: a hostname that is neither exact nor a
-  // one-label wildcard, a hostname claimed by two virtual hosts, two catch-all
-  // virtual hosts, an invalid regex, a path not starting with '/'.
+  // Validates and indexes one virtual host. Errors: a hostname that is neither
+  // exact nor a one-label wildcard, an invalid regex, a path not starting with
+  // '/', a route without a valid action.
+  static absl::StatusOr<std::shared_ptr<const CompiledVirtualHost>> CompileVirtualHost(
+      VirtualHostSpec spec);
+
+  // Indexes the virtual hosts by hostname. Errors: a hostname claimed by two
+  // virtual hosts, two catch-all virtual hosts, an invalid default action.
+  static absl::StatusOr<std::unique_ptr<RouteTable>> FromCompiled(
+      std::vector<std::shared_ptr<const CompiledVirtualHost>> vhosts,
+      std::optional<RouteAction> default_action);
+
+  // CompileVirtualHost of each, then the above.
   static absl::StatusOr<std::unique_ptr<RouteTable>> Build(
       std::vector<VirtualHostSpec> vhosts, std::optional<RouteAction> default_action);
 
@@ -195,17 +210,17 @@ class RouteTable {
   // A virtual host with no matching route does not fall through to another.
   MatchResult Match(std::string_view host, std::string_view path) const;
 
-  // Out of line: VirtualHost is only complete in the .cc file.
+  // Out of line: CompiledVirtualHost is only complete in the .cc file.
   ~RouteTable();
 
   const std::optional<RouteAction>& default_action() const { return default_action_; }
 
  private:
-  struct VirtualHost;
+  using VirtualHost = CompiledVirtualHost;
   RouteTable() = default;
   const VirtualHost* FindVirtualHost(std::string_view host) const;
 
-  std::vector<std::unique_ptr<VirtualHost>> vhosts_;
+  std::vector<std::shared_ptr<const VirtualHost>> vhosts_;
   absl::flat_hash_map<std::string, const VirtualHost*> exact_hosts_;
   absl::flat_hash_map<std::string, const VirtualHost*> wildcard_hosts_;  // key: suffix after "*."
   const VirtualHost* catch_all_ = nullptr;
