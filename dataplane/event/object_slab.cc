@@ -3,13 +3,11 @@
 #include <cstdlib>
 
 namespace portico::dataplane::event {
-namespace {
-constexpr size_t kAlign = alignof(std::max_align_t);
-}  // namespace
 
-ObjectSlab::ObjectSlab(size_t object_size)
-    : slot_size_(((object_size < sizeof(FreeSlot) ? sizeof(FreeSlot) : object_size) + kAlign - 1) /
-                 kAlign * kAlign) {}
+ObjectSlab::ObjectSlab(size_t object_size, size_t alignment)
+    : slot_size_(
+          ((object_size < sizeof(FreeSlot) ? sizeof(FreeSlot) : object_size) + alignment - 1) /
+          alignment * alignment) {}
 
 void* ObjectSlab::Allocate() {
   if (free_ != nullptr) {

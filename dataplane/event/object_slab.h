@@ -24,7 +24,10 @@ class ObjectSlab {
  public:
   static constexpr size_t kChunkBytes = 64 * 1024;
 
-  explicit ObjectSlab(size_t object_size);
+  // Slots are `object_size` rounded up to `alignment` (a power of two, at
+  // least a pointer's): a T needs only alignof(T), and a 312-byte connection
+  // then takes 312 bytes, not 320.
+  explicit ObjectSlab(size_t object_size, size_t alignment = alignof(std::max_align_t));
   ObjectSlab(const ObjectSlab&) = delete;
   ObjectSlab& operator=(const ObjectSlab&) = delete;
 
@@ -50,7 +53,9 @@ class ObjectSlab {
 // The calling thread's slab for objects of type T.
 template <typename T>
 ObjectSlab& ThreadSlab() {
-  thread_local ObjectSlab slab(sizeof(T));  // trivially destructible: chunks outlive the thread
+  // Trivially destructible: chunks outlive the thread.
+  thread_local ObjectSlab slab(sizeof(T),
+                               alignof(T) < alignof(void*) ? alignof(void*) : alignof(T));
   return slab;
 }
 
