@@ -1,8 +1,12 @@
 #include "dataplane/event/event_loop.h"
 
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <thread>
 
 #include "dataplane/event/buffer.h"
+#include "dataplane/event/member_watchers.h"
 #include "dataplane/event/socket.h"
 #include "gtest/gtest.h"
 
@@ -43,6 +47,74 @@ TEST(EventLoopTest, DeferDeleteWaitsForCallbackToReturn) {
   stop.Start(0.05);
   loop.Run();
   EXPECT_EQ(deleted, 1);
+}
+
+// Owner of the compact watchers an HTTP/1.1 connection uses.
+struct WatcherOwner {
+  explicit WatcherOwner(EventLoop& l, int fd) : loop(l), io(this, fd), timer(this) {}
+  ~WatcherOwner() {
+    io.Stop(loop);
+    timer.Stop(loop);
+  }
+  void OnIo(int revents) {
+    last_revents = revents;
+    ++io_calls;
+    char c;
+    if (read(fd_to_drain, &c, 1) == 1) loop.Stop();
+  }
+  void OnTimer() {
+    ++timer_calls;
+    if (timer_calls == 1) {
+      timer.Start(loop, 0.001);  // re-armed from its own callback
+    } else {
+      loop.Stop();
+    }
+  }
+  EventLoop& loop;
+  int fd_to_drain = -1;
+  int last_revents = 0;
+  int io_calls = 0;
+  int timer_calls = 0;
+  MemberIoWatcher<WatcherOwner, &WatcherOwner::OnIo> io;
+  MemberTimer<WatcherOwner, &WatcherOwner::OnTimer> timer;
+};
+
+TEST(MemberWatchersTest, IoAndTimerCallTheirOwner) {
+  static_assert(sizeof(MemberIoWatcher<WatcherOwner, &WatcherOwner::OnIo>) == sizeof(ev_io));
+  static_assert(sizeof(MemberTimer<WatcherOwner, &WatcherOwner::OnTimer>) == sizeof(ev_timer));
+  int fds[2];
+  ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, fds), 0);
+  EventLoop loop;
+  Timer guard(loop, [&] { loop.Stop(); });  // deadline: the test never hangs
+  guard.Start(5);
+  WatcherOwner owner(loop, fds[0]);
+  owner.fd_to_drain = fds[0];
+
+  // Timer: fires once, may re-arm itself, Stop cancels.
+  owner.timer.Start(loop, 0.001);
+  EXPECT_TRUE(owner.timer.active());
+  loop.Run();
+  EXPECT_EQ(owner.timer_calls, 2);
+  EXPECT_FALSE(owner.timer.active());
+  owner.timer.Start(loop, 0.001);
+  owner.timer.Stop(loop);
+  EXPECT_FALSE(owner.timer.active());
+
+  // Io: events() reflects what is watched; a write on the peer wakes it.
+  EXPECT_EQ(owner.io.events(), 0);
+  owner.io.Watch(loop, EV_READ | EV_WRITE);
+  EXPECT_EQ(owner.io.events(), EV_READ | EV_WRITE);
+  owner.io.Watch(loop, EV_READ);
+  EXPECT_EQ(owner.io.events(), EV_READ);
+  ASSERT_EQ(write(fds[1], "x", 1), 1);
+  loop.Run();
+  EXPECT_EQ(owner.io_calls, 1);
+  EXPECT_EQ(owner.last_revents & EV_READ, EV_READ);
+  owner.io.Watch(loop, 0);
+  EXPECT_EQ(owner.io.events(), 0);
+  EXPECT_EQ(owner.timer_calls, 2);  // the stopped timer never fired
+  close(fds[0]);
+  close(fds[1]);
 }
 
 TEST(BufferTest, AppendConsumeReserve) {

@@ -27,6 +27,21 @@ TEST(ObjectSlabTest, ReusesFreedSlotsAndPacksChunks) {
   slab.Free(b);
 }
 
+TEST(ObjectSlabTest, SlotsFollowTheRequestedAlignment) {
+  ObjectSlab slab(100, 8);
+  EXPECT_EQ(slab.slot_size(), 104u);
+  void* a = slab.Allocate();
+  void* b = slab.Allocate();
+  EXPECT_EQ(static_cast<char*>(b) - static_cast<char*>(a), 104);
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(b) % 8, 0u);
+  slab.Free(a);
+  slab.Free(b);
+  struct alignas(8) Odd {
+    char bytes[312];
+  };
+  EXPECT_EQ(ObjectSlab(sizeof(Odd), alignof(Odd)).slot_size(), 312u);
+}
+
 struct Tracked final {
   PORTICO_SLAB_ALLOCATED(Tracked)
   explicit Tracked(int v) : value(v) {}

@@ -16,13 +16,15 @@
 namespace portico::dataplane::http {
 
 // What a request handler may know about the client connection.
+// Every connection keeps one, so it is compact (64 bytes): static strings
+// as views, the ports next to the address.
 struct ConnectionInfo {
   uint64_t id = 0;
+  std::string_view scheme = "http";  // of the listener; a static string
+  std::string_view protocol;         // "HTTP/1.1", "HTTP/1.0", "HTTP/2"
   net::IpAddress peer;
   uint16_t peer_port = 0;
-  std::string scheme = "http";  // of the listener
   uint16_t local_port = 0;
-  std::string_view protocol;  // "HTTP/1.1", "HTTP/1.0", "HTTP/2"
 };
 
 // The upstream end of a websocket once it answered 101 Switching Protocols:

@@ -36,6 +36,12 @@ constexpr double kLingerSeconds = 2;
 // RFC 9113 3.4: how an HTTP/2 connection with prior knowledge opens.
 constexpr std::string_view kHttp2Preface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 
+// Every idle keep-alive connection is one of these (docs/benchmarks.md,
+// "Profiling and optimisations" item 3): state that only a request in
+// progress needs belongs in RequestState.
+static_assert(sizeof(void*) != 8 || sizeof(ServerConnection) <= 312,
+              "an idle HTTP/1.1 connection grew: move request-only state into RequestState");
+
 ServerConnection* Self(llhttp_t* p) { return static_cast<ServerConnection*>(p->data); }
 
 }  // namespace
@@ -73,21 +79,32 @@ ServerConnection::ServerConnection(event::EventLoop& loop,
                                    http::RequestHandlerFactory& factory)
     : loop_(loop),
       transport_(std::move(transport)),
-      info_(std::move(info)),
       owner_(owner),
       factory_(factory),
-      io_(loop, transport_->fd(), [this](int revents) { OnIo(revents); }),
-      timer_(loop, [this] { OnTimeout(); }) {
-  llhttp_init(&parser_, HTTP_REQUEST, &ParserCallbacks::Get());
-  parser_.data = this;
+      info_(std::move(info)),
+      io_(this, transport_->fd()),
+      timer_(this) {
   info_.protocol = "HTTP/1.1";
 }
 
-ServerConnection::~ServerConnection() = default;
+ServerConnection::~ServerConnection() {
+  io_.Stop(loop_);
+  timer_.Stop(loop_);
+}
+
+ServerConnection::RequestState::RequestState() {
+  llhttp_init(&parser, HTTP_REQUEST, &ParserCallbacks::Get());
+}
+
+void ServerConnection::ParkIfIdle() {
+  if (state_ != State::kIdle || handler_ || !in_.empty() || executing_) return;
+  req_.reset();
+  in_.ShrinkIfIdle();
+}
 
 void ServerConnection::Start() {
   // A new connection must send its first request within the header timeout.
-  timer_.Start(settings().header_timeout);
+  timer_.Start(loop_, settings().header_timeout);
   UpdateReadInterest();
 }
 
@@ -140,7 +157,7 @@ bool ServerConnection::ReadOnce() {
     Close();
     return false;
   }
-  if (state_ == State::kBody) timer_.Start(settings().body_timeout);
+  if (state_ == State::kBody) timer_.Start(loop_, settings().body_timeout);
   ProcessInput();
   return true;
 }
@@ -151,11 +168,19 @@ void ServerConnection::ProcessInput() {
   if (MaybeHandOffHttp2()) return;
   // One request at a time: pipelined requests wait in `in_` for the response.
   while (!in_.empty() && !(handler_ && request_complete_)) {
+    if (req_ == nullptr) {
+      // A request's first byte: the parser and the parse state come back.
+      req_ = std::make_unique<RequestState>();
+      req_->parser.data = this;
+      req_->settings = owner_.http1_settings();
+    }
     const char* begin = in_.data();
     const char last = begin[in_.size() - 1];
-    exec_begin_ = begin;
-    llhttp_errno_t err = llhttp_execute(&parser_, begin, in_.size());
-    exec_prev_byte_ = last;
+    req_->exec_begin = begin;
+    executing_ = true;
+    llhttp_errno_t err = llhttp_execute(&req_->parser, begin, in_.size());
+    executing_ = false;
+    req_->exec_prev_byte = last;
     if (err == HPE_OK) {
       in_.Consume(in_.size());
       break;
@@ -164,7 +189,7 @@ void ServerConnection::ProcessInput() {
       // Paused at the end of a message. Upgrades other than websocket had
       // their headers stripped before the request went upstream, so the
       // connection stays plain HTTP/1.1.
-      in_.Consume(llhttp_get_error_pos(&parser_) - begin);
+      in_.Consume(llhttp_get_error_pos(&req_->parser) - begin);
       // A websocket request: what follows belongs to the tunnel, if any.
       if (upgrade_pending_) break;
       if (h2c_upgrade_) {
@@ -172,9 +197,9 @@ void ServerConnection::ProcessInput() {
         return;
       }
       if (err == HPE_PAUSED_UPGRADE) {
-        llhttp_resume_after_upgrade(&parser_);
+        llhttp_resume_after_upgrade(&req_->parser);
       } else {
-        llhttp_resume(&parser_);
+        llhttp_resume(&req_->parser);
       }
       if (state_ == State::kClosed || state_ == State::kLingering) return;
       continue;
@@ -186,11 +211,11 @@ void ServerConnection::ProcessInput() {
       return;
     }
     // A protocol error: a codec error is 400 unless a callback chose better.
-    int status = reject_status_ != 0 ? reject_status_ : 400;
+    int status = req_->reject_status != 0 ? req_->reject_status : 400;
     // A well-formed but unsupported version (HTTP/1.2, HTTP/3.0) is 505;
     // a mangled request line stays 400.
     if (err == HPE_INVALID_VERSION &&
-        std::string_view(llhttp_get_error_reason(&parser_)) == "Invalid HTTP version") {
+        std::string_view(llhttp_get_error_reason(&req_->parser)) == "Invalid HTTP version") {
       status = 505;
     }
     owner_.OnProtocolError(status);
@@ -204,7 +229,10 @@ void ServerConnection::ProcessInput() {
     SendError(status);
     return;
   }
-  if (state_ != State::kClosed) UpdateReadInterest();
+  if (state_ == State::kClosed) return;
+  // A response sent while llhttp still held the input (a local reply) parks here.
+  ParkIfIdle();
+  UpdateReadInterest();
 }
 
 void ServerConnection::ScheduleProcessInput() {
@@ -214,19 +242,21 @@ void ServerConnection::ScheduleProcessInput() {
 }
 
 int ServerConnection::OnMessageBegin() {
-  // Allocated per request (or reused by a pipelined one), released when the
-  // connection parks: an idle connection carries no parse state.
-  if (req_ == nullptr) {
-    req_ = std::make_unique<RequestState>();
-  } else {
-    *req_ = RequestState();
-  }
+  // The state is allocated at the request's first byte (ProcessInput), reused
+  // by a pipelined one, released when the connection parks: an idle
+  // connection carries no parse state. The parser itself carries on.
+  RequestState& r = *req_;
+  r.head = http::RequestHead();
+  r.url.clear();
+  r.field.clear();
+  r.value.clear();
+  r.h2c_settings.clear();
   // The limits stay those of the request's start, whatever a config change does.
-  req_->settings = owner_.http1_settings();
-  in_value_ = false;
-  header_bytes_ = 0;
-  body_bytes_ = 0;
-  reject_status_ = 0;
+  r.settings = owner_.http1_settings();
+  r.in_value = false;
+  r.header_bytes = 0;
+  r.body_bytes = 0;
+  r.reject_status = 0;
   request_complete_ = false;
   discard_body_ = false;
   response_started_ = false;
@@ -234,7 +264,7 @@ int ServerConnection::OnMessageBegin() {
   state_ = State::kHeaders;
   // Slow senders: the whole header section must arrive within the timeout,
   // however the bytes trickle in.
-  timer_.Start(settings().header_timeout);
+  timer_.Start(loop_, settings().header_timeout);
   return 0;
 }
 
@@ -245,11 +275,11 @@ int ServerConnection::OnUrl(const char* at, size_t len) {
 }
 
 int ServerConnection::OnHeaderField(const char* at, size_t len) {
-  if (in_value_) {
+  if (req_->in_value) {
     if (int rc = CommitHeader(); rc != 0) return rc;
   }
-  header_bytes_ += len;
-  if (header_bytes_ > settings().max_header_bytes) return Reject(431);
+  req_->header_bytes += len;
+  if (req_->header_bytes > settings().max_header_bytes) return Reject(431);
   req_->field.append(at, len);
   return 0;
 }
@@ -259,18 +289,18 @@ int ServerConnection::OnHeaderValue(const char* at, size_t len) {
   // previous value). RFC 9112 5.2 lets a proxy reject it, and it is a classic
   // smuggling vector, so look back: whitespace preceded by LF means a fold.
   const char* p = at;
-  while (p > exec_begin_ && (p[-1] == ' ' || p[-1] == '\t')) --p;
-  char before = p > exec_begin_ ? p[-1] : exec_prev_byte_;
+  while (p > req_->exec_begin && (p[-1] == ' ' || p[-1] == '\t')) --p;
+  char before = p > req_->exec_begin ? p[-1] : req_->exec_prev_byte;
   if (before == '\n') return Reject(400);
-  in_value_ = true;
-  header_bytes_ += len;
-  if (header_bytes_ > settings().max_header_bytes) return Reject(431);
+  req_->in_value = true;
+  req_->header_bytes += len;
+  if (req_->header_bytes > settings().max_header_bytes) return Reject(431);
   req_->value.append(at, len);
   return 0;
 }
 
 int ServerConnection::CommitHeader() {
-  in_value_ = false;
+  req_->in_value = false;
   if (req_->head.headers.size() >= settings().max_headers) return Reject(431);
   if (!IsValidFieldName(req_->field) || !IsValidFieldValue(req_->value)) return Reject(400);
   std::string name = absl::AsciiStrToLower(req_->field);
@@ -282,22 +312,24 @@ int ServerConnection::CommitHeader() {
 }
 
 int ServerConnection::OnHeadersComplete() {
-  if (in_value_ || !req_->field.empty()) {
+  if (req_->in_value || !req_->field.empty()) {
     if (int rc = CommitHeader(); rc != 0) return rc;
   }
-  req_->head.method = llhttp_method_name(static_cast<llhttp_method_t>(llhttp_get_method(&parser_)));
-  req_->head.version = llhttp_get_http_major(&parser_) * 10 + llhttp_get_http_minor(&parser_);
+  req_->head.method =
+      llhttp_method_name(static_cast<llhttp_method_t>(llhttp_get_method(&req_->parser)));
+  req_->head.version =
+      llhttp_get_http_major(&req_->parser) * 10 + llhttp_get_http_minor(&req_->parser);
   if (req_->head.version != 11 && req_->head.version != 10) return Reject(505);
   req_->head.scheme = info_.scheme;
   if (auto status = ParseRequestTarget(req_->url, req_->head); status != 0) return Reject(status);
   if (auto status = ValidateRequestHeaders(req_->head); status != 0) return Reject(status);
 
-  const bool chunked = (parser_.flags & F_CHUNKED) != 0;
+  const bool chunked = (req_->parser.flags & F_CHUNKED) != 0;
   if (chunked) {
     req_->head.has_body = true;
-  } else if (parser_.flags & F_CONTENT_LENGTH) {
-    req_->head.content_length = parser_.content_length;
-    req_->head.has_body = parser_.content_length > 0;
+  } else if (req_->parser.flags & F_CONTENT_LENGTH) {
+    req_->head.content_length = req_->parser.content_length;
+    req_->head.has_body = req_->parser.content_length > 0;
   }
   if (settings().max_body_bytes > 0 && req_->head.content_length &&
       *req_->head.content_length > settings().max_body_bytes) {
@@ -311,7 +343,7 @@ int ServerConnection::OnHeadersComplete() {
     req_->head.expect_continue = req_->head.version == 11 && req_->head.has_body;
     req_->head.headers.Remove("expect");
   }
-  if (!llhttp_should_keep_alive(&parser_) || owner_.draining() ||
+  if (!llhttp_should_keep_alive(&req_->parser) || owner_.draining() ||
       requests_ + 1 >= settings().max_keepalive_requests) {
     close_after_response_ = true;
   }
@@ -320,7 +352,7 @@ int ServerConnection::OnHeadersComplete() {
     h2c_upgrade_ = true;
     ++requests_;
     state_ = State::kWaiting;
-    timer_.Stop();
+    timer_.Stop(loop_);
     return 0;
   }
   if (IsWebsocketUpgrade()) {
@@ -334,9 +366,9 @@ int ServerConnection::OnHeadersComplete() {
   info_.protocol = req_->head.version == 10 ? "HTTP/1.0" : "HTTP/1.1";
   state_ = req_->head.has_body ? State::kBody : State::kWaiting;
   if (req_->head.has_body) {
-    timer_.Start(settings().body_timeout);
+    timer_.Start(loop_, settings().body_timeout);
   } else {
-    timer_.Stop();
+    timer_.Stop(loop_);
   }
   handler_ = factory_.NewRequest(*this);
   bool end_stream = !req_->head.has_body;
@@ -345,12 +377,13 @@ int ServerConnection::OnHeadersComplete() {
 }
 
 int ServerConnection::OnBodyData(const char* at, size_t len) {
-  body_bytes_ += len;
+  req_->body_bytes += len;
   if (discard_body_) {
-    if (body_bytes_ > kMaxDiscard) return Reject(400);
+    if (req_->body_bytes > kMaxDiscard) return Reject(400);
     return 0;
   }
-  if (settings().max_body_bytes > 0 && body_bytes_ > settings().max_body_bytes) return Reject(413);
+  if (settings().max_body_bytes > 0 && req_->body_bytes > settings().max_body_bytes)
+    return Reject(413);
   if (handler_) handler_->OnBody(std::string_view(at, len), false);
   return 0;
 }
@@ -358,7 +391,7 @@ int ServerConnection::OnBodyData(const char* at, size_t len) {
 int ServerConnection::OnMessageComplete() {
   request_complete_ = true;
   if (h2c_upgrade_) return HPE_PAUSED;
-  timer_.Stop();
+  timer_.Stop(loop_);
   bool had_body = state_ == State::kBody;
   state_ = State::kWaiting;
   if (handler_ && had_body && !discard_body_) handler_->OnBody({}, true);
@@ -368,7 +401,7 @@ int ServerConnection::OnMessageComplete() {
     if (close_after_response_) {
       FinishWithClose();
     } else {
-      timer_.Start(settings().keepalive_timeout);
+      timer_.Start(loop_, settings().keepalive_timeout);
     }
   }
   // Stop after each message so pipelined requests wait their turn.
@@ -376,7 +409,7 @@ int ServerConnection::OnMessageComplete() {
 }
 
 int ServerConnection::Reject(int status) {
-  reject_status_ = status;
+  req_->reject_status = status;
   return HPE_USER;
 }
 
@@ -462,7 +495,7 @@ void ServerConnection::PauseRequestBody() {
 void ServerConnection::ResumeRequestBody() {
   if (!body_paused_) return;
   body_paused_ = false;
-  if (state_ == State::kBody) timer_.Start(settings().body_timeout);
+  if (state_ == State::kBody) timer_.Start(loop_, settings().body_timeout);
   UpdateReadInterest();
   if (!in_.empty()) ScheduleProcessInput();
 }
@@ -492,9 +525,8 @@ void ServerConnection::ResponseComplete() {
   }
   state_ = State::kIdle;
   // Parked: the next request's first byte allocates again.
-  if (in_.empty()) req_.reset();
-  in_.ShrinkIfIdle();
-  timer_.Start(settings().keepalive_timeout);
+  ParkIfIdle();
+  timer_.Start(loop_, settings().keepalive_timeout);
   Flush();
   if (state_ == State::kClosed) return;
   if (!in_.empty()) {
@@ -519,7 +551,7 @@ void ServerConnection::UpdateReadInterest() {
   if (state_ == State::kClosed) return;
   bool want_read = WantRead();
   bool want_write = !out_.empty() || (want_read && transport_->ReadWantsWrite());
-  io_.Watch((want_read ? EV_READ : 0) | (want_write ? EV_WRITE : 0));
+  io_.Watch(loop_, (want_read ? EV_READ : 0) | (want_write ? EV_WRITE : 0));
 }
 
 void ServerConnection::ScheduleFlush() {
@@ -555,7 +587,7 @@ void ServerConnection::Flush() {
     // scheduled before the response completed comes here again.)
     write_shut_ = true;
     transport_->ShutdownWrite();
-    timer_.Start(kLingerSeconds);
+    timer_.Start(loop_, kLingerSeconds);
   }
   UpdateReadInterest();
 }
@@ -571,7 +603,7 @@ bool ServerConnection::NothingMoreExpected() const {
 
 void ServerConnection::FinishWithClose() {
   state_ = State::kLingering;
-  timer_.Stop();
+  timer_.Stop(loop_);
   Flush();
 }
 
@@ -610,8 +642,8 @@ bool ServerConnection::MaybeHandOffHttp2() {
     return true;
   }
   state_ = State::kClosed;
-  io_.Watch(0);
-  timer_.Stop();
+  io_.Watch(loop_, 0);
+  timer_.Stop(loop_);
   std::string taken(input);
   in_.Clear();
   owner_.OnHttp2Preface(this, std::move(transport_), std::move(taken));
@@ -644,8 +676,8 @@ bool ServerConnection::IsH2cUpgrade(std::string* settings_payload) const {
 
 void ServerConnection::HandOffUpgradedHttp2() {
   state_ = State::kClosed;
-  io_.Watch(0);
-  timer_.Stop();
+  io_.Watch(loop_, 0);
+  timer_.Stop(loop_);
   http::RequestHead head = std::move(req_->head);
   for (const char* name : {"upgrade", "http2-settings", "connection"}) head.headers.Remove(name);
   std::string output =
@@ -679,8 +711,8 @@ void ServerConnection::SendUpgrade(http::ResponseHead head, http::UpgradedUpstre
     loop_.DeferDelete(std::move(handler));
   }
   state_ = State::kClosed;
-  io_.Watch(0);
-  timer_.Stop();
+  io_.Watch(loop_, 0);
+  timer_.Stop(loop_);
   std::string output(out_.view());
   std::string input(in_.view());
   out_.Clear();
@@ -692,8 +724,8 @@ void ServerConnection::SendUpgrade(http::ResponseHead head, http::UpgradedUpstre
 void ServerConnection::Close() {
   if (state_ == State::kClosed) return;
   state_ = State::kClosed;
-  io_.Watch(0);
-  timer_.Stop();
+  io_.Watch(loop_, 0);
+  timer_.Stop(loop_);
   if (handler_) {
     auto handler = std::move(handler_);
     handler->OnAbort();

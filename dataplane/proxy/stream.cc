@@ -136,7 +136,8 @@ bool Stream::EnforceHttps(const http::RequestHead& head, std::string_view path) 
   if (!route_->hsts.empty() && conn.scheme == "https") hsts_ = route_->hsts;
   if (route_->https_redirect_code == 0) return false;
   if (!policy::WantsHttpsRedirect(config_->settings.trusted_proxies,
-                                  {conn.peer, conn.scheme, conn.local_port}, head.headers, path)) {
+                                  {conn.peer, std::string(conn.scheme), conn.local_port},
+                                  head.headers, path)) {
     return false;
   }
   // Without a host there is nowhere to send the client: serve it as is.
@@ -162,7 +163,7 @@ void Stream::ProxyTo(const std::string& cluster_name, http::RequestHead& head) {
   head.upgrade_websocket = websocket_;
   // (The codec writes "Connection: upgrade" for it.)
   if (websocket_) head.headers.Add("upgrade", "websocket");
-  policy::ConnectionInfo forwarded_conn{conn.peer, conn.scheme, conn.local_port};
+  policy::ConnectionInfo forwarded_conn{conn.peer, std::string(conn.scheme), conn.local_port};
   policy::ClientIdentity identity;
   policy::ApplyForwardedHeaders(config_->settings.trusted_proxies, forwarded_conn, head.authority,
                                 head.headers, &identity);

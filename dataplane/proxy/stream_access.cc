@@ -23,7 +23,7 @@ bool Stream::RefusedByAccessPolicy(const http::RequestHead& head) {
   const http::ConnectionInfo& conn = sink_.connection();
   const net::IpAddress client =
       policy::ResolveClient(config_->settings.trusted_proxies,
-                            {conn.peer, conn.scheme, conn.local_port}, head.headers)
+                            {conn.peer, std::string(conn.scheme), conn.local_port}, head.headers)
           .client;
   auto refuse = [&](RejectPolicy policy, int status, uint32_t retry_after) {
     worker_.stats().policy_rejections[static_cast<size_t>(policy)].Inc();

@@ -25,7 +25,7 @@ void Stream::StartExternalAuth(http::RequestHead& head) {
     return;
   }
   const http::ConnectionInfo& conn = sink_.connection();
-  const policy::ConnectionInfo forwarded_conn{conn.peer, conn.scheme, conn.local_port};
+  const policy::ConnectionInfo forwarded_conn{conn.peer, std::string(conn.scheme), conn.local_port};
   http::HeaderMap headers = head.headers;
   policy::ClientIdentity identity;
   policy::ApplyForwardedHeaders(config_->settings.trusted_proxies, forwarded_conn, head.authority,

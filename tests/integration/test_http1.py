@@ -242,3 +242,54 @@ def test_idle_keepalive_connection_is_closed_after_keepalive_timeout(launch):
         start = time.monotonic()
         assert conn.closed_by_peer(timeout=4), "idle connection still open after 4s"
         assert time.monotonic() - start >= 0.8
+
+
+# An idle connection keeps no parser (docs/benchmarks.md, "Profiling and
+# optimisations" item 3): each request after a park starts a fresh one. These
+# pin that what the client sees does not change.
+
+
+def test_requests_after_parking_parse_from_any_split(env):
+    """After a response parks the connection, the next request may arrive one
+    byte at a time, or preceded by the empty line RFC 9112 2.2 tolerates."""
+    proxy, _ = env
+    with Conn(proxy.port) as conn:
+        assert conn.request("GET", "/first").json()["target"] == "/first"
+        for byte in b"GET /second HTTP/1.1\r\nHost: a\r\n\r\n":
+            conn.sock.sendall(bytes([byte]))
+        assert conn.read_response().json()["target"] == "/second"
+        conn.send(b"\r\nGET /third HTTP/1.1\r\nHost: a\r\n\r\n")
+        assert conn.read_response().json()["target"] == "/third"
+        conn.send(b"POST /fourth HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhel")
+        conn.send(b"lo")
+        echo = conn.read_response().json()
+        assert echo["target"] == "/fourth" and echo["body_preview"] == "hello"
+
+
+def test_keepalive_after_local_replies_then_idle_timeout(launch):
+    """A local reply (404 here) sent while the request is still being parsed
+    parks the connection too: later requests work, pipelined ones included,
+    and the keep-alive timeout still closes it on time."""
+    backend = launch.backend()
+    proxy = launch.dataplane(single_route_snapshot(backend, hostnames=["known.example"],
+                                                   settings={"keepaliveTimeout": "1s"}))
+    with Conn(proxy.port) as conn:
+        assert conn.request("GET", "/a", host="unknown.example").status == 404
+        assert conn.request("GET", "/b", host="known.example").status == 200
+        conn.send(b"GET /c HTTP/1.1\r\nHost: unknown.example\r\n\r\n"
+                  b"GET /d HTTP/1.1\r\nHost: known.example\r\n\r\n")
+        assert conn.read_response().status == 404
+        assert conn.read_response().json()["target"] == "/d"
+        assert conn.request("GET", "/e", host="unknown.example").status == 404
+        start = time.monotonic()
+        assert conn.closed_by_peer(timeout=4), "idle connection still open after 4s"
+        assert time.monotonic() - start >= 0.8
+
+
+def test_new_connection_that_stays_silent_is_closed_after_header_timeout(launch):
+    backend = launch.backend()
+    proxy = launch.dataplane(single_route_snapshot(backend, settings={"clientHeaderTimeout": "1s"}))
+    with Conn(proxy.port) as conn:
+        start = time.monotonic()
+        assert conn.closed_by_peer(timeout=4), "silent connection still open after 4s"
+        assert time.monotonic() - start >= 0.8
