@@ -1,5 +1,8 @@
 #include "dataplane/event/buffer_pool.h"
 
+#include <sys/mman.h>
+
+#include <cstring>
 #include <string>
 #include <thread>
 
@@ -24,13 +27,58 @@ TEST(BufferPoolTest, ReusesGivenBlocks) {
   EXPECT_EQ(pool.free_blocks(), 2u);
 }
 
-TEST(BufferPoolTest, KeepsAtMostTheCap) {
+bool Resident(const char* block) {
+  unsigned char vec = 0;
+  EXPECT_EQ(mincore(const_cast<char*>(block), BufferPool::kBlockSize, &vec), 0);
+  return (vec & 1) != 0;
+}
+
+TEST(BufferPoolTest, TrimReleasesTheBlocksBeyondTheCapThatStayedFree) {
   BufferPool pool;
   std::vector<char*> blocks;
-  for (size_t i = 0; i < BufferPool::kMaxFreeBlocks + 10; ++i) blocks.push_back(pool.Take());
+  for (size_t i = 0; i < BufferPool::kMaxFreeBlocks + 10; ++i) {
+    blocks.push_back(pool.Take());
+    memset(blocks.back(), 'x', BufferPool::kBlockSize);  // resident now
+  }
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(blocks[0]) % 4096, 0u);  // whole pages
   for (char* block : blocks) pool.Give(block);
-  EXPECT_EQ(pool.free_blocks(), BufferPool::kMaxFreeBlocks);
+  EXPECT_EQ(pool.free_blocks(), BufferPool::kMaxFreeBlocks + 10);
   EXPECT_EQ(pool.outstanding(), 0);
+  // They were all in use since the last Trim (there was none): kept.
+  EXPECT_EQ(pool.Trim(), 0u);
+  // A second later nobody needed them: the 10 coldest give their pages back.
+  EXPECT_EQ(pool.Trim(), 10u);
+  EXPECT_EQ(pool.free_blocks(), BufferPool::kMaxFreeBlocks);
+  EXPECT_EQ(pool.released_blocks(), 10u);
+  EXPECT_FALSE(Resident(blocks[0]));  // given first: the bottom of the stack
+  EXPECT_TRUE(Resident(blocks.back()));
+  EXPECT_EQ(pool.Trim(), 0u);  // at the cap
+
+  // Warm blocks come back first, then the released ones (zeroed again).
+  std::vector<char*> again;
+  for (size_t i = 0; i < BufferPool::kMaxFreeBlocks + 1; ++i) again.push_back(pool.Take());
+  EXPECT_EQ(pool.free_blocks(), 0u);
+  EXPECT_EQ(pool.released_blocks(), 9u);
+  EXPECT_EQ(again.back()[0], 0);
+  again.back()[0] = 'y';
+  for (char* block : again) pool.Give(block);
+  // Used since the last Trim: nothing goes.
+  EXPECT_EQ(pool.Trim(), 0u);
+  EXPECT_EQ(pool.Trim(), 1u);
+}
+
+TEST(BufferPoolTest, BlocksBusyAtTheLowWaterMarkStay) {
+  BufferPool pool;
+  std::vector<char*> blocks;
+  for (size_t i = 0; i < BufferPool::kMaxFreeBlocks + 20; ++i) blocks.push_back(pool.Take());
+  for (char* block : blocks) pool.Give(block);
+  pool.Trim();  // the interval starts with 52 free blocks
+  // During the next interval at most 45 stayed free at any time.
+  std::vector<char*> busy;
+  for (int i = 0; i < 7; ++i) busy.push_back(pool.Take());
+  for (char* block : busy) pool.Give(block);
+  EXPECT_EQ(pool.Trim(), 13u);  // 45 - 32
+  EXPECT_EQ(pool.free_blocks(), BufferPool::kMaxFreeBlocks + 7);
 }
 
 TEST(BufferPoolTest, EmptiedBufferGivesItsBlockBack) {

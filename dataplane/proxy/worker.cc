@@ -7,6 +7,7 @@
 
 #include "absl/container/flat_hash_set.h"
 #include "common/log.h"
+#include "dataplane/event/buffer_pool.h"
 #include "dataplane/event/socket.h"
 #include "dataplane/proxy/proxy_header_connection.h"
 #include "dataplane/proxy/stream.h"
@@ -121,6 +122,8 @@ void Worker::Run() {
 void Worker::StartGaugeTimer() {
   // Pool sizes are plain fields of this thread; the admin thread sees copies.
   UpdatePoolGauges();
+  // Buffer blocks a burst left free give their pages back (idle memory).
+  if (event::BufferPool* buffers = event::BufferPool::ThisThread()) buffers->Trim();
   gauge_timer_.Start(1.0);
 }
 
