@@ -10,6 +10,11 @@
 #include "dataplane/http2/server_stream.h"
 
 namespace portico::dataplane::http2 {
+
+// Every idle HTTP/2 connection is one of these (docs/benchmarks.md,
+// "Profiling and optimisations" item 3): rarely used state goes behind a pointer.
+static_assert(sizeof(void*) != 8 || sizeof(ServerConnection) <= 744,
+              "an idle HTTP/2 connection grew");
 namespace {
 
 // Session output is produced only while less than this waits for the socket,
@@ -83,10 +88,10 @@ ServerConnection::ServerConnection(event::EventLoop& loop,
       factory_(factory),
       settings_(owner.http2_settings()),
       flood_(settings_.flood),
-      io_(loop, transport_->fd(), [this](int revents) { OnIo(revents); }),
-      timer_(loop, [this] { OnTick(); }),
+      io_(this, transport_->fd()),
+      timer_(this),
       initial_input_(std::move(input)),
-      upgrade_(std::move(upgrade)) {
+      upgrade_(upgrade ? std::make_unique<UpgradedRequest>(std::move(*upgrade)) : nullptr) {
   info_.protocol = "HTTP/2";
   nghttp2_option* option = nullptr;
   nghttp2_option_new(&option);
@@ -108,12 +113,14 @@ ServerConnection::ServerConnection(event::EventLoop& loop,
 }
 
 ServerConnection::~ServerConnection() {
+  io_.Stop(loop_);
+  timer_.Stop(loop_);
   if (session_ != nullptr) nghttp2_session_del(session_);
 }
 
 void ServerConnection::Start() {
   idle_since_ = loop_.Now();
-  timer_.Start(kTickSeconds);
+  timer_.Start(loop_, kTickSeconds);
   if (upgrade_) {
     UpgradedRequest upgrade = std::move(*upgrade_);
     upgrade_.reset();
@@ -243,8 +250,8 @@ void ServerConnection::Flush() {
       // All said (GOAWAY): half-close and drain what the client still sends,
       // so unread input does not turn our close into a reset.
       transport_->ShutdownWrite();
-      timer_.Start(kLingerSeconds);
-      io_.Watch(EV_READ);
+      timer_.Start(loop_, kLingerSeconds);
+      io_.Watch(loop_, EV_READ);
       return;
     }
     if (!nghttp2_session_want_read(session_) && !nghttp2_session_want_write(session_)) {
@@ -259,7 +266,7 @@ void ServerConnection::UpdateInterest() {
   if (closed_) return;
   bool want_read = !finishing_ && out_.size() < kOutputHighWatermark;
   bool want_write = !out_.empty() || (want_read && transport_->ReadWantsWrite());
-  io_.Watch((want_read ? EV_READ : 0) | (want_write ? EV_WRITE : 0));
+  io_.Watch(loop_, (want_read ? EV_READ : 0) | (want_write ? EV_WRITE : 0));
 }
 
 void ServerConnection::FinishAfterFlush() {
@@ -315,7 +322,7 @@ void ServerConnection::OnTick() {
     Flush();
     if (closed_) return;
   }
-  timer_.Start(kTickSeconds);
+  timer_.Start(loop_, kTickSeconds);
 }
 
 int ServerConnection::OnBeginFrame(const nghttp2_frame_hd& hd) {
@@ -424,8 +431,8 @@ ServerStream* ServerConnection::FindStream(int32_t stream_id) {
 void ServerConnection::Close() {
   if (closed_) return;
   closed_ = true;
-  io_.Watch(0);
-  timer_.Stop();
+  io_.Watch(loop_, 0);
+  timer_.Stop(loop_);
   for (auto& [id, stream] : streams_) {
     stream->OnClosed();
     loop_.DeferDelete(std::move(stream));

@@ -19,6 +19,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "dataplane/event/buffer.h"
 #include "dataplane/event/event_loop.h"
+#include "dataplane/event/member_watchers.h"
 #include "dataplane/event/object_slab.h"
 #include "dataplane/event/transport.h"
 #include "dataplane/http/server_connection.h"
@@ -130,8 +131,9 @@ class ServerConnection final : public http::ServerConnection {
   http::RequestHandlerFactory& factory_;
   ServerSettings settings_;
   FloodGuard flood_;
-  event::IoWatcher io_;
-  event::Timer timer_;
+  // The bare libev watchers (member_watchers.h): 88 bytes less per connection.
+  event::MemberIoWatcher<ServerConnection, &ServerConnection::OnIo> io_;
+  event::MemberTimer<ServerConnection, &ServerConnection::OnTick> timer_;
   SessionMemory memory_;  // declared before session_: outlives nghttp2_session_del
   nghttp2_session* session_ = nullptr;
   absl::flat_hash_map<int32_t, std::unique_ptr<ServerStream>> streams_;
@@ -142,7 +144,9 @@ class ServerConnection final : public http::ServerConnection {
   // which every idle connection would carry.
   std::vector<int32_t> cut_short_;
   std::string initial_input_;
-  std::optional<UpgradedRequest> upgrade_;
+  // Only an h2c upgrade has one, until Start(): behind a pointer, as it is
+  // 256 bytes that every other connection would carry while idle.
+  std::unique_ptr<UpgradedRequest> upgrade_;
   event::Buffer out_;
   double idle_since_ = 0;           // last moment with no open stream
   double write_blocked_since_ = 0;  // output waiting on the socket since, or 0
