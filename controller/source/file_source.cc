@@ -169,8 +169,113 @@ bool IsManifestFileName(std::string_view name) {
          absl::EndsWithIgnoreCase(n, ".json");
 }
 
+namespace {
+
+std::string PathOf(const std::string& directory, const std::string& name) {
+  return directory.empty() || directory.back() == '/' ? portico::StrCat(directory, name)
+                                                      : portico::StrCat(directory, "/", name);
+}
+
+// What one file contributes, decoded again unless the cache has it with the
+// same identity: nullptr when it contributes nothing (gone, not a regular
+// file, or unreadable, which `failed` says and a diagnostic reports).
+const DecodedFile* ReadOne(const std::string& path, const std::string& name, ManifestCache* cache,
+                           DecodedFile& fresh, std::vector<Diagnostic>& diagnostics, bool& failed) {
+  failed = false;
+  struct stat st;
+  if (stat(path.c_str(), &st) != 0) {
+    int error = errno;
+    // Gone since the listing (its deletion is signalled anyway), unless it
+    // is a dangling symlink, which someone should hear about.
+    if (error != ENOENT || lstat(path.c_str(), &st) == 0) {
+      diagnostics.push_back(
+          FileDiagnostic(portico::StrCat(path, ": cannot read: ", ErrnoText(error))));
+      failed = true;
+    }
+    return nullptr;
+  }
+  if (!S_ISREG(st.st_mode)) return nullptr;  // a directory named "x.yaml" is not a manifest
+  FileIdentity identity = FileIdentity::Of(st);
+  if (cache != nullptr) {
+    if (const DecodedFile* decoded = cache->Lookup(name, identity)) return decoded;
+  }
+  absl::StatusOr<std::string> text = ReadFile(path);
+  if (!text.ok()) {
+    if (!absl::IsNotFound(text.status())) {
+      diagnostics.push_back(FileDiagnostic(std::string(text.status().message())));
+      failed = true;
+    }
+    return nullptr;
+  }
+  // A parse failure already added its diagnostic; the file contributes nothing.
+  DecodeManifests(*text, path, fresh.state, fresh.diagnostics).IgnoreError();
+  // The identity from before the read: if the file changed while it was
+  // read, the next read sees a different one (or its inotify event).
+  return cache != nullptr ? cache->Store(name, identity, std::move(fresh)) : &fresh;
+}
+
+void Add(const std::string& path, const DecodedFile& decoded, LoadedManifests& out) {
+  out.files.push_back(path);
+  Append(decoded.state, out.state);
+  out.diagnostics.insert(out.diagnostics.end(), decoded.diagnostics.begin(),
+                         decoded.diagnostics.end());
+}
+
+void DropAllDuplicates(LoadedManifests& out) {
+  DropDuplicates("Ingress", out.state.ingresses, out.diagnostics);
+  DropDuplicates("IngressClass", out.state.ingress_classes, out.diagnostics);
+  DropDuplicates("Service", out.state.services, out.diagnostics);
+  DropDuplicates("EndpointSlice", out.state.endpoint_slices, out.diagnostics);
+  DropDuplicates("Secret", out.state.secrets, out.diagnostics);
+  DropDuplicates("ConfigMap", out.state.config_maps, out.diagnostics);
+}
+
+// A watched cache between full scans: only the files inotify named and those
+// that failed last time are looked at; the others are as cached (no stat()).
+LoadedManifests LoadChanged(const std::string& directory, ManifestCache& cache,
+                            const ManifestCache::ReadPlan& plan) {
+  std::set<std::string> look = plan.changed;
+  look.insert(cache.failed().begin(), cache.failed().end());
+  std::map<std::string, std::vector<Diagnostic>> failures;  // by name
+  for (const std::string& name : look) {
+    if (!IsManifestFileName(name)) continue;
+    cache.Erase(name);
+    DecodedFile fresh;
+    std::vector<Diagnostic> diagnostics;
+    bool failed;
+    ReadOne(PathOf(directory, name), name, &cache, fresh, diagnostics, failed);
+    cache.SetFailed(name, failed);
+    if (failed) failures.emplace(name, std::move(diagnostics));
+  }
+  // Name order, as a full scan gives.
+  LoadedManifests out;
+  auto failure = failures.begin();
+  auto add_failures_before = [&](const std::string* name) {
+    for (; failure != failures.end() && (name == nullptr || failure->first < *name); ++failure) {
+      out.diagnostics.insert(out.diagnostics.end(), failure->second.begin(), failure->second.end());
+    }
+  };
+  cache.ForEach([&](const std::string& name, const DecodedFile& decoded) {
+    add_failures_before(&name);
+    Add(PathOf(directory, name), decoded, out);
+  });
+  add_failures_before(nullptr);
+  DropAllDuplicates(out);
+  return out;
+}
+
+}  // namespace
+
 absl::StatusOr<LoadedManifests> LoadManifestDirectory(const std::string& directory,
                                                       ManifestCache* cache) {
+  std::unique_lock<std::mutex> cache_lock;
+  ManifestCache::ReadPlan plan;
+  const auto scan_start = std::chrono::steady_clock::now();
+  if (cache != nullptr) {
+    cache_lock = std::unique_lock<std::mutex>(cache->reader_mutex());
+    plan = cache->BeginRead();
+    if (!plan.full) return LoadChanged(directory, *cache, plan);
+  }
   std::vector<std::string> names;
   {
     DIR* dir = opendir(directory.c_str());
@@ -192,59 +297,23 @@ absl::StatusOr<LoadedManifests> LoadManifestDirectory(const std::string& directo
   }
   std::sort(names.begin(), names.end());
 
-  std::unique_lock<std::mutex> cache_lock;
-  if (cache != nullptr) {
-    cache_lock = std::unique_lock<std::mutex>(cache->reader_mutex());
-    cache->BeginRead();
-  }
   LoadedManifests out;
   std::set<std::string> seen;
   for (const std::string& name : names) {
-    std::string path = directory.empty() || directory.back() == '/'
-                           ? portico::StrCat(directory, name)
-                           : portico::StrCat(directory, "/", name);
-    struct stat st;
-    if (stat(path.c_str(), &st) != 0) {
-      int error = errno;
-      // Gone since the listing (its deletion is signalled anyway), unless it
-      // is a dangling symlink, which someone should hear about.
-      if (error != ENOENT || lstat(path.c_str(), &st) == 0) {
-        out.diagnostics.push_back(
-            FileDiagnostic(portico::StrCat(path, ": cannot read: ", ErrnoText(error))));
-      }
-      continue;
-    }
-    if (!S_ISREG(st.st_mode)) continue;  // a directory named "x.yaml" is not a manifest
-    FileIdentity identity = FileIdentity::Of(st);
-    const DecodedFile* decoded = cache != nullptr ? cache->Lookup(name, identity) : nullptr;
+    std::string path = PathOf(directory, name);
     DecodedFile fresh;
-    if (decoded == nullptr) {
-      absl::StatusOr<std::string> text = ReadFile(path);
-      if (!text.ok()) {
-        if (!absl::IsNotFound(text.status())) {
-          out.diagnostics.push_back(FileDiagnostic(std::string(text.status().message())));
-        }
-        continue;
-      }
-      // A parse failure already added its diagnostic; the file contributes nothing.
-      DecodeManifests(*text, path, fresh.state, fresh.diagnostics).IgnoreError();
-      // The identity from before the read: if the file changed while it was
-      // read, the next read sees a different one (or its inotify event).
-      decoded = cache != nullptr ? cache->Store(name, identity, std::move(fresh)) : &fresh;
-    }
+    bool failed;
+    const DecodedFile* decoded = ReadOne(path, name, cache, fresh, out.diagnostics, failed);
+    if (cache != nullptr && failed) cache->SetFailed(name, true);
+    if (decoded == nullptr) continue;
     seen.insert(name);
-    out.files.push_back(path);
-    Append(decoded->state, out.state);
-    out.diagnostics.insert(out.diagnostics.end(), decoded->diagnostics.begin(),
-                           decoded->diagnostics.end());
+    Add(path, *decoded, out);
   }
-  if (cache != nullptr) cache->Retain(seen);
-  DropDuplicates("Ingress", out.state.ingresses, out.diagnostics);
-  DropDuplicates("IngressClass", out.state.ingress_classes, out.diagnostics);
-  DropDuplicates("Service", out.state.services, out.diagnostics);
-  DropDuplicates("EndpointSlice", out.state.endpoint_slices, out.diagnostics);
-  DropDuplicates("Secret", out.state.secrets, out.diagnostics);
-  DropDuplicates("ConfigMap", out.state.config_maps, out.diagnostics);
+  if (cache != nullptr) {
+    cache->Retain(seen);
+    cache->EndFullScan(scan_start);
+  }
+  DropAllDuplicates(out);
   return out;
 }
 

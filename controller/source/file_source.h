@@ -9,11 +9,12 @@
 //   ev_io on source->fd() (EV_READ) -> if (source->DrainEvents()) arm the
 //   debounce timer -> on expiry Apply(source->Load())
 //
-// Load() lists and stat()s the whole directory each time, so the result is a
-// function of the directory's contents alone (no event-ordering bugs, nothing
-// to diff); only files that changed since the last Load() are read and
-// decoded again (ManifestCache), which keeps a change among 10,000 Ingresses
-// cheap.
+// Load() gives what the directory holds; only files that changed since the
+// last Load() are read and decoded again (ManifestCache). Between full scans
+// (the first Load(), after lost events or a swapped `..data` link, and at
+// most every few seconds as a safety net) it looks only at the files inotify
+// named, without listing or stat()ing the others, which keeps a change among
+// 10,000 Ingresses cheap.
 
 #include <sys/inotify.h>
 
@@ -83,7 +84,8 @@ class FileSource final : public Source {
   }
 
  private:
-  FileSource(std::string directory, int fd) : directory_(std::move(directory)), fd_(fd) {}
+  FileSource(std::string directory, int fd)
+      : directory_(std::move(directory)), fd_(fd), cache_(/*watched=*/true) {}
 
   void Invalidate(const inotify_event& event);
 

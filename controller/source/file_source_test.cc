@@ -209,6 +209,83 @@ TEST(LoadManifestDirectoryTest, InvalidatedFileIsDecodedAgain) {
   EXPECT_EQ(cache.stores(), 3u);
 }
 
+// A watched cache (FileSource's) believes its invalidations between full
+// scans: it neither lists the directory nor stat()s the files nobody named.
+TEST(LoadManifestDirectoryTest, WatchedCacheLooksOnlyAtNamedFilesBetweenFullScans) {
+  TempDir dir;
+  WriteFile(dir / "a.yaml", ConfigMap("a"));
+  WriteFile(dir / "b.yaml", ConfigMap("b"));
+  WriteFile(dir / "broken.yaml", "kind: [unclosed");
+  ManifestCache cache(/*watched=*/true, std::chrono::hours(1));
+  absl::StatusOr<LoadedManifests> loaded = LoadManifestDirectory(dir.path(), &cache);
+  ASSERT_TRUE(loaded.ok());
+  EXPECT_THAT(ConfigMapNames(*loaded), ElementsAre("a", "b"));
+  EXPECT_EQ(cache.stores(), 3u);
+
+  // Unreported changes are not seen: proof that nothing was stat()ed.
+  WriteFile(dir / ".b.tmp", ConfigMap("b2"));
+  fs::rename(dir / ".b.tmp", dir / "b.yaml");
+  WriteFile(dir / "c.yaml", ConfigMap("c"));
+  loaded = LoadManifestDirectory(dir.path(), &cache);
+  ASSERT_TRUE(loaded.ok());
+  EXPECT_THAT(ConfigMapNames(*loaded), ElementsAre("a", "b"));
+  EXPECT_THAT(loaded->diagnostics, SizeIs(1));  // broken.yaml's, kept with it
+  EXPECT_EQ(cache.stores(), 3u);
+
+  // Reported ones are, in name order, with the others as cached.
+  cache.Invalidate("b.yaml");
+  cache.Invalidate("c.yaml");
+  loaded = LoadManifestDirectory(dir.path(), &cache);
+  ASSERT_TRUE(loaded.ok());
+  EXPECT_THAT(ConfigMapNames(*loaded), ElementsAre("a", "b2", "c"));
+  EXPECT_EQ(cache.stores(), 5u);
+  EXPECT_EQ(loaded->files, (std::vector<std::string>{dir / "a.yaml", dir / "b.yaml",
+                                                     dir / "broken.yaml", dir / "c.yaml"}));
+
+  fs::remove(dir / "a.yaml");
+  cache.Invalidate("a.yaml");
+  loaded = LoadManifestDirectory(dir.path(), &cache);
+  ASSERT_TRUE(loaded.ok());
+  EXPECT_THAT(ConfigMapNames(*loaded), ElementsAre("b2", "c"));
+
+  // Lost events: a full scan again.
+  WriteFile(dir / "d.yaml", ConfigMap("d"));
+  cache.InvalidateAll();
+  loaded = LoadManifestDirectory(dir.path(), &cache);
+  ASSERT_TRUE(loaded.ok());
+  EXPECT_THAT(ConfigMapNames(*loaded), ElementsAre("b2", "c", "d"));
+}
+
+TEST(LoadManifestDirectoryTest, WatchedCacheRetriesFailedFilesAndRescansPeriodically) {
+  TempDir dir;
+  WriteFile(dir / "a.yaml", ConfigMap("a"));
+  fs::create_symlink(dir / "missing-target", dir / "link.yaml");
+  ManifestCache cache(/*watched=*/true, std::chrono::hours(1));
+  absl::StatusOr<LoadedManifests> loaded = LoadManifestDirectory(dir.path(), &cache);
+  ASSERT_TRUE(loaded.ok());
+  ASSERT_THAT(loaded->diagnostics, SizeIs(1));
+  EXPECT_THAT(loaded->diagnostics[0].message, HasSubstr("link.yaml"));
+
+  // A file that failed is looked at on every read: still reported, and
+  // picked up once it can be read (a symlink's target is not watched).
+  loaded = LoadManifestDirectory(dir.path(), &cache);
+  ASSERT_TRUE(loaded.ok());
+  EXPECT_THAT(loaded->diagnostics, SizeIs(1));
+  WriteFile(dir / "missing-target", ConfigMap("target"));
+  loaded = LoadManifestDirectory(dir.path(), &cache);
+  ASSERT_TRUE(loaded.ok());
+  EXPECT_THAT(loaded->diagnostics, IsEmpty());
+  EXPECT_THAT(ConfigMapNames(*loaded), ElementsAre("a", "target"));
+
+  // With the full-scan interval elapsed, an unreported change is seen.
+  ManifestCache eager(/*watched=*/true, milliseconds(0));
+  ASSERT_TRUE(LoadManifestDirectory(dir.path(), &eager).ok());
+  WriteFile(dir / "b.yaml", ConfigMap("b"));
+  loaded = LoadManifestDirectory(dir.path(), &eager);
+  ASSERT_TRUE(loaded.ok());
+  EXPECT_THAT(ConfigMapNames(*loaded), ElementsAre("a", "b", "target"));
+}
+
 TEST(FileSourceTest, SeesAnInPlaceRewriteOfTheSameSize) {
   // Rewritten in place right after a read: same inode, same size, and quite
   // possibly the same coarse timestamp; the inotify event must still win.

@@ -30,20 +30,38 @@ void ManifestCache::InvalidateAll() {
   all_dirty_ = true;
 }
 
-void ManifestCache::BeginRead() {
-  std::set<std::string> dirty;
+ManifestCache::ReadPlan ManifestCache::BeginRead() {
+  ReadPlan plan;
   bool all;
   {
     std::lock_guard<std::mutex> lock(dirty_mutex_);
-    dirty.swap(dirty_);
+    plan.changed.swap(dirty_);
     all = all_dirty_;
     all_dirty_ = false;
   }
   if (all) {
     files_.clear();
-    return;
+    failed_.clear();
+    full_scan_.reset();
+    return plan;
   }
-  for (const std::string& name : dirty) files_.erase(name);
+  for (const std::string& name : plan.changed) files_.erase(name);
+  plan.full = !watched_ || !full_scan_.has_value() ||
+              std::chrono::steady_clock::now() - *full_scan_ >= full_scan_interval_;
+  if (plan.full) failed_.clear();  // the scan finds them again
+  return plan;
+}
+
+void ManifestCache::EndFullScan(std::chrono::steady_clock::time_point started) {
+  full_scan_ = started;
+}
+
+void ManifestCache::SetFailed(const std::string& name, bool failed) {
+  if (failed) {
+    failed_.insert(name);
+  } else {
+    failed_.erase(name);
+  }
 }
 
 const DecodedFile* ManifestCache::Lookup(const std::string& name, const FileIdentity& identity) {

@@ -18,9 +18,11 @@
 
 #include <sys/stat.h>
 
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -49,6 +51,24 @@ struct DecodedFile {
 
 class ManifestCache {
  public:
+  // What a read has to look at.
+  struct ReadPlan {
+    // List and stat() the whole directory (and drop what is gone). Otherwise
+    // only `changed` and the files that failed last time are looked at, and
+    // every other cached file is taken as it is.
+    bool full = true;
+    std::set<std::string> changed;  // names invalidated since the last read
+  };
+
+  // `watched`: every change in the directory is reported through Invalidate()
+  // (an inotify watch), so a read need not stat() every file: it does so
+  // only at the first read, after InvalidateAll(), and when the last full
+  // scan is older than `full_scan_interval` (a safety net for a change the
+  // watch missed). Unwatched, every read is a full scan.
+  explicit ManifestCache(bool watched = false,
+                         std::chrono::milliseconds full_scan_interval = std::chrono::seconds(5))
+      : watched_(watched), full_scan_interval_(full_scan_interval) {}
+
   // The file `name` (a name in the directory, not a path) changed: decode it
   // again on the next read.
   void Invalidate(const std::string& name);
@@ -57,7 +77,19 @@ class ManifestCache {
 
   std::mutex& reader_mutex() { return reader_mutex_; }
   // Applies the invalidations received so far; once at the start of a read.
-  void BeginRead();
+  ReadPlan BeginRead();
+  // A full scan that started at `started` has completed.
+  void EndFullScan(std::chrono::steady_clock::time_point started);
+  // A file that could not be read this time (it is looked at again on the
+  // next read, full or not), or that can again.
+  void SetFailed(const std::string& name, bool failed);
+  const std::set<std::string>& failed() const { return failed_; }
+  // Every cached file in name order.
+  template <typename F>
+  void ForEach(F f) const {
+    for (const auto& [name, entry] : files_) f(name, entry.decoded);
+  }
+  void Erase(const std::string& name) { files_.erase(name); }
   // The decoded file when `name` is cached with this identity and was not
   // invalidated since; nullptr otherwise.
   const DecodedFile* Lookup(const std::string& name, const FileIdentity& identity);
@@ -73,9 +105,15 @@ class ManifestCache {
     FileIdentity identity;
     DecodedFile decoded;
   };
+  const bool watched_;
+  const std::chrono::milliseconds full_scan_interval_;
+
   std::mutex reader_mutex_;
   std::map<std::string, Entry> files_;  // guarded by reader_mutex_
   uint64_t stores_ = 0;                 // guarded by reader_mutex_
+  std::set<std::string> failed_;        // guarded by reader_mutex_
+  // When the last complete full scan started; unset: none since InvalidateAll.
+  std::optional<std::chrono::steady_clock::time_point> full_scan_;  // guarded by reader_mutex_
 
   std::mutex dirty_mutex_;
   std::set<std::string> dirty_;  // guarded by dirty_mutex_
