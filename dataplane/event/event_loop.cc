@@ -83,20 +83,61 @@ Timer::Timer(EventLoop& loop, std::function<void()> callback)
   timer_.data = this;
 }
 
-Timer::~Timer() { Stop(); }
-
-void Timer::Start(double seconds) {
-  // ev_timer_again on a repeating timer is cheaper than stop+start when a
-  // connection re-arms its timeout on every read.
-  timer_.repeat = seconds > 0 ? seconds : 0.000001;
-  ev_timer_again(loop_.raw(), &timer_);
+Timer::~Timer() {
+  Ref();
+  ev_timer_stop(loop_.raw(), &timer_);
 }
 
-void Timer::Stop() { ev_timer_stop(loop_.raw(), &timer_); }
+void Timer::Ref() {
+  if (!unrefd_) return;
+  unrefd_ = false;
+  ev_ref(loop_.raw());
+}
+
+void Timer::Start(double seconds) {
+  if (seconds <= 0) seconds = 0.000001;
+  armed_ = true;
+  Ref();
+  // Fired in this iteration, callback not run yet: that firing is stale now.
+  if (ev_is_pending(&timer_)) ev_clear_pending(loop_.raw(), &timer_);
+  if (ev_is_active(&timer_)) {
+    // Both sides count from libev's cached monotonic time, as ev_timer_start does.
+    const double remaining = ev_timer_remaining(loop_.raw(), &timer_);
+    if (remaining <= seconds) {
+      extra_ = seconds - remaining;
+      return;
+    }
+    ev_timer_stop(loop_.raw(), &timer_);
+  }
+  extra_ = 0;
+  ev_timer_set(&timer_, seconds, 0.);
+  ev_timer_start(loop_.raw(), &timer_);
+}
+
+void Timer::Stop() {
+  if (!armed_) return;
+  armed_ = false;
+  // Left in libev's heap; it must not keep Run() going meanwhile.
+  if (ev_is_active(&timer_) && !unrefd_) {
+    unrefd_ = true;
+    ev_unref(loop_.raw());
+  }
+}
 
 void Timer::OnTimer(struct ev_loop* loop, ev_timer* w, int) {
   auto* self = static_cast<Timer*>(w->data);
-  ev_timer_stop(loop, w);
+  // libev stopped the one-shot timer (and dropped its reference) before this
+  // callback: the reference Stop gave up is owed back now.
+  self->Ref();
+  if (!self->armed_) return;
+  // Deadlines within a millisecond count as reached (no wakeup for the rest).
+  if (self->extra_ > 0.001) {
+    ev_timer_set(w, self->extra_, 0.);
+    self->extra_ = 0;
+    ev_timer_start(loop, w);
+    return;
+  }
+  self->armed_ = false;
   self->callback_();
 }
 

@@ -59,6 +59,14 @@ class EventLoop {
 };
 
 // One-shot timer. The callback may destroy the Timer's owner.
+//
+// Connections re-arm and stop their timeouts several times per request
+// (header, response, keep-alive, idle), and each libev start/stop is a heap
+// operation. So Start and Stop are lazy, as libev's documentation suggests
+// for activity timeouts: a later deadline leaves the libev timer where it is
+// and records how much longer to wait once it fires; Stop leaves it armed
+// (unreferenced, so it keeps no loop running) and its firing is ignored. Only
+// an earlier deadline moves it. At most one extra wakeup per timeout period.
 class Timer {
  public:
   Timer(EventLoop& loop, std::function<void()> callback);
@@ -69,13 +77,18 @@ class Timer {
   // (Re)arms the timer to fire once after `seconds`.
   void Start(double seconds);
   void Stop();
-  bool active() const { return ev_is_active(&timer_); }
+  bool active() const { return armed_; }
 
  private:
   static void OnTimer(struct ev_loop* loop, ev_timer* w, int revents);
+  // The libev timer keeps the loop alive again (it was left armed by Stop).
+  void Ref();
   EventLoop& loop_;
   std::function<void()> callback_;
   ev_timer timer_;
+  bool armed_ = false;   // started and neither stopped nor fired
+  bool unrefd_ = false;  // ev_unref'd while stopped but still in libev's heap
+  double extra_ = 0;     // seconds still to wait after timer_ fires
 };
 
 // Readiness of one file descriptor. Does not own the fd.

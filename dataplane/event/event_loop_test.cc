@@ -3,6 +3,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <thread>
 
 #include "dataplane/event/buffer.h"
@@ -115,6 +116,90 @@ TEST(MemberWatchersTest, IoAndTimerCallTheirOwner) {
   EXPECT_EQ(owner.timer_calls, 2);  // the stopped timer never fired
   close(fds[0]);
   close(fds[1]);
+}
+
+double Seconds(std::chrono::steady_clock::time_point since) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - since).count();
+}
+
+TEST(TimerTest, LaterDeadlineFiresOnceAtTheLaterTime) {
+  EventLoop loop;
+  int fired = 0;
+  double at = 0;
+  const auto start = std::chrono::steady_clock::now();
+  Timer t(loop, [&] {
+    ++fired;
+    at = Seconds(start);
+  });
+  t.Start(0.02);
+  t.Start(0.08);  // pushed back: the libev timer stays, the rest is waited after it
+  EXPECT_TRUE(t.active());
+  Timer stop(loop, [&] { loop.Stop(); });
+  stop.Start(0.3);
+  loop.Run();
+  EXPECT_EQ(fired, 1);
+  EXPECT_GE(at, 0.075);
+  EXPECT_FALSE(t.active());
+}
+
+TEST(TimerTest, EarlierDeadlineMovesTheTimer) {
+  EventLoop loop;
+  double at = -1;
+  const auto start = std::chrono::steady_clock::now();
+  Timer t(loop, [&] {
+    at = Seconds(start);
+    loop.Stop();
+  });
+  t.Start(5);
+  t.Start(0.01);
+  Timer guard(loop, [&] { loop.Stop(); });
+  guard.Start(2);
+  loop.Run();
+  EXPECT_GE(at, 0.0);
+  EXPECT_LT(at, 1.0);
+}
+
+TEST(TimerTest, StoppedTimerNeitherFiresNorKeepsTheLoopRunning) {
+  EventLoop loop;
+  int fired = 0;
+  Timer t(loop, [&] { ++fired; });
+  t.Start(0.01);
+  t.Stop();
+  EXPECT_FALSE(t.active());
+  Timer later(loop, [&] {});
+  later.Start(0.05);  // the loop runs past t's original deadline
+  const auto start = std::chrono::steady_clock::now();
+  loop.Run();  // returns once `later` fired: the stopped timer holds no reference
+  EXPECT_EQ(fired, 0);
+  EXPECT_LT(Seconds(start), 1.0);
+
+  Timer idle(loop, [&] { ++fired; });
+  idle.Start(5);
+  idle.Stop();
+  const auto again = std::chrono::steady_clock::now();
+  loop.Run();  // nothing active: returns at once, not after 5 s
+  EXPECT_LT(Seconds(again), 1.0);
+  EXPECT_EQ(fired, 0);
+}
+
+TEST(TimerTest, StopThenStartAgainFiresOnceAtTheNewDeadline) {
+  EventLoop loop;
+  int fired = 0;
+  double at = 0;
+  const auto start = std::chrono::steady_clock::now();
+  Timer t(loop, [&] {
+    ++fired;
+    at = Seconds(start);
+    if (fired == 1) t.Start(0.01);  // re-armed from its own callback
+  });
+  t.Start(0.01);
+  t.Stop();
+  t.Start(0.04);
+  Timer stop(loop, [&] { loop.Stop(); });
+  stop.Start(0.3);
+  loop.Run();
+  EXPECT_EQ(fired, 2);
+  EXPECT_GE(at, 0.045);
 }
 
 TEST(BufferTest, AppendConsumeReserve) {
