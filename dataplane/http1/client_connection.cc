@@ -5,6 +5,7 @@
 
 #include "absl/strings/ascii.h"
 #include "dataplane/event/socket.h"
+#include "dataplane/event/upstream_connect.h"
 #include "dataplane/http1/wire.h"
 
 namespace portico::dataplane::http1 {
@@ -80,7 +81,7 @@ ClientConnection::~ClientConnection() { io_.reset(); }
 
 void ClientConnection::Connect(const sockaddr* addr, socklen_t len,
                                const event::TransportFactory& wrap) {
-  connect_start_ = std::chrono::steady_clock::now();
+  connect_.Begin();
   auto fd = event::ConnectNonBlocking(addr, len);
   if (!fd.ok()) {
     // Report asynchronously: the caller is still setting up the exchange.
@@ -115,10 +116,18 @@ void ClientConnection::Park() {
 
 void ClientConnection::OnIo(int revents) {
   if (state_ == State::kConnecting) {
-    if (handshaking_) {
-      StepHandshake();
-    } else if (revents & EV_WRITE) {
-      OnConnected();
+    switch (connect_.OnReady(*transport_, *io_, revents)) {
+      case event::UpstreamConnect::Step::kWaiting:
+        break;
+      case event::UpstreamConnect::Step::kEstablished:
+        OnEstablished();
+        break;
+      case event::UpstreamConnect::Step::kConnectFailed:
+        Fail(http::UpstreamFailure::kConnectFailed);
+        break;
+      case event::UpstreamConnect::Step::kHandshakeFailed:
+        Fail(http::UpstreamFailure::kTlsHandshakeFailed);
+        break;
     }
     return;
   }
@@ -129,34 +138,10 @@ void ClientConnection::OnIo(int revents) {
   }
 }
 
-void ClientConnection::OnConnected() {
-  if (event::ConnectResult(transport_->fd()) != 0) {
-    Fail(http::UpstreamFailure::kConnectFailed);
-    return;
-  }
-  handshaking_ = true;
-  StepHandshake();
-}
-
-void ClientConnection::StepHandshake() {
-  if (transport_->Handshake() == 1) {
-    handshaking_ = false;
-    OnEstablished();
-    return;
-  }
-  if (errno != EAGAIN) {
-    Fail(http::UpstreamFailure::kTlsHandshakeFailed);
-    return;
-  }
-  io_->Watch(transport_->ReadWantsWrite() ? EV_WRITE : EV_READ);
-}
-
 void ClientConnection::OnEstablished() {
   timer_.Stop();
   state_ = State::kReady;
-  owner_.OnConnected(
-      this,
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - connect_start_).count());
+  owner_.OnConnected(this, connect_.seconds());
   UpdateInterest();
   if (handler_) handler_->OnUpstreamReady();
 }

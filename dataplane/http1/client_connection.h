@@ -13,6 +13,7 @@
 #include "dataplane/event/buffer.h"
 #include "dataplane/event/event_loop.h"
 #include "dataplane/event/transport.h"
+#include "dataplane/event/upstream_connect.h"
 #include "dataplane/http/client_stream.h"
 
 namespace portico::dataplane::http1 {
@@ -77,8 +78,6 @@ class ClientConnection final : public http::ClientStream, public event::Deferrab
   friend struct ClientParserCallbacks;
 
   void OnIo(int revents);
-  void OnConnected();
-  void StepHandshake();
   void OnEstablished();
   // One read; false when the connection closed or failed.
   bool ReadOnce();
@@ -96,8 +95,7 @@ class ClientConnection final : public http::ClientStream, public event::Deferrab
   std::string pool_key_;
   ClientSettings settings_;
   std::unique_ptr<event::Transport> transport_;
-  bool handshaking_ = false;
-  std::chrono::steady_clock::time_point connect_start_;
+  event::UpstreamConnect connect_;
   std::unique_ptr<event::IoWatcher> io_;
   event::Timer timer_;
   event::Timer send_timer_;  // armed while request bytes wait for the socket

@@ -8,6 +8,7 @@
 #include "absl/strings/numbers.h"
 #include "common/strings.h"
 #include "dataplane/event/socket.h"
+#include "dataplane/event/upstream_connect.h"
 #include "dataplane/http2/nghttp2_util.h"
 
 namespace portico::dataplane::http2 {
@@ -99,7 +100,7 @@ ClientConnection::~ClientConnection() {
 
 void ClientConnection::Connect(const sockaddr* addr, socklen_t len,
                                const event::TransportFactory& wrap) {
-  connect_start_ = std::chrono::steady_clock::now();
+  connect_.Begin();
   auto fd = event::ConnectNonBlocking(addr, len);
   if (!fd.ok()) {
     loop_.RunBeforeBlocking([this] {
@@ -133,10 +134,18 @@ bool ClientConnection::HasCapacity() const {
 
 void ClientConnection::OnIo(int revents) {
   if (!connected_) {
-    if (handshaking_) {
-      StepHandshake();
-    } else if (revents & EV_WRITE) {
-      OnConnected();
+    switch (connect_.OnReady(*transport_, *io_, revents)) {
+      case event::UpstreamConnect::Step::kWaiting:
+        break;
+      case event::UpstreamConnect::Step::kEstablished:
+        OnEstablished();
+        break;
+      case event::UpstreamConnect::Step::kConnectFailed:
+        FailAll(http::UpstreamFailure::kConnectFailed);
+        break;
+      case event::UpstreamConnect::Step::kHandshakeFailed:
+        FailAll(http::UpstreamFailure::kTlsHandshakeFailed);
+        break;
     }
     return;
   }
@@ -146,34 +155,10 @@ void ClientConnection::OnIo(int revents) {
   }
 }
 
-void ClientConnection::OnConnected() {
-  if (event::ConnectResult(transport_->fd()) != 0) {
-    FailAll(http::UpstreamFailure::kConnectFailed);
-    return;
-  }
-  handshaking_ = true;
-  StepHandshake();
-}
-
-void ClientConnection::StepHandshake() {
-  if (transport_->Handshake() == 1) {
-    handshaking_ = false;
-    OnEstablished();
-    return;
-  }
-  if (errno != EAGAIN) {
-    FailAll(http::UpstreamFailure::kTlsHandshakeFailed);
-    return;
-  }
-  io_->Watch(transport_->ReadWantsWrite() ? EV_WRITE : EV_READ);
-}
-
 void ClientConnection::OnEstablished() {
   connected_ = true;
   timer_.Stop();
-  owner_.OnConnected(
-      this,
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - connect_start_).count());
+  owner_.OnConnected(this, connect_.seconds());
   // Streams created while connecting may send now.
   std::vector<ClientStream*> waiting;
   for (auto& s : streams_) waiting.push_back(s.get());

@@ -18,6 +18,7 @@
 #include "dataplane/event/buffer.h"
 #include "dataplane/event/event_loop.h"
 #include "dataplane/event/transport.h"
+#include "dataplane/event/upstream_connect.h"
 #include "dataplane/http/client_stream.h"
 #include "dataplane/http1/client_connection.h"
 
@@ -75,8 +76,6 @@ class ClientConnection final : public event::Deferrable {
   friend struct ClientSessionCallbacks;
 
   void OnIo(int revents);
-  void OnConnected();
-  void StepHandshake();
   void OnEstablished();
   void OnReadable();
   void Flush();
@@ -96,7 +95,7 @@ class ClientConnection final : public event::Deferrable {
   const std::string pool_key_;
   http1::ClientSettings settings_;
   std::unique_ptr<event::Transport> transport_;
-  std::chrono::steady_clock::time_point connect_start_;
+  event::UpstreamConnect connect_;
   std::unique_ptr<event::IoWatcher> io_;
   event::Timer timer_;  // connect timeout, then idle timeout
   nghttp2_session* session_ = nullptr;
@@ -106,7 +105,6 @@ class ClientConnection final : public event::Deferrable {
   event::Buffer out_;
   uint64_t streams_opened_ = 0;
   bool connected_ = false;
-  bool handshaking_ = false;
   bool in_session_ = false;
   bool flush_scheduled_ = false;
   bool close_when_idle_ = false;
