@@ -1,5 +1,6 @@
 #include "controller/push/snapshot_store.h"
 
+#include <optional>
 #include <random>
 #include <string_view>
 #include <utility>
@@ -80,23 +81,38 @@ bool SameMap(const Map& a, const Map& b) {
 template <typename T, typename Map, typename Key>
 void Index(google::protobuf::RepeatedPtrField<T>& from, const Map* latest, Map& to, Key key,
            std::string_view kind) {
+  // The translator emits every kind sorted by name: then each insertion goes
+  // at the end and the latest version is walked alongside, instead of three
+  // tree searches per resource (a third of the store's time at 10,000
+  // virtual hosts). Any other order still works, through the searches.
+  std::optional<typename Map::const_iterator> walk;
+  if (latest != nullptr) walk = latest->begin();
   for (T& resource : from) {
     std::string name = key(resource);
-    if (to.contains(name)) {
+    const bool in_order = to.empty() || to.rbegin()->first < name;
+    if (!in_order && to.contains(name)) {
       LogError(kLog, "duplicate ", kind, " \"", name, "\" in snapshot; keeping the first");
       continue;
     }
     std::string wire = SizedWireBytes(resource);
     if (latest != nullptr) {
-      auto it = latest->find(name);
+      typename Map::const_iterator it;
+      if (in_order) {
+        while (*walk != latest->end() && (*walk)->first < name) ++*walk;
+        it = *walk;
+        if (it != latest->end() && it->first != name) it = latest->end();
+      } else {
+        it = latest->find(name);
+      }
       if (it != latest->end() && *it->second.wire == wire) {
-        to.emplace(std::move(name), it->second);
+        to.emplace_hint(to.end(), std::move(name), it->second);
         continue;
       }
     }
-    to.emplace(std::move(name),
-               typename Map::mapped_type{std::make_shared<const T>(std::move(resource)),
-                                         std::make_shared<const std::string>(std::move(wire))});
+    to.emplace_hint(
+        to.end(), std::move(name),
+        typename Map::mapped_type{std::make_shared<const T>(std::move(resource)),
+                                  std::make_shared<const std::string>(std::move(wire))});
   }
 }
 

@@ -35,7 +35,10 @@ std::optional<std::string> NormalizeHost(std::string_view host) {
   if (lower.empty()) return lower;
   std::string_view name = lower;
   if (absl::StartsWith(lower, "*.")) name.remove_prefix(2);
-  if (!IsDnsName(name) || net::IpAddress::Parse(name).ok()) return std::nullopt;
+  // Only digits and dots can be an IPv4 literal (a DNS name has no ':'); the
+  // check spares the error status every other name would cost to build.
+  const bool could_be_ip = name.find_first_not_of("0123456789.") == std::string_view::npos;
+  if (!IsDnsName(name) || (could_be_ip && net::IpAddress::Parse(name).ok())) return std::nullopt;
   return lower;
 }
 
