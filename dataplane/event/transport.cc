@@ -28,6 +28,10 @@ ssize_t SocketTransport::Write(const char* data, size_t size) {
   return send(fd_, data, size, MSG_NOSIGNAL);
 }
 
-void SocketTransport::ShutdownWrite() { shutdown(fd_, SHUT_WR); }
+void SocketTransport::ShutdownWrite() {
+  if (write_shut_) return;
+  write_shut_ = true;
+  shutdown(fd_, SHUT_WR);
+}
 
 }  // namespace portico::dataplane::event

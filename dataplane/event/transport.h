@@ -73,6 +73,7 @@ class SocketTransport final : public Transport {
 
  private:
   const int fd_;
+  bool write_shut_ = false;  // a closing connection may ask twice: one shutdown(2)
 };
 
 }  // namespace portico::dataplane::event

@@ -10,6 +10,17 @@
 
 #include <openssl/ssl.h>
 
+// OpenSSL 3 has a ticket callback that takes an EVP_MAC_CTX; BoringSSL and
+// AWS-LC have only the HMAC_CTX one (deprecated in OpenSSL 3, and slower
+// there: every HMAC_Init_ex / EVP_EncryptInit_ex with a legacy EVP_MD or
+// EVP_CIPHER fetches the algorithm from the provider again).
+#if OPENSSL_VERSION_NUMBER >= 0x30000000L && !defined(OPENSSL_IS_BORINGSSL) && \
+    !defined(OPENSSL_IS_AWSLC)
+#define PORTICO_TLS_EVP_TICKET_CB 1
+#else
+#define PORTICO_TLS_EVP_TICKET_CB 0
+#endif
+
 #include <array>
 #include <cstdint>
 #include <deque>
@@ -37,9 +48,14 @@ class TicketKeys {
     std::array<unsigned char, 32> aes;
     std::array<unsigned char, 32> hmac;
   };
+#if PORTICO_TLS_EVP_TICKET_CB
+  using MacCtx = EVP_MAC_CTX;
+#else
+  using MacCtx = HMAC_CTX;
+#endif
   static int Callback(SSL* ssl, unsigned char* name, unsigned char* iv, EVP_CIPHER_CTX* cipher,
-                      HMAC_CTX* hmac, int encrypt);
-  int Handle(unsigned char* name, unsigned char* iv, EVP_CIPHER_CTX* cipher, HMAC_CTX* hmac,
+                      MacCtx* hmac, int encrypt);
+  int Handle(unsigned char* name, unsigned char* iv, EVP_CIPHER_CTX* cipher, MacCtx* hmac,
              int encrypt);
 
   mutable std::mutex mu_;

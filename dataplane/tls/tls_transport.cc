@@ -160,6 +160,10 @@ ssize_t TlsTransport::Write(const char* data, size_t size) {
 }
 
 void TlsTransport::ShutdownWrite() {
+  // Idempotent: a closing connection may ask again (lingering, then closing),
+  // and the second shutdown(2) is a wasted system call (ENOTCONN, mostly).
+  if (write_shut_) return;
+  write_shut_ = true;
   if (ssl_ != nullptr && handshake_done_) {
     SSL_shutdown(ssl_);  // close_notify; we do not wait for the peer's
     ERR_clear_error();

@@ -71,6 +71,7 @@ class TlsTransport final : public event::Transport {
   bool handshake_done_ = false;
   bool handshake_reported_ = false;
   bool read_wants_write_ = false;
+  bool write_shut_ = false;
   std::string failure_;
 };
 
