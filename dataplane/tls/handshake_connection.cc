@@ -7,7 +7,8 @@ namespace portico::dataplane::tls {
 HandshakeConnection::HandshakeConnection(event::EventLoop& loop,
                                          std::unique_ptr<TlsTransport> transport, double timeout,
                                          Done done)
-    : transport_(std::move(transport)),
+    : loop_(loop),
+      transport_(std::move(transport)),
       timeout_(timeout),
       done_(std::move(done)),
       io_(loop, transport_->fd(), [this](int) { Step(); }),
@@ -43,7 +44,15 @@ void HandshakeConnection::Finish(bool ok) {
   done_ = nullptr;
   std::unique_ptr<TlsTransport> transport = std::move(transport_);
   if (!ok) transport.reset();  // closes the socket
+  // The handshake reads ahead (tls_transport.h): what the client sent right
+  // after its Finished (often the first request) may sit in OpenSSL's buffer,
+  // which the socket no longer signals. The codec that takes the transport
+  // watches the descriptor by the time `done` returns: hand it a read event.
+  const int buffered_fd =
+      transport != nullptr && transport->HasBufferedInput() ? transport->fd() : -1;
+  event::EventLoop& loop = loop_;  // `this` may be released by `done`
   done(this, std::move(transport));
+  if (buffered_fd >= 0) ev_feed_fd_event(loop.raw(), buffered_fd, EV_READ);
 }
 
 }  // namespace portico::dataplane::tls

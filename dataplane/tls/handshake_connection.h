@@ -33,6 +33,7 @@ class HandshakeConnection final : public http::ServerConnection {
   void Step();
   void Finish(bool ok);
 
+  event::EventLoop& loop_;
   std::unique_ptr<TlsTransport> transport_;
   const double timeout_;
   Done done_;

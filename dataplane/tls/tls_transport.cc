@@ -17,6 +17,10 @@ TlsTransport::TlsTransport(int fd, std::shared_ptr<const CertificateTable> table
   if (ssl_ != nullptr) {
     SSL_set_fd(ssl_, fd_);
     SSL_set_accept_state(ssl_);
+    // During the handshake only (CheckHandshake turns it off): a flight of
+    // records in one read(2), not a 5-byte header read and a body read per
+    // record (6 reads and an EAGAIN for a TLS 1.3 handshake, 2 with it).
+    SSL_set_read_ahead(ssl_, 1);
   }
 }
 
@@ -49,6 +53,11 @@ void TlsTransport::CheckHandshake() {
   if (handshake_done_ || !SSL_is_init_finished(ssl_)) return;
   handshake_done_ = true;
   handshake_reported_ = true;
+  // Afterwards, reads take what a codec asks for: a codec that stops reading
+  // (backpressure) then finds the rest in the socket, where readiness shows
+  // it, and not in OpenSSL's buffer. What the handshake read ahead is handed
+  // over by HandshakeConnection.
+  SSL_set_read_ahead(ssl_, 0);
   if (observer_ != nullptr)
     observer_->OnHandshakeDone(SSL_get_version(ssl_), SSL_session_reused(ssl_));
 }

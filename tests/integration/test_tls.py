@@ -228,6 +228,78 @@ def test_tls12_and_tls13_handshake(env, certs, version):
         int(re.search(pattern, before, re.M)[1]) + 1
 
 
+def finished_with_first_bytes(port, ctx, sni, first):
+    """A TLS 1.3 handshake through memory BIOs whose last client flight (its
+    Finished) and `first` (application data) leave in one send(2), so the
+    server reads them in one go; returns the server's first answer (or what
+    came before EOF or 5 s)."""
+    incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+    tls = ctx.wrap_bio(incoming, outgoing, server_hostname=sni)
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as raw:
+        while True:
+            try:
+                tls.do_handshake()
+                break
+            except ssl.SSLWantReadError:
+                raw.sendall(outgoing.read())
+                data = raw.recv(65536)
+                assert data, "the server closed during the handshake"
+                incoming.write(data)
+        tls.write(first)
+        raw.sendall(outgoing.read())  # Finished + the first bytes
+        answer = b""
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            try:
+                answer += tls.read(65536)
+                if alpn_done(tls, answer):
+                    break
+                continue
+            except ssl.SSLWantReadError:
+                pass
+            except (ssl.SSLZeroReturnError, ssl.SSLEOFError):
+                break
+            try:
+                data = raw.recv(65536)
+            except socket.timeout:
+                break
+            if not data:
+                break
+            incoming.write(data)
+        return answer
+
+
+def alpn_done(tls, answer):
+    """Enough of an answer: an HTTP/1.1 head, or the server's HTTP/2 SETTINGS
+    ACK (proof that it read our SETTINGS)."""
+    if tls.selected_alpn_protocol() == "h2":
+        return SETTINGS_ACK in answer
+    return b"\r\n\r\n" in answer
+
+
+SETTINGS_ACK = bytes([0, 0, 0, 4, 1, 0, 0, 0, 0])
+
+
+@pytest.mark.parametrize("alpn", ["http/1.1", "h2"])
+def test_data_sent_with_the_client_finished_is_served(env, certs, alpn):
+    # The handshake reads ahead: the request that arrives with the client's
+    # Finished is in OpenSSL's buffer, not in the socket, when the codec takes
+    # the connection. It must be served at once, not after a header timeout.
+    proxy, _ = env
+    ctx = client_context(certs, minimum=ssl.TLSVersion.TLSv1_3, alpn=[alpn])
+    if alpn == "h2":
+        first = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + bytes([0, 0, 0, 4, 0, 0, 0, 0, 0])
+    else:
+        first = b"GET / HTTP/1.1\r\nHost: b.test\r\nConnection: close\r\n\r\n"
+    started = time.monotonic()
+    answer = finished_with_first_bytes(proxy.https_port, ctx, "b.test", first)
+    if alpn == "h2":
+        assert SETTINGS_ACK in answer, answer[:64]
+    else:
+        assert answer.startswith(b"HTTP/1.1 200"), answer[:64]
+    assert time.monotonic() - started < 3
+
+
 @pytest.mark.parametrize("version", ["TLSv1", "TLSv1_1"])
 def test_tls10_and_tls11_are_refused_by_the_server(env, certs, version):
     proxy, _ = env
