@@ -39,9 +39,10 @@ absl::StatusOr<SSL_CTX*> NewContext(const ServerCertificate& cert) {
   if (SSL_CTX_set_cipher_list(ctx, kCiphers) != 1) return fail("cipher list rejected");
 #ifndef OPENSSL_IS_BORINGSSL  // BoringSSL's TLS 1.3 suites are fixed
   if (SSL_CTX_set_ciphersuites(ctx, kTls13Suites) != 1) return fail("TLS 1.3 suites rejected");
-  // One TLS 1.3 ticket per full handshake instead of OpenSSL's two (as h2o
-  // and Go): each costs an encryption and a write, and a client resumes with
-  // one. A resumption under the current key issues none (the ticket stays good).
+  // One TLS 1.3 ticket per handshake, full or resumed (TicketKeys renews on
+  // resumption), as Go does; OpenSSL's default is two per full handshake and
+  // none per resumption, which leaves single-use clients a full handshake
+  // every third connection and costs every full handshake a second ticket.
   SSL_CTX_set_num_tickets(ctx, 1);
 #endif
   SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);  // tickets only: no shared cache

@@ -162,6 +162,17 @@ TEST_F(CertificateTableTest, TicketsResumeAcrossTablesAndOneRotation) {
   EXPECT_FALSE(full.resumed);
   Handshake resumed = Connect(**second, "x", "", full.session);
   EXPECT_TRUE(resumed.resumed);
+  // TLS 1.3 tickets are single-use for clients: a resumption brings a new one.
+  const unsigned char* ticket_full = nullptr;
+  const unsigned char* ticket_resumed = nullptr;
+  size_t len_full = 0, len_resumed = 0;
+  SSL_SESSION_get0_ticket(full.session, &ticket_full, &len_full);
+  SSL_SESSION_get0_ticket(resumed.session, &ticket_resumed, &len_resumed);
+  ASSERT_GT(len_full, 0u);
+  ASSERT_GT(len_resumed, 0u);
+  EXPECT_NE(std::string(reinterpret_cast<const char*>(ticket_full), len_full),
+            std::string(reinterpret_cast<const char*>(ticket_resumed), len_resumed))
+      << "a TLS 1.3 resumption issues a fresh ticket";
   Handshake again = Connect(**second, "x", "", resumed.session);
   EXPECT_TRUE(again.resumed) << "resume a resumed session";
   Handshake again12 = Connect(**second, "x", "", nullptr, TLS1_2_VERSION);

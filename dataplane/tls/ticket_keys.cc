@@ -77,9 +77,15 @@ void TicketKeys::Install(SSL_CTX* ctx) {
 #endif
 }
 
-int TicketKeys::Callback(SSL*, unsigned char* name, unsigned char* iv, EVP_CIPHER_CTX* cipher,
+int TicketKeys::Callback(SSL* ssl, unsigned char* name, unsigned char* iv, EVP_CIPHER_CTX* cipher,
                          MacCtx* hmac, int encrypt) {
-  return Global().Handle(name, iv, cipher, hmac, encrypt);
+  int result = Global().Handle(name, iv, cipher, hmac, encrypt);
+  // TLS 1.3 clients use a ticket once (RFC 8446 C.4; browsers do) and the
+  // server sends one per full handshake: without a fresh ticket on each
+  // resumption they would resume every other time. A TLS 1.2 ticket is
+  // reusable: renewed only when its key is no longer the current one.
+  if (!encrypt && result == 1 && SSL_version(ssl) == TLS1_3_VERSION) result = 2;
+  return result;
 }
 
 int TicketKeys::Handle(unsigned char* name, unsigned char* iv, EVP_CIPHER_CTX* cipher, MacCtx* hmac,
