@@ -13,12 +13,13 @@ namespace {
 
 constexpr size_t kReadSize = 65536;
 
-// Reads land here first and only the bytes that arrived are copied into the
-// connection's buffer, so an idle connection holds no 64 KiB read buffer.
-char* ReadScratch() {
-  thread_local char scratch[kReadSize];
-  return scratch;
-}
+// Reads land here first, so an idle connection holds no 64 KiB read buffer.
+// With nothing pending in the connection's buffer they are parsed in place
+// (body bytes are not copied on their way through); only what the parser
+// leaves is kept. A read nested inside a parse (a callback that makes another
+// connection read) cannot reuse it and reads into the connection's buffer.
+thread_local char scratch[kReadSize];
+thread_local bool scratch_in_use = false;
 constexpr size_t kHighWatermark = 256 * 1024;
 constexpr size_t kLowWatermark = 64 * 1024;
 // Response headers larger than this are a protocol error.
@@ -261,7 +262,8 @@ void ClientConnection::OnReadable() {
 }
 
 bool ClientConnection::ReadOnce() {
-  ssize_t n = transport_->Read(ReadScratch(), kReadSize);
+  const bool scratch_free = !scratch_in_use;
+  ssize_t n = transport_->Read(scratch_free ? scratch : in_.Reserve(kReadSize), kReadSize);
   if (n < 0) {
     if (errno == EAGAIN || errno == EINTR) return false;
     if (state_ == State::kExchange) {
@@ -271,7 +273,13 @@ bool ClientConnection::ReadOnce() {
     }
     return false;
   }
-  in_.Append(ReadScratch(), static_cast<size_t>(n));
+  const size_t got = static_cast<size_t>(n);
+  const bool in_place = scratch_free && in_.empty();
+  if (!scratch_free) {
+    in_.Commit(got);
+  } else if (!in_place) {
+    in_.Append(scratch, got);
+  }
   if (state_ != State::kExchange) {
     // Idle or not yet asked: anything but silence means this connection is done.
     Close();
@@ -287,15 +295,23 @@ bool ClientConnection::ReadOnce() {
     Fail(http::UpstreamFailure::kReset);
     return false;
   }
-  const char* begin = in_.data();
-  llhttp_errno_t err = llhttp_execute(&parser_, begin, in_.size());
+  const char* begin = in_place ? scratch : in_.data();
+  const size_t size = in_place ? got : in_.size();
+  if (in_place) scratch_in_use = true;
+  llhttp_errno_t err = llhttp_execute(&parser_, begin, size);
+  if (in_place) scratch_in_use = false;
   if (state_ == State::kClosed) return false;
   if (err == HPE_OK) {
     in_.Consume(in_.size());
     return true;
   }
   if (err == HPE_PAUSED || err == HPE_PAUSED_UPGRADE) {
-    in_.Consume(llhttp_get_error_pos(&parser_) - begin);
+    const size_t parsed = static_cast<size_t>(llhttp_get_error_pos(&parser_) - begin);
+    if (in_place) {
+      in_.Append(begin + parsed, size - parsed);
+    } else {
+      in_.Consume(parsed);
+    }
     if (upgraded_) {
       HandOffUpgraded();
       return false;

@@ -27,6 +27,7 @@ char* ReadScratch() {
 // Response bytes queued beyond this stop the upstream; below the low mark it resumes.
 constexpr size_t kHighWatermark = 256 * 1024;
 constexpr size_t kLowWatermark = 64 * 1024;
+constexpr size_t kWriteThroughMin = 16 * 1024;
 // Pipelined input buffered while a response is pending.
 constexpr size_t kMaxPendingInput = 256 * 1024;
 // Request body still to come when the response already finished: read and drop
@@ -459,7 +460,7 @@ void ServerConnection::SendBody(std::string_view data, bool end_stream) {
     if (!data.empty()) AppendChunk(data, out_);
     if (end_stream) out_.Append("0\r\n\r\n");
   } else {
-    out_.Append(data);
+    out_.Append(WriteThrough(data));
   }
   if (out_.size() >= kHighWatermark) {
     response_blocked_ = true;
@@ -473,6 +474,17 @@ void ServerConnection::SendBody(std::string_view data, bool end_stream) {
 }
 
 void ServerConnection::SendTrailers(http::HeaderMap) { SendBody({}, true); }
+
+std::string_view ServerConnection::WriteThrough(std::string_view data) {
+  // Nothing queued before it and big enough that one more write(2) is not the
+  // cost: send from the caller's bytes instead of copying them into out_ first
+  // (a large body's chunks, once its head is out). What the socket does not
+  // take, and any error, is left for Flush to queue and report.
+  if (!out_.empty() || data.size() < kWriteThroughMin) return data;
+  ssize_t n = transport_->Write(data.data(), data.size());
+  if (n > 0) data.remove_prefix(static_cast<size_t>(n));
+  return data;
+}
 
 void ServerConnection::Abort() {
   if (state_ == State::kClosed) return;

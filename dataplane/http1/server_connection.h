@@ -121,6 +121,8 @@ class ServerConnection final : public http::ServerConnection, public http::Respo
   void UpdateReadInterest();
   void ScheduleFlush();
   void Flush();
+  // Writes `data` at once when nothing is queued ahead of it; returns the rest.
+  std::string_view WriteThrough(std::string_view data);
   void FinishWithClose();
   // A response that ends the connection is written: close at once, no lingering.
   bool NothingMoreExpected() const;
