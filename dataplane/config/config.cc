@@ -7,7 +7,6 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <mutex>
 #include <utility>
 #include <vector>
 
@@ -647,27 +646,6 @@ absl::StatusOr<std::shared_ptr<const Config>> Compile(
   config->clusters = std::move(clusters);
   config->memo = std::move(memo);
   return std::shared_ptr<const Config>(std::move(config));
-}
-
-absl::StatusOr<std::shared_ptr<const Config>> Compile(
-    const v1::Snapshot& snapshot, const net::CidrSet& extra_trusted_proxies,
-    std::shared_ptr<const tls::ServerCertificate> default_certificate) {
-  // Sharing is decided by content, so whichever Config is found here, the
-  // result is what a compilation from scratch would give.
-  static auto* mu = new std::mutex;
-  static auto* last = new std::weak_ptr<const Config>;
-  std::shared_ptr<const Config> previous;
-  {
-    std::lock_guard<std::mutex> lock(*mu);
-    previous = last->lock();
-  }
-  absl::StatusOr<std::shared_ptr<const Config>> config =
-      Compile(snapshot, extra_trusted_proxies, std::move(default_certificate), previous.get());
-  if (config.ok()) {
-    std::lock_guard<std::mutex> lock(*mu);
-    *last = *config;
-  }
-  return config;
 }
 
 absl::StatusOr<v1::Snapshot> ParseSnapshotJson(std::string_view json) {

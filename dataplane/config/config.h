@@ -94,18 +94,13 @@ struct Config {
 // a route naming an unknown cluster, endpoints of an unknown cluster, duplicate
 // names, an unparseable address, CIDR or regex, a zero total weight. `default_certificate`
 // answers TLS names no virtual host claims (null: a generated self-signed one).
-// `previous` (may be null) lends its unchanged virtual hosts and clusters
-// (see CompileMemo); the result is the same as without it.
+// `previous` (may be null: everything is compiled) lends its unchanged virtual
+// hosts and clusters (see CompileMemo); the result is the same as without it.
+// The data plane passes the Config it serves.
 absl::StatusOr<std::shared_ptr<const Config>> Compile(
     const v1::Snapshot& snapshot, const net::CidrSet& extra_trusted_proxies,
-    std::shared_ptr<const tls::ServerCertificate> default_certificate, const Config* previous);
-
-// The same, with the last Config this process compiled successfully as
-// `previous` while it is still alive (the one being served, normally): the
-// data plane's callers need not thread it through. Thread-safe.
-absl::StatusOr<std::shared_ptr<const Config>> Compile(
-    const v1::Snapshot& snapshot, const net::CidrSet& extra_trusted_proxies,
-    std::shared_ptr<const tls::ServerCertificate> default_certificate = nullptr);
+    std::shared_ptr<const tls::ServerCertificate> default_certificate = nullptr,
+    const Config* previous = nullptr);
 
 // Proto3 JSON mapping; unknown fields are an error (a typo must not pass silently).
 absl::StatusOr<v1::Snapshot> ParseSnapshotJson(std::string_view json);

@@ -544,17 +544,6 @@ TEST(CompileSharingTest, WhatAVirtualHostReadsElsewhereDecidesToo) {
   EXPECT_THAT(std::string(rejected.status().message()), HasSubstr("is already claimed"));
 }
 
-TEST(CompileSharingTest, TheProcessWideFormSharesWithTheLastConfig) {
-  v1::Snapshot snapshot = FromJson(kTwoHosts);
-  std::shared_ptr<const Config> first = MustCompile(snapshot);
-  ASSERT_NE(first, nullptr);
-  snapshot.set_version(2);
-  std::shared_ptr<const Config> second = MustCompile(snapshot);
-  ASSERT_NE(second, nullptr);
-  EXPECT_EQ(second->version, 2u);
-  EXPECT_EQ(RouteOf(*second, "one.example"), RouteOf(*first, "one.example"));
-}
-
 // --- Errors ---------------------------------------------------------------------
 
 struct ErrorCase {

@@ -221,7 +221,16 @@ void Dataplane::Reload(const char* why) {
 }
 
 absl::Status Dataplane::Apply(const v1::Snapshot& snapshot, const char* why) {
-  auto compiled = config::Compile(snapshot, options_.trusted_proxies, options_.default_certificate);
+  // The served Config lends its unchanged virtual hosts and clusters; sharing
+  // is decided by content, so a concurrent Apply (a reload while the
+  // subscription applies) still compiles what a fresh compilation would.
+  std::shared_ptr<const config::Config> previous;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    previous = current_;
+  }
+  auto compiled = config::Compile(snapshot, options_.trusted_proxies, options_.default_certificate,
+                                  previous.get());
   if (!compiled.ok()) {
     // The previous configuration keeps serving.
     config_errors_.fetch_add(1);
