@@ -225,7 +225,8 @@ void Controller::Translate() {
   auto start = std::chrono::steady_clock::now();
   translate::Options translate_options = options_.translate;
   translate_options.now = absl::Now();  // the translator reads no clock of its own
-  translate::Result result = translate::Translate(loaded->state, translate_options);
+  translate::Result result =
+      translate::Translate(loaded->state, translate_options, &translate_memo_);
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   translate_duration_.Observe(seconds);
   translations_.fetch_add(1);

@@ -83,6 +83,8 @@ class Controller {
   std::unique_ptr<push::SnapshotServer> server_;
   std::unique_ptr<portico::admin::AdminServer> admin_;
   double pending_since_ = -1;  // loop time of the first change not yet translated
+  // What each translation lends the next (main thread).
+  translate::TranslateMemo translate_memo_;
 
   // Read by the admin thread.
   mutable std::mutex mu_;

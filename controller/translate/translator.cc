@@ -1,11 +1,13 @@
 #include "controller/translate/translator.h"
 
 #include <algorithm>
+#include <map>
 #include <optional>
 #include <set>
 #include <tuple>
 #include <utility>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/match.h"
 #include "absl/time/time.h"
 #include "common/strings.h"
@@ -22,30 +24,151 @@
 #include "controller/translate/tls.h"
 
 namespace portico::controller::translate {
+
+struct TranslateMemo::State {
+  // ParseAnnotations of one Ingress: what it read and what it gave.
+  struct Parsed {
+    std::string uid;
+    std::map<std::string, std::string> annotations;
+    IngressAnnotations result;
+    std::vector<Diagnostic> diagnostics;
+    uint64_t generation = 0;  // the last translation that used it
+  };
+  // What the settings (the defaults of ParseAnnotations) were parsed from; a
+  // change drops every Parsed.
+  bool settings_known = false;
+  std::string settings_option;
+  std::optional<std::map<std::string, std::string>> settings_data;
+  absl::flat_hash_map<std::pair<std::string, std::string>, Parsed> parsed;
+  uint64_t generation = 0;
+
+  // ServedByAge: the selected Ingresses in state order, and the order by age
+  // (indices into them) that they gave.
+  struct AgeInput {
+    std::string ns;
+    std::string name;
+    std::string creation_timestamp;
+  };
+  std::vector<AgeInput> age_inputs;
+  std::vector<size_t> age_order;
+};
+
+TranslateMemo::TranslateMemo() : state_(std::make_unique<State>()) {}
+TranslateMemo::~TranslateMemo() = default;
+
 namespace {
 
+bool SameAgeInputs(const std::vector<TranslateMemo::State::AgeInput>& memo,
+                   const std::vector<const Ingress*>& selected) {
+  if (memo.size() != selected.size()) return false;
+  for (size_t i = 0; i < memo.size(); ++i) {
+    const ObjectMeta& meta = selected[i]->meta;
+    if (memo[i].name != meta.name || memo[i].ns != meta.ns ||
+        memo[i].creation_timestamp != meta.creation_timestamp) {
+      return false;
+    }
+  }
+  return true;
+}
+
 // Older Ingresses win conflicts. A missing or unparsable timestamp (a
-// hand-written manifest) counts as oldest; namespace/name breaks ties.
+// hand-written manifest) counts as oldest; namespace/name breaks ties. The
+// order depends only on each selected Ingress's (timestamp, namespace, name)
+// in state order, so the memo's is reused while those are unchanged.
 std::vector<const Ingress*> ServedByAge(const ClusterState& state, const Options& options,
-                                        DiagnosticSink& diagnostics) {
+                                        DiagnosticSink& diagnostics, TranslateMemo::State* memo) {
   ClassFilter filter(state, options);
-  std::vector<std::pair<absl::Time, const Ingress*>> served;
+  std::vector<const Ingress*> selected;
+  selected.reserve(state.ingresses.size());
   for (const Ingress& ingress : state.ingresses) {
-    if (!filter.Selects(ingress, diagnostics)) continue;
+    if (filter.Selects(ingress, diagnostics)) selected.push_back(&ingress);
+  }
+  std::vector<const Ingress*> result;
+  result.reserve(selected.size());
+  if (memo != nullptr && SameAgeInputs(memo->age_inputs, selected)) {
+    for (size_t i : memo->age_order) result.push_back(selected[i]);
+    return result;
+  }
+  std::vector<std::pair<absl::Time, size_t>> served;
+  served.reserve(selected.size());
+  for (size_t i = 0; i < selected.size(); ++i) {
     absl::Time created = absl::InfinitePast();
     std::string error;
-    if (!absl::ParseTime(absl::RFC3339_full, ingress.meta.creation_timestamp, &created, &error)) {
+    if (!absl::ParseTime(absl::RFC3339_full, selected[i]->meta.creation_timestamp, &created,
+                         &error)) {
       created = absl::InfinitePast();
     }
-    served.emplace_back(created, &ingress);
+    served.emplace_back(created, i);
   }
-  std::sort(served.begin(), served.end(), [](const auto& a, const auto& b) {
-    return std::tie(a.first, a.second->meta.ns, a.second->meta.name) <
-           std::tie(b.first, b.second->meta.ns, b.second->meta.name);
+  std::sort(served.begin(), served.end(), [&](const auto& a, const auto& b) {
+    const ObjectMeta& x = selected[a.second]->meta;
+    const ObjectMeta& y = selected[b.second]->meta;
+    return std::tie(a.first, x.ns, x.name) < std::tie(b.first, y.ns, y.name);
   });
-  std::vector<const Ingress*> result;
-  for (const auto& [created, ingress] : served) result.push_back(ingress);
+  for (const auto& [created, i] : served) result.push_back(selected[i]);
+  if (memo != nullptr) {
+    memo->age_inputs.clear();
+    memo->age_inputs.reserve(selected.size());
+    for (const Ingress* ingress : selected) {
+      memo->age_inputs.push_back(
+          {ingress->meta.ns, ingress->meta.name, ingress->meta.creation_timestamp});
+    }
+    memo->age_order.clear();
+    memo->age_order.reserve(served.size());
+    for (const auto& [created, i] : served) memo->age_order.push_back(i);
+  }
   return result;
+}
+
+// ParseAnnotations reads the Ingress's namespace, name, uid and annotations
+// (its diagnostics name the Ingress by namespace, name and uid) and the
+// settings; the memo keeps its result while those are unchanged.
+IngressAnnotations ParseAnnotationsMemoised(const Ingress& ingress, const Settings& settings,
+                                            DiagnosticSink& diagnostics,
+                                            TranslateMemo::State* memo) {
+  if (memo == nullptr) {
+    return ParseAnnotations(ingress, settings.https, diagnostics, settings.ip_filter);
+  }
+  TranslateMemo::State::Parsed& parsed =
+      memo->parsed[std::make_pair(ingress.meta.ns, ingress.meta.name)];
+  if (parsed.generation == 0 || parsed.uid != ingress.meta.uid ||
+      parsed.annotations != ingress.meta.annotations) {
+    parsed.uid = ingress.meta.uid;
+    parsed.annotations = ingress.meta.annotations;
+    parsed.diagnostics.clear();
+    DiagnosticSink sink(&parsed.diagnostics);
+    parsed.result = ParseAnnotations(ingress, settings.https, sink, settings.ip_filter);
+  }
+  parsed.generation = memo->generation;
+  for (const Diagnostic& d : parsed.diagnostics) diagnostics.Add(d);
+  return parsed.result;
+}
+
+// Drops what the memo holds for Ingresses this translation did not parse.
+void SweepParsed(TranslateMemo::State& memo) {
+  for (auto it = memo.parsed.begin(); it != memo.parsed.end();) {
+    if (it->second.generation != memo.generation) {
+      memo.parsed.erase(it++);
+    } else {
+      ++it;
+    }
+  }
+}
+
+// Keeps the memo's parsed annotations only when the settings come from the
+// same ConfigMap contents as last time.
+void CheckSettingsKey(TranslateMemo::State& memo, const Options& options,
+                      const ConfigMap* config_map) {
+  std::optional<std::map<std::string, std::string>> data;
+  if (config_map != nullptr) data = config_map->data;
+  if (memo.settings_known && memo.settings_option == options.settings_config_map &&
+      memo.settings_data == data) {
+    return;
+  }
+  memo.parsed.clear();
+  memo.settings_known = true;
+  memo.settings_option = options.settings_config_map;
+  memo.settings_data = std::move(data);
 }
 
 // Options name objects as "namespace/name".
@@ -163,9 +286,8 @@ v1::Route PathPolicy(const Ingress& ingress, const IngressAnnotations& annotatio
 void TranslateIngress(const Ingress& ingress, const ClusterState& state, const Settings& settings,
                       BackendResolver& backends, TlsResolver& tls, CredentialsResolver& credentials,
                       VirtualHostBuilder& vhosts, std::vector<WwwRedirect>& www_redirects,
-                      DiagnosticSink& diagnostics) {
-  IngressAnnotations annotations =
-      ParseAnnotations(ingress, settings.https, diagnostics, settings.ip_filter);
+                      DiagnosticSink& diagnostics, TranslateMemo::State* memo) {
+  IngressAnnotations annotations = ParseAnnotationsMemoised(ingress, settings, diagnostics, memo);
   ResolveCustomHeaders(ingress, state.config_maps, annotations.route_policy, diagnostics);
   ResolveCaSecret(ingress, tls, annotations.cluster_policy, diagnostics);
   credentials.Resolve(ingress, annotations.basic_auth, annotations.route_policy, diagnostics);
@@ -272,19 +394,22 @@ void AddWwwRedirects(const std::vector<WwwRedirect>& www_redirects, VirtualHostB
 
 }  // namespace
 
-Result Translate(const ClusterState& state, const Options& options) {
+Result Translate(const ClusterState& state, const Options& options, TranslateMemo* memo_owner) {
   Result result;
   DiagnosticSink diagnostics(&result.diagnostics);
   v1::Snapshot& snapshot = result.snapshot;
+  TranslateMemo::State* memo = memo_owner == nullptr ? nullptr : &memo_owner->state();
 
   // Settings first: they are the defaults of every Ingress's annotations.
   Settings settings;
+  const ConfigMap* settings_config_map = nullptr;
   if (!options.settings_config_map.empty()) {
     if (auto id = SplitOption(options.settings_config_map, "settings-config-map", diagnostics)) {
       auto it = std::find_if(
           state.config_maps.begin(), state.config_maps.end(),
           [&](const ConfigMap& c) { return c.meta.ns == id->first && c.meta.name == id->second; });
       if (it != state.config_maps.end()) {
+        settings_config_map = &*it;
         settings = ParseSettings(*it, diagnostics);
         *snapshot.mutable_settings() = settings.global;
       } else {
@@ -303,11 +428,16 @@ Result Translate(const ClusterState& state, const Options& options) {
   CredentialsResolver credentials(state);
   VirtualHostBuilder vhosts;
   std::vector<WwwRedirect> www_redirects;
-  for (const Ingress* ingress : ServedByAge(state, options, diagnostics)) {
+  if (memo != nullptr) {
+    CheckSettingsKey(*memo, options, settings_config_map);
+    ++memo->generation;
+  }
+  for (const Ingress* ingress : ServedByAge(state, options, diagnostics, memo)) {
     TranslateIngress(*ingress, state, settings, backends, tls, credentials, vhosts, www_redirects,
-                     diagnostics);
+                     diagnostics, memo);
     result.served_ingresses.push_back({ingress->meta.ns, ingress->meta.name});
   }
+  if (memo != nullptr && memo->parsed.size() != result.served_ingresses.size()) SweepParsed(*memo);
   AddWwwRedirects(www_redirects, vhosts);
   std::sort(result.served_ingresses.begin(), result.served_ingresses.end());
 

@@ -4,6 +4,7 @@
 // same input always gives byte-identical output (every repeated field sorted).
 // All Ingress semantics live here.
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -58,6 +59,29 @@ struct Result {
   std::vector<ObjectName> served_ingresses;
 };
 
-Result Translate(const ClusterState& state, const Options& options);
+// What one translation can lend the next: each served Ingress's parsed
+// annotations (with the diagnostics they gave), keyed by what they were parsed
+// from (the Ingress's namespace, name, uid and annotations, and the settings
+// ConfigMap), and the order by age of the served Ingresses, kept while their
+// names and creation timestamps are unchanged. Owned by the caller, who passes
+// the same memo to successive translations; its contents are the translator's.
+// A translation gives the same Result with a memo, warm or cold, as without.
+// Not thread-safe: one translation at a time per memo.
+class TranslateMemo {
+ public:
+  TranslateMemo();
+  ~TranslateMemo();
+  TranslateMemo(const TranslateMemo&) = delete;
+  TranslateMemo& operator=(const TranslateMemo&) = delete;
+
+  struct State;
+  State& state() { return *state_; }
+
+ private:
+  std::unique_ptr<State> state_;
+};
+
+// `memo` (may be null) is read and updated; see TranslateMemo.
+Result Translate(const ClusterState& state, const Options& options, TranslateMemo* memo = nullptr);
 
 }  // namespace portico::controller::translate

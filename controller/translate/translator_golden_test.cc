@@ -139,6 +139,15 @@ TEST_P(GoldenTest, MatchesExpected) {
   EXPECT_EQ(ResultJson(Translate(reversed, options)).dump(2) + "\n", actual)
       << "output depends on input order";
 
+  // A memo changes nothing: cold, warmed by the reversed state, warm.
+  TranslateMemo memo;
+  EXPECT_EQ(ResultJson(Translate(state, options, &memo)).dump(2) + "\n", actual)
+      << "a cold memo changes the output";
+  EXPECT_EQ(ResultJson(Translate(reversed, options, &memo)).dump(2) + "\n", actual)
+      << "a memo changes the output of the reversed input";
+  EXPECT_EQ(ResultJson(Translate(state, options, &memo)).dump(2) + "\n", actual)
+      << "a warm memo changes the output";
+
   absl::StatusOr<std::shared_ptr<const dataplane::config::Config>> compiled =
       dataplane::config::Compile(result.snapshot, net::CidrSet());
   EXPECT_TRUE(compiled.ok()) << "the data plane rejects the snapshot: " << compiled.status();

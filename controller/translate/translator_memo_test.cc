@@ -1,0 +1,168 @@
+// Translate with a TranslateMemo gives what it gives without one, whatever
+// the memo holds from earlier translations.
+#include <string>
+#include <vector>
+
+#include "controller/translate/test_util.h"
+#include "controller/translate/translator.h"
+#include "gmock/gmock.h"
+#include "google/protobuf/io/coded_stream.h"
+#include "google/protobuf/io/zero_copy_stream_impl_lite.h"
+#include "gtest/gtest.h"
+
+namespace portico::controller::translate {
+namespace {
+
+using namespace testing;  // NOLINT: the test builders
+
+std::string Bytes(const v1::Snapshot& snapshot) {
+  std::string out;
+  google::protobuf::io::StringOutputStream stream(&out);
+  google::protobuf::io::CodedOutputStream coded(&stream);
+  coded.SetSerializationDeterministic(true);
+  snapshot.SerializeToCodedStream(&coded);
+  return out;
+}
+
+Secret AuthSecret(std::string name, std::string htpasswd) {
+  Secret s;
+  s.meta = Meta("default", std::move(name));
+  s.type = "Opaque";
+  s.data["auth"] = std::move(htpasswd);
+  return s;
+}
+
+Ingress* FindIngress(ClusterState& state, const std::string& name) {
+  for (Ingress& i : state.ingresses) {
+    if (i.meta.name == name) return &i;
+  }
+  return nullptr;
+}
+
+class TranslateMemoTest : public ::testing::Test {
+ protected:
+  TranslateMemoTest() {
+    state_.ingress_classes.push_back(OurClass());
+    state_.services.push_back(MakeService("app", {Port("http", 80)}));
+    state_.services.push_back(MakeService("other", {Port("http", 8080)}));
+    state_.endpoint_slices.push_back(
+        Slice("app-1", "app", {SlicePort("http", 8080)}, {Ep("10.0.0.1"), Ep("10.0.0.2")}));
+    state_.secrets.push_back(AuthSecret("users", "alice:{SHA}/vNB+F2HQ559kaLUZbmHHvZrXpg=\n"));
+    state_.secrets.push_back(AuthSecret("web-tls", "not a certificate"));
+    ConfigMap settings;
+    settings.meta = Meta("portico", "settings");
+    settings.data["hsts"] = "true";
+    state_.config_maps.push_back(settings);
+    options_.settings_config_map = "portico/settings";
+
+    Ingress web = MakeIngress("web", "web.example.com", {Path("/", "Prefix", Backend("app", 80))},
+                              "2024-01-02T00:00:00Z");
+    web.meta.annotations["portico.dev/auth-type"] = "basic";
+    web.meta.annotations["portico.dev/auth-secret"] = "users";
+    web.meta.annotations["portico.dev/no-such-annotation"] = "x";  // a warning
+    web.tls.push_back(IngressTls{{"web.example.com"}, "web-tls"});
+    state_.ingresses.push_back(web);
+
+    Ingress api = MakeIngress(
+        "api", "api.example.com",
+        {Path("/v1", "Prefix", Backend("app", 80)), Path("/v2", "Exact", Backend("missing", 80))},
+        "2024-01-01T00:00:00Z");
+    api.meta.annotations["nginx.ingress.kubernetes.io/ssl-redirect"] = "maybe";  // invalid
+    state_.ingresses.push_back(api);
+
+    // The same host and path as "web", younger: it loses the conflict.
+    Ingress late = MakeIngress("late", "web.example.com", {Path("/", "Prefix", Backend("app", 80))},
+                               "2024-01-03T00:00:00Z");
+    state_.ingresses.push_back(late);
+    Ingress other =
+        MakeIngress("other", "", {Path("/other", "Prefix", Backend("other", 8080))}, "");
+    other.meta.annotations["portico.dev/use-regex"] = "true";
+    state_.ingresses.push_back(other);
+  }
+
+  // Translates the current state with the warm memo and without one, and
+  // expects the same result.
+  void ExpectSameAsCold(const std::string& step) {
+    SCOPED_TRACE(step);
+    Result cold = Translate(state_, options_);
+    Result warm = Translate(state_, options_, &memo_);
+    EXPECT_EQ(Bytes(warm.snapshot), Bytes(cold.snapshot));
+    EXPECT_EQ(warm.diagnostics, cold.diagnostics);
+    EXPECT_EQ(warm.served_ingresses, cold.served_ingresses);
+    // A second translation of the same state from the now warmer memo too.
+    Result again = Translate(state_, options_, &memo_);
+    EXPECT_EQ(Bytes(again.snapshot), Bytes(cold.snapshot));
+    EXPECT_EQ(again.diagnostics, cold.diagnostics);
+  }
+
+  ClusterState state_;
+  Options options_;
+  TranslateMemo memo_;
+};
+
+TEST_F(TranslateMemoTest, WarmGivesTheSameSnapshotsAsColdAcrossChanges) {
+  ExpectSameAsCold("first");
+  {
+    Result r = Translate(state_, options_);
+    EXPECT_FALSE(r.diagnostics.empty());  // the case exercises diagnostics
+  }
+
+  // An Ingress edited: its backend, then its annotations.
+  FindIngress(state_, "api")->rules[0].paths[0].backend = Backend("other", 8080);
+  ExpectSameAsCold("Ingress backend edited");
+  FindIngress(state_, "api")->meta.annotations["nginx.ingress.kubernetes.io/ssl-redirect"] =
+      "false";
+  ExpectSameAsCold("Ingress annotation fixed");
+  FindIngress(state_, "web")->meta.annotations.erase("portico.dev/auth-type");
+  ExpectSameAsCold("Ingress annotation removed");
+  FindIngress(state_, "web")->meta.annotations["portico.dev/auth-type"] = "basic";
+  ExpectSameAsCold("Ingress annotation restored");
+  FindIngress(state_, "web")->meta.uid = "uid-2";
+  ExpectSameAsCold("Ingress recreated with a new uid");
+
+  // The age order changes: "late" becomes the oldest and wins the conflict.
+  FindIngress(state_, "late")->meta.creation_timestamp = "2023-12-31T00:00:00Z";
+  ExpectSameAsCold("creation timestamp edited");
+
+  // A Service edited, then an EndpointSlice.
+  state_.services[0].ports[0].port = 81;
+  ExpectSameAsCold("Service port edited");
+  state_.services[0].ports[0].port = 80;
+  state_.endpoint_slices[0].endpoints.pop_back();
+  ExpectSameAsCold("EndpointSlice edited");
+
+  // Secrets edited: the basic auth users, the TLS Secret.
+  state_.secrets[0].data["auth"] = "bob:{SHA}/vNB+F2HQ559kaLUZbmHHvZrXpg=\n";
+  ExpectSameAsCold("auth Secret edited");
+  state_.secrets[1].data["tls.crt"] = "still not a certificate";
+  ExpectSameAsCold("TLS Secret edited");
+
+  // The settings ConfigMap edited: every Ingress's annotation defaults change.
+  state_.config_maps[0].data["ssl-redirect"] = "false";
+  ExpectSameAsCold("settings edited");
+  state_.config_maps.clear();
+  ExpectSameAsCold("settings deleted");
+
+  // Ingresses deleted, one added, and their order in the state shuffled.
+  state_.ingresses.erase(state_.ingresses.begin());  // "web"
+  ExpectSameAsCold("Ingress deleted");
+  state_.ingresses.push_back(
+      MakeIngress("web", "web.example.com", {Path("/", "Prefix", Backend("app", 80))}));
+  ExpectSameAsCold("Ingress added again, without annotations");
+  std::swap(state_.ingresses.front(), state_.ingresses.back());
+  ExpectSameAsCold("Ingresses reordered");
+  state_.ingresses.clear();
+  ExpectSameAsCold("every Ingress deleted");
+}
+
+TEST_F(TranslateMemoTest, OneMemoServesDifferentOptions) {
+  ExpectSameAsCold("first");
+  options_.ingress_class = "other";  // selects nothing
+  ExpectSameAsCold("another class");
+  options_.ingress_class = "portico";
+  options_.settings_config_map.clear();
+  ExpectSameAsCold("no settings");
+}
+
+}  // namespace
+}  // namespace portico::controller::translate
