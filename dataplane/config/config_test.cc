@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "common/strings.h"
+#include "dataplane/config/config_test_util.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/util/json_util.h"
 #include "google/protobuf/util/message_differencer.h"
@@ -18,20 +19,12 @@ namespace {
 
 using std::chrono::milliseconds;
 using ::testing::ElementsAre;
+using testing::ErrorCase;
+using testing::FromJson;
 using ::testing::HasSubstr;
-
-v1::Snapshot FromJson(std::string_view json) {
-  absl::StatusOr<v1::Snapshot> snapshot = ParseSnapshotJson(json);
-  EXPECT_TRUE(snapshot.ok()) << snapshot.status();
-  return snapshot.ok() ? *snapshot : v1::Snapshot();
-}
-
-std::shared_ptr<const Config> MustCompile(const v1::Snapshot& snapshot,
-                                          const net::CidrSet& extra = net::CidrSet()) {
-  absl::StatusOr<std::shared_ptr<const Config>> config = Compile(snapshot, extra);
-  EXPECT_TRUE(config.ok()) << config.status();
-  return config.ok() ? *config : nullptr;
-}
+using testing::MustCompile;
+using testing::WithCluster;
+using testing::WithRoute;
 
 net::IpAddress Ip(std::string_view text) {
   absl::StatusOr<net::IpAddress> ip = net::IpAddress::Parse(text);
@@ -546,26 +539,6 @@ TEST(CompileSharingTest, WhatAVirtualHostReadsElsewhereDecidesToo) {
 
 // --- Errors ---------------------------------------------------------------------
 
-struct ErrorCase {
-  std::string label;
-  std::string json;
-  std::string want;  // substring of the message
-};
-
-std::ostream& operator<<(std::ostream& os, const ErrorCase& c) { return os << c.label; }
-
-// A valid cluster "c" with one endpoint, plus `extra` top-level fields.
-std::string WithCluster(std::string_view extra) {
-  return portico::StrCat(R"json({"clusters": [{"name": "c"}], )json", extra, "}");
-}
-
-// One virtual host "vh" with one route "r" whose match and action are given.
-std::string WithRoute(std::string_view match, std::string_view action) {
-  return WithCluster(portico::StrCat(
-      R"json("virtualHosts": [{"name": "vh", "routes": [{"name": "r", "match": )json", match,
-      R"json(, "action": )json", action, "}]}]"));
-}
-
 std::string WithEndpoint(std::string_view endpoint) {
   return WithCluster(
       portico::StrCat(R"json("endpoints": [{"cluster": "c", "endpoints": [)json", endpoint, "]}]"));
@@ -643,15 +616,7 @@ const std::vector<ErrorCase>& ErrorCases() {
 
 class CompileErrorTest : public ::testing::TestWithParam<ErrorCase> {};
 
-TEST_P(CompileErrorTest, IsRejected) {
-  const ErrorCase& c = GetParam();
-  absl::StatusOr<v1::Snapshot> snapshot = ParseSnapshotJson(c.json);
-  ASSERT_TRUE(snapshot.ok()) << snapshot.status();
-  absl::StatusOr<std::shared_ptr<const Config>> config = Compile(*snapshot, net::CidrSet());
-  ASSERT_FALSE(config.ok());
-  EXPECT_EQ(config.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(std::string(config.status().message()), HasSubstr(c.want));
-}
+TEST_P(CompileErrorTest, IsRejected) { testing::ExpectRejected(GetParam()); }
 
 INSTANTIATE_TEST_SUITE_P(All, CompileErrorTest, ::testing::ValuesIn(ErrorCases()));
 

@@ -7,25 +7,19 @@
 
 #include "common/strings.h"
 #include "dataplane/config/config.h"
+#include "dataplane/config/config_test_util.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
 namespace portico::dataplane::config {
 namespace {
 
+using testing::ErrorCase;
+using testing::FromJson;
 using ::testing::HasSubstr;
-
-v1::Snapshot FromJson(std::string_view json) {
-  absl::StatusOr<v1::Snapshot> snapshot = ParseSnapshotJson(json);
-  EXPECT_TRUE(snapshot.ok()) << snapshot.status();
-  return snapshot.ok() ? *snapshot : v1::Snapshot();
-}
-
-std::shared_ptr<const Config> MustCompile(const v1::Snapshot& snapshot) {
-  absl::StatusOr<std::shared_ptr<const Config>> config = Compile(snapshot, net::CidrSet());
-  EXPECT_TRUE(config.ok()) << config.status();
-  return config.ok() ? *config : nullptr;
-}
+using testing::MustCompile;
+using testing::WithCluster;
+using testing::WithRoute;
 
 TEST(RouteConfigTest, EmptyDirectResponseStatusIs200) {
   v1::Snapshot snapshot = FromJson(R"json({"virtualHosts": [{"name": "v", "routes": [
@@ -133,26 +127,6 @@ TEST(RouteConfigTest, CompileVirtualHostKeepsTheRouteOrder) {
 
 // --- Errors ---------------------------------------------------------------------
 
-struct ErrorCase {
-  std::string label;
-  std::string json;
-  std::string want;  // substring of the message
-};
-
-std::ostream& operator<<(std::ostream& os, const ErrorCase& c) { return os << c.label; }
-
-// A valid cluster "c", plus `extra` top-level fields.
-std::string WithCluster(std::string_view extra) {
-  return portico::StrCat(R"json({"clusters": [{"name": "c"}], )json", extra, "}");
-}
-
-// One virtual host "vh" with one route "r" whose match and action are given.
-std::string WithRoute(std::string_view match, std::string_view action) {
-  return WithCluster(portico::StrCat(
-      R"json("virtualHosts": [{"name": "vh", "routes": [{"name": "r", "match": )json", match,
-      R"json(, "action": )json", action, "}]}]"));
-}
-
 const std::vector<ErrorCase>& ErrorCases() {
   static const auto* cases = new std::vector<ErrorCase>{
       {"route to unknown cluster",
@@ -230,15 +204,7 @@ const std::vector<ErrorCase>& ErrorCases() {
 
 class RouteConfigErrorTest : public ::testing::TestWithParam<ErrorCase> {};
 
-TEST_P(RouteConfigErrorTest, IsRejected) {
-  const ErrorCase& c = GetParam();
-  absl::StatusOr<v1::Snapshot> snapshot = ParseSnapshotJson(c.json);
-  ASSERT_TRUE(snapshot.ok()) << snapshot.status();
-  absl::StatusOr<std::shared_ptr<const Config>> config = Compile(*snapshot, net::CidrSet());
-  ASSERT_FALSE(config.ok());
-  EXPECT_EQ(config.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(std::string(config.status().message()), HasSubstr(c.want));
-}
+TEST_P(RouteConfigErrorTest, IsRejected) { testing::ExpectRejected(GetParam()); }
 
 INSTANTIATE_TEST_SUITE_P(All, RouteConfigErrorTest, ::testing::ValuesIn(ErrorCases()));
 
