@@ -15,12 +15,14 @@ struct ControllerCallbacks {
   ev_signal sigterm, sigint;
   ev_io source_io;
   ev_timer debounce;
+  ev_timer verify;
   ev_async leadership;
 
   static Controller* Self(void* data) { return static_cast<Controller*>(data); }
   static void OnTerm(struct ev_loop*, ev_signal* w, int) { Self(w->data)->Stop(); }
   static void OnSource(struct ev_loop*, ev_io* w, int) { Self(w->data)->OnSourceReadable(); }
   static void OnDebounce(struct ev_loop*, ev_timer* w, int) { Self(w->data)->Translate(); }
+  static void OnVerify(struct ev_loop*, ev_timer* w, int) { Self(w->data)->OnVerify(); }
   static void OnLeadership(struct ev_loop*, ev_async* w, int) {
     Self(w->data)->OnLeadershipChange();
   }
@@ -29,6 +31,9 @@ struct ControllerCallbacks {
 namespace {
 
 ControllerCallbacks g_watchers;
+
+// How often the source looks for changes its wake-ups missed.
+constexpr double kVerifyInterval = 5.0;
 
 std::string DiagnosticLine(const translate::Diagnostic& d) {
   std::string object = d.ns.empty() ? d.name : StrCat(d.ns, "/", d.name);
@@ -141,6 +146,10 @@ absl::Status Controller::Run() {
   ev_io_start(loop_, &g_watchers.source_io);
   ev_init(&g_watchers.debounce, &ControllerCallbacks::OnDebounce);
   g_watchers.debounce.data = this;
+  ev_timer_init(&g_watchers.verify, &ControllerCallbacks::OnVerify, kVerifyInterval,
+                kVerifyInterval);
+  g_watchers.verify.data = this;
+  ev_timer_start(loop_, &g_watchers.verify);
   ev_signal_init(&g_watchers.sigterm, &ControllerCallbacks::OnTerm, SIGTERM);
   ev_signal_init(&g_watchers.sigint, &ControllerCallbacks::OnTerm, SIGINT);
   for (ev_signal* s : {&g_watchers.sigterm, &g_watchers.sigint}) {
@@ -194,12 +203,25 @@ void Controller::OnSourceReadable() {
   if (source_->DrainEvents()) ScheduleTranslate();
 }
 
+void Controller::OnVerify() {
+  // What is signalled or already due to be read is no news.
+  OnSourceReadable();
+  if (pending_since_ >= 0) return;
+  if (source_->Verify()) {
+    LogWarning("controller", "source: found changes that were not signalled; reading them");
+    ScheduleTranslate();
+  }
+}
+
 void Controller::ScheduleTranslate() {
-  // Hold-off: every change restarts the quiet period, but a source that never
-  // goes quiet is still translated after max_delay.
+  // Hold-off: a change after a quiet period is translated at once (on the next
+  // loop iteration, so that what is already queued comes along). Otherwise
+  // every change restarts the quiet period, and a source that never goes
+  // quiet is still translated after max_delay.
   double now = ev_now(loop_);
   if (pending_since_ < 0) pending_since_ = now;
   double wait = options_.debounce;
+  if (source_->settled() && now - last_translated_ >= options_.debounce) wait = 0;
   double deadline = pending_since_ + options_.max_delay;
   if (now + wait > deadline) wait = deadline - now;
   g_watchers.debounce.repeat = wait > 0 ? wait : 0.000001;
@@ -261,6 +283,7 @@ void Controller::Translate() {
             static_cast<int>(seconds * 1e6), " us, stored in ", micros(store_start), " us)");
   }
   ready_.store(true);
+  last_translated_ = ev_time();
 }
 
 void Controller::Stop() {

@@ -39,7 +39,10 @@ struct ControllerOptions {
   status::LeaderElectionOptions election;
   status::StatusOptions status;
   translate::Options translate;
-  double debounce = 0.1;   // seconds of quiet before translating
+  // Hold-off: a change after a quiet period (no translation for `debounce`) is
+  // translated at once; changes that follow a translation closely wait for
+  // `debounce` of quiet, at most `max_delay` (Contour's DAG rebuild hold-off).
+  double debounce = 0.1;   // seconds
   double max_delay = 1.0;  // seconds a busy source can postpone a translation
   push::ServerOptions grpc;
   std::string admin_listen = "127.0.0.1:10255";
@@ -65,6 +68,7 @@ class Controller {
   void PublishStatus(const translate::Result& result,
                      const std::vector<translate::Diagnostic>& diagnostics);
   void OnSourceReadable();
+  void OnVerify();
   void ScheduleTranslate();
   void Translate();
   void Stop();
@@ -82,7 +86,8 @@ class Controller {
   push::SnapshotStore store_;
   std::unique_ptr<push::SnapshotServer> server_;
   std::unique_ptr<portico::admin::AdminServer> admin_;
-  double pending_since_ = -1;  // loop time of the first change not yet translated
+  double pending_since_ = -1;      // loop time of the first change not yet translated
+  double last_translated_ = -1e9;  // wall-clock time the last translation ended
   // What each translation lends the next (main thread).
   translate::TranslateMemo translate_memo_;
 

@@ -36,6 +36,9 @@ constexpr off_t kMaxFileSize = off_t{16} << 20;
 // update produces, and a hidden name.
 constexpr char kAtomicWriterLink[] = "..data";
 
+// How long a created, never closed manifest file holds back translating at once.
+constexpr std::chrono::seconds kUnsettledFor(1);
+
 constexpr uint32_t kWatchMask = IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE |
                                 IN_CREATE | IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR;
 
@@ -230,6 +233,28 @@ void DropAllDuplicates(LoadedManifests& out) {
   DropDuplicates("ConfigMap", out.state.config_maps, out.diagnostics);
 }
 
+// The manifest file names directly in `directory`, sorted.
+absl::StatusOr<std::vector<std::string>> ListManifestFiles(const std::string& directory) {
+  std::vector<std::string> names;
+  DIR* dir = opendir(directory.c_str());
+  if (dir == nullptr) {
+    int error = errno;
+    std::string message = portico::StrCat(directory, ": cannot list: ", ErrnoText(error));
+    return error == ENOENT ? absl::NotFoundError(message) : absl::UnavailableError(message);
+  }
+  errno = 0;
+  while (const dirent* entry = readdir(dir)) {
+    if (IsManifestFileName(entry->d_name)) names.emplace_back(entry->d_name);
+  }
+  int error = errno;
+  closedir(dir);
+  if (error != 0) {
+    return absl::UnavailableError(portico::StrCat(directory, ": cannot list: ", ErrnoText(error)));
+  }
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
 // A watched cache between full scans: only the files inotify named and those
 // that failed last time are looked at; the others are as cached (no stat()).
 LoadedManifests LoadChanged(const std::string& directory, ManifestCache& cache,
@@ -270,36 +295,17 @@ absl::StatusOr<LoadedManifests> LoadManifestDirectory(const std::string& directo
                                                       ManifestCache* cache) {
   std::unique_lock<std::mutex> cache_lock;
   ManifestCache::ReadPlan plan;
-  const auto scan_start = std::chrono::steady_clock::now();
   if (cache != nullptr) {
     cache_lock = std::unique_lock<std::mutex>(cache->reader_mutex());
     plan = cache->BeginRead();
     if (!plan.full) return LoadChanged(directory, *cache, plan);
   }
-  std::vector<std::string> names;
-  {
-    DIR* dir = opendir(directory.c_str());
-    if (dir == nullptr) {
-      int error = errno;
-      std::string message = portico::StrCat(directory, ": cannot list: ", ErrnoText(error));
-      return error == ENOENT ? absl::NotFoundError(message) : absl::UnavailableError(message);
-    }
-    errno = 0;
-    while (const dirent* entry = readdir(dir)) {
-      if (IsManifestFileName(entry->d_name)) names.emplace_back(entry->d_name);
-    }
-    int error = errno;
-    closedir(dir);
-    if (error != 0) {
-      return absl::UnavailableError(
-          portico::StrCat(directory, ": cannot list: ", ErrnoText(error)));
-    }
-  }
-  std::sort(names.begin(), names.end());
+  absl::StatusOr<std::vector<std::string>> names = ListManifestFiles(directory);
+  if (!names.ok()) return names.status();
 
   LoadedManifests out;
   std::set<std::string> seen;
-  for (const std::string& name : names) {
+  for (const std::string& name : *names) {
     std::string path = PathOf(directory, name);
     DecodedFile fresh;
     bool failed;
@@ -311,10 +317,26 @@ absl::StatusOr<LoadedManifests> LoadManifestDirectory(const std::string& directo
   }
   if (cache != nullptr) {
     cache->Retain(seen);
-    cache->EndFullScan(scan_start);
+    cache->EndFullScan();
   }
   DropAllDuplicates(out);
   return out;
+}
+
+absl::StatusOr<std::vector<std::string>> StaleManifestFiles(const std::string& directory,
+                                                            ManifestCache& cache) {
+  absl::StatusOr<std::vector<std::string>> names = ListManifestFiles(directory);
+  if (!names.ok()) return names.status();
+  std::map<std::string, FileIdentity> listing;
+  for (const std::string& name : *names) {
+    struct stat st;
+    // Gone or dangling: not listed (a failed file is the cache's to retry).
+    if (stat(PathOf(directory, name).c_str(), &st) == 0 && S_ISREG(st.st_mode)) {
+      listing.emplace_hint(listing.end(), name, FileIdentity::Of(st));
+    }
+  }
+  std::lock_guard<std::mutex> lock(cache.reader_mutex());
+  return cache.Stale(listing);
 }
 
 absl::StatusOr<std::unique_ptr<FileSource>> FileSource::Create(std::string directory) {
@@ -349,6 +371,7 @@ bool FileSource::DrainEvents() {
       if (IsRelevantEvent(*event)) {
         changed = true;
         Invalidate(*event);
+        Track(*event);
       }
       offset += static_cast<ssize_t>(sizeof(inotify_event) + event->len);
     }
@@ -365,6 +388,31 @@ void FileSource::Invalidate(const inotify_event& event) {
   } else {
     cache_.Invalidate(std::string(name));
   }
+}
+
+void FileSource::Track(const inotify_event& event) {
+  if (event.len == 0) return;
+  std::string_view name(event.name);
+  if (event.mask & IN_CREATE) {
+    unsettled_.insert_or_assign(std::string(name), std::chrono::steady_clock::now());
+  } else if (event.mask & (IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE)) {
+    if (auto it = unsettled_.find(name); it != unsettled_.end()) unsettled_.erase(it);
+  }
+  const auto stale = std::chrono::steady_clock::now() - kUnsettledFor;
+  std::erase_if(unsettled_, [&](const auto& entry) { return entry.second < stale; });
+}
+
+bool FileSource::settled() const {
+  const auto stale = std::chrono::steady_clock::now() - kUnsettledFor;
+  return std::none_of(unsettled_.begin(), unsettled_.end(),
+                      [&](const auto& entry) { return entry.second >= stale; });
+}
+
+bool FileSource::Verify() {
+  absl::StatusOr<std::vector<std::string>> stale = StaleManifestFiles(directory_, cache_);
+  if (!stale.ok()) return true;  // Load() reports it
+  for (const std::string& name : *stale) cache_.Invalidate(name);
+  return !stale->empty();
 }
 
 bool FileSource::WaitForChange(std::chrono::milliseconds timeout) {

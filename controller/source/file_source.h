@@ -11,14 +11,16 @@
 //
 // Load() gives what the directory holds; only files that changed since the
 // last Load() are read and decoded again (ManifestCache). Between full scans
-// (the first Load(), after lost events or a swapped `..data` link, and at
-// most every few seconds as a safety net) it looks only at the files inotify
-// named, without listing or stat()ing the others, which keeps a change among
-// 10,000 Ingresses cheap.
+// (the first Load(), after lost events or a swapped `..data` link) it looks
+// only at the files inotify named, without listing or stat()ing the others,
+// which keeps a change among 10,000 Ingresses cheap. The safety net for a
+// change the watch missed is Verify(), which the controller calls every few
+// seconds, off the path of a change.
 
 #include <sys/inotify.h>
 
 #include <chrono>
+#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -47,6 +49,12 @@ bool IsManifestFileName(std::string_view name);
 absl::StatusOr<LoadedManifests> LoadManifestDirectory(const std::string& directory,
                                                       ManifestCache* cache = nullptr);
 
+// The safety net behind the watch: the manifest files in `directory` whose
+// identity differs from what `cache` holds (changed, new or gone; see
+// ManifestCache::Stale). Lists and stat()s the directory; decodes nothing.
+absl::StatusOr<std::vector<std::string>> StaleManifestFiles(const std::string& directory,
+                                                            ManifestCache& cache);
+
 // Watches one directory with inotify.
 //
 // Threading: not thread-safe. One owner thread calls fd(), DrainEvents() and
@@ -74,6 +82,13 @@ class FileSource final : public Source {
   // symlink); events were lost (queue overflow); or the directory itself was
   // deleted or moved (Load() then fails and no further changes are signalled).
   bool DrainEvents() override;
+  // No manifest file is known to be half written: none was created (IN_CREATE)
+  // in the last second without being closed, renamed or deleted since.
+  bool settled() const override;
+
+  // Compares the directory with what was read (StaleManifestFiles) and
+  // invalidates what the watch did not report; true when there was any.
+  bool Verify() override;
 
   // Blocks until a relevant change (true) or until `timeout` passes (false).
   // For tests and simple loops; an event loop uses fd() and DrainEvents().
@@ -88,6 +103,11 @@ class FileSource final : public Source {
       : directory_(std::move(directory)), fd_(fd), cache_(/*watched=*/true) {}
 
   void Invalidate(const inotify_event& event);
+  void Track(const inotify_event& event);
+
+  // Created, not yet closed: the time IN_CREATE was seen. A file that is
+  // never closed for writing (a hard link) stops counting after a second.
+  std::map<std::string, std::chrono::steady_clock::time_point, std::less<>> unsettled_;
 
   const std::string directory_;
   const int fd_;

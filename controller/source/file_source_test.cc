@@ -1,5 +1,6 @@
 #include "controller/source/file_source.h"
 
+#include <fcntl.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -216,7 +217,7 @@ TEST(LoadManifestDirectoryTest, WatchedCacheLooksOnlyAtNamedFilesBetweenFullScan
   WriteFile(dir / "a.yaml", ConfigMap("a"));
   WriteFile(dir / "b.yaml", ConfigMap("b"));
   WriteFile(dir / "broken.yaml", "kind: [unclosed");
-  ManifestCache cache(/*watched=*/true, std::chrono::hours(1));
+  ManifestCache cache(/*watched=*/true);
   absl::StatusOr<LoadedManifests> loaded = LoadManifestDirectory(dir.path(), &cache);
   ASSERT_TRUE(loaded.ok());
   EXPECT_THAT(ConfigMapNames(*loaded), ElementsAre("a", "b"));
@@ -256,11 +257,11 @@ TEST(LoadManifestDirectoryTest, WatchedCacheLooksOnlyAtNamedFilesBetweenFullScan
   EXPECT_THAT(ConfigMapNames(*loaded), ElementsAre("b2", "c", "d"));
 }
 
-TEST(LoadManifestDirectoryTest, WatchedCacheRetriesFailedFilesAndRescansPeriodically) {
+TEST(LoadManifestDirectoryTest, WatchedCacheRetriesFailedFiles) {
   TempDir dir;
   WriteFile(dir / "a.yaml", ConfigMap("a"));
   fs::create_symlink(dir / "missing-target", dir / "link.yaml");
-  ManifestCache cache(/*watched=*/true, std::chrono::hours(1));
+  ManifestCache cache(/*watched=*/true);
   absl::StatusOr<LoadedManifests> loaded = LoadManifestDirectory(dir.path(), &cache);
   ASSERT_TRUE(loaded.ok());
   ASSERT_THAT(loaded->diagnostics, SizeIs(1));
@@ -276,14 +277,40 @@ TEST(LoadManifestDirectoryTest, WatchedCacheRetriesFailedFilesAndRescansPeriodic
   ASSERT_TRUE(loaded.ok());
   EXPECT_THAT(loaded->diagnostics, IsEmpty());
   EXPECT_THAT(ConfigMapNames(*loaded), ElementsAre("a", "target"));
+}
 
-  // With the full-scan interval elapsed, an unreported change is seen.
-  ManifestCache eager(/*watched=*/true, milliseconds(0));
-  ASSERT_TRUE(LoadManifestDirectory(dir.path(), &eager).ok());
+// The safety net: unreported changes (new, rewritten, deleted files) are what
+// StaleManifestFiles names; once invalidated, a read sees them.
+TEST(LoadManifestDirectoryTest, StaleManifestFilesFindsWhatTheWatchMissed) {
+  TempDir dir;
+  WriteFile(dir / "a.yaml", ConfigMap("a"));
   WriteFile(dir / "b.yaml", ConfigMap("b"));
-  loaded = LoadManifestDirectory(dir.path(), &eager);
+  WriteFile(dir / "c.yaml", ConfigMap("c"));
+  fs::create_symlink(dir / "missing-target", dir / "link.yaml");
+  ManifestCache cache(/*watched=*/true);
+  ASSERT_TRUE(LoadManifestDirectory(dir.path(), &cache).ok());
+  absl::StatusOr<std::vector<std::string>> stale = StaleManifestFiles(dir.path(), cache);
+  ASSERT_TRUE(stale.ok()) << stale.status();
+  EXPECT_THAT(*stale, IsEmpty());  // the failed link is retried by every read anyway
+
+  WriteFile(dir / ".b.tmp", ConfigMap("b2"));
+  fs::rename(dir / ".b.tmp", dir / "b.yaml");
+  fs::remove(dir / "c.yaml");
+  WriteFile(dir / "d.yaml", ConfigMap("d"));
+  absl::StatusOr<LoadedManifests> loaded = LoadManifestDirectory(dir.path(), &cache);
   ASSERT_TRUE(loaded.ok());
-  EXPECT_THAT(ConfigMapNames(*loaded), ElementsAre("a", "b", "target"));
+  EXPECT_THAT(ConfigMapNames(*loaded), ElementsAre("a", "b", "c"));  // unreported
+  stale = StaleManifestFiles(dir.path(), cache);
+  ASSERT_TRUE(stale.ok()) << stale.status();
+  EXPECT_THAT(*stale, ElementsAre("b.yaml", "c.yaml", "d.yaml"));
+  for (const std::string& name : *stale) cache.Invalidate(name);
+  loaded = LoadManifestDirectory(dir.path(), &cache);
+  ASSERT_TRUE(loaded.ok());
+  EXPECT_THAT(ConfigMapNames(*loaded), ElementsAre("a", "b2", "d"));
+  stale = StaleManifestFiles(dir.path(), cache);
+  ASSERT_TRUE(stale.ok());
+  EXPECT_THAT(*stale, IsEmpty());
+  EXPECT_FALSE(StaleManifestFiles(dir / "gone", cache).ok());
 }
 
 TEST(FileSourceTest, SeesAnInPlaceRewriteOfTheSameSize) {
@@ -336,6 +363,33 @@ TEST(FileSourceTest, SignalsWritesRenamesAndDeletes) {
   ASSERT_TRUE(s.WaitForChange(kDeadline));
   EXPECT_THAT(ConfigMapNames(*s.Load()), IsEmpty());
   EXPECT_FALSE(s.DrainEvents());
+}
+
+// A file created and still open for writing may be half written: the
+// controller then waits for its quiet period instead of translating at once.
+TEST(FileSourceTest, IsUnsettledWhileACreatedFileIsOpen) {
+  TempDir dir;
+  absl::StatusOr<std::unique_ptr<FileSource>> source = FileSource::Create(dir.path());
+  ASSERT_TRUE(source.ok()) << source.status();
+  FileSource& s = **source;
+  EXPECT_TRUE(s.settled());
+  int fd = open((dir / "a.yaml").c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  ASSERT_GE(fd, 0);
+  ASSERT_TRUE(s.WaitForChange(kDeadline));
+  EXPECT_FALSE(s.settled());
+  std::string text = ConfigMap("a");
+  ASSERT_EQ(write(fd, text.data(), text.size()), static_cast<ssize_t>(text.size()));
+  ASSERT_EQ(close(fd), 0);
+  ASSERT_TRUE(s.WaitForChange(kDeadline));
+  EXPECT_TRUE(s.settled());
+  EXPECT_THAT(ConfigMapNames(*s.Load()), ElementsAre("a"));
+  // An atomic rename into place is settled at once; nothing was missed.
+  WriteFile(dir / ".b.tmp", ConfigMap("b"));
+  fs::rename(dir / ".b.tmp", dir / "b.yaml");
+  ASSERT_TRUE(s.WaitForChange(kDeadline));
+  EXPECT_TRUE(s.settled());
+  EXPECT_THAT(ConfigMapNames(*s.Load()), ElementsAre("a", "b"));
+  EXPECT_FALSE(s.Verify());
 }
 
 TEST(FileSourceTest, IgnoresFilesThatAreNotManifests) {

@@ -42,18 +42,13 @@ ManifestCache::ReadPlan ManifestCache::BeginRead() {
   if (all) {
     files_.clear();
     failed_.clear();
-    full_scan_.reset();
+    scanned_ = false;
     return plan;
   }
   for (const std::string& name : plan.changed) files_.erase(name);
-  plan.full = !watched_ || !full_scan_.has_value() ||
-              std::chrono::steady_clock::now() - *full_scan_ >= full_scan_interval_;
+  plan.full = !watched_ || !scanned_;
   if (plan.full) failed_.clear();  // the scan finds them again
   return plan;
-}
-
-void ManifestCache::EndFullScan(std::chrono::steady_clock::time_point started) {
-  full_scan_ = started;
 }
 
 void ManifestCache::SetFailed(const std::string& name, bool failed) {
@@ -83,6 +78,29 @@ void ManifestCache::Retain(const std::set<std::string>& names) {
   for (auto it = files_.begin(); it != files_.end();) {
     it = names.count(it->first) ? std::next(it) : files_.erase(it);
   }
+}
+
+std::vector<std::string> ManifestCache::Stale(
+    const std::map<std::string, FileIdentity>& listing) const {
+  std::vector<std::string> stale;
+  auto cached = files_.begin();
+  auto skip = [&](const std::string& name) { return failed_.count(name) > 0; };
+  // Both sorted by name: one merge.
+  for (const auto& [name, identity] : listing) {
+    for (; cached != files_.end() && cached->first < name; ++cached) {
+      if (!skip(cached->first)) stale.push_back(cached->first);  // gone
+    }
+    if (cached != files_.end() && cached->first == name) {
+      if (!(cached->second.identity == identity) && !skip(name)) stale.push_back(name);
+      ++cached;
+    } else if (!skip(name)) {
+      stale.push_back(name);  // new
+    }
+  }
+  for (; cached != files_.end(); ++cached) {
+    if (!skip(cached->first)) stale.push_back(cached->first);
+  }
+  return stale;
 }
 
 }  // namespace portico::controller::source

@@ -18,11 +18,9 @@
 
 #include <sys/stat.h>
 
-#include <chrono>
 #include <cstdint>
 #include <map>
 #include <mutex>
-#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -62,12 +60,10 @@ class ManifestCache {
 
   // `watched`: every change in the directory is reported through Invalidate()
   // (an inotify watch), so a read need not stat() every file: it does so
-  // only at the first read, after InvalidateAll(), and when the last full
-  // scan is older than `full_scan_interval` (a safety net for a change the
-  // watch missed). Unwatched, every read is a full scan.
-  explicit ManifestCache(bool watched = false,
-                         std::chrono::milliseconds full_scan_interval = std::chrono::seconds(5))
-      : watched_(watched), full_scan_interval_(full_scan_interval) {}
+  // only at the first read and after InvalidateAll(). The safety net for a
+  // change the watch missed is the owner's: Stale() now and then, off the
+  // path of a change (FileSource::Verify). Unwatched, every read is a full scan.
+  explicit ManifestCache(bool watched = false) : watched_(watched) {}
 
   // The file `name` (a name in the directory, not a path) changed: decode it
   // again on the next read.
@@ -78,8 +74,8 @@ class ManifestCache {
   std::mutex& reader_mutex() { return reader_mutex_; }
   // Applies the invalidations received so far; once at the start of a read.
   ReadPlan BeginRead();
-  // A full scan that started at `started` has completed.
-  void EndFullScan(std::chrono::steady_clock::time_point started);
+  // A full scan has completed.
+  void EndFullScan() { scanned_ = true; }
   // A file that could not be read this time (it is looked at again on the
   // next read, full or not), or that can again.
   void SetFailed(const std::string& name, bool failed);
@@ -97,6 +93,10 @@ class ManifestCache {
                            DecodedFile decoded);
   // Drops the files not in `names` (deleted since the last read).
   void Retain(const std::set<std::string>& names);
+  // The names whose cached identity differs from `listing` (every regular
+  // manifest file in the directory now, with its identity): changed, new, or
+  // cached but gone. Files that failed are left out: every read retries them.
+  std::vector<std::string> Stale(const std::map<std::string, FileIdentity>& listing) const;
   // Files decoded and stored so far (how much work the cache did not save).
   uint64_t stores() const { return stores_; }
 
@@ -106,14 +106,12 @@ class ManifestCache {
     DecodedFile decoded;
   };
   const bool watched_;
-  const std::chrono::milliseconds full_scan_interval_;
 
   std::mutex reader_mutex_;
   std::map<std::string, Entry> files_;  // guarded by reader_mutex_
   uint64_t stores_ = 0;                 // guarded by reader_mutex_
   std::set<std::string> failed_;        // guarded by reader_mutex_
-  // When the last complete full scan started; unset: none since InvalidateAll.
-  std::optional<std::chrono::steady_clock::time_point> full_scan_;  // guarded by reader_mutex_
+  bool scanned_ = false;                // a full scan since InvalidateAll; guarded by reader_mutex_
 
   std::mutex dirty_mutex_;
   std::set<std::string> dirty_;  // guarded by dirty_mutex_

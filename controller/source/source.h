@@ -38,6 +38,14 @@ class Source {
   // True once the first complete read is possible (the kube source has listed
   // every resource); the controller is not ready before.
   virtual bool synced() const { return true; }
+  // False while a change DrainEvents() reported may still be under way (a
+  // manifest file created but not yet closed): the controller then waits for
+  // its quiet period instead of translating at once. A kube watch event is a
+  // whole object, so that source is always settled.
+  virtual bool settled() const { return true; }
+  // Looks for changes the wake-ups missed (the file source's periodic safety
+  // net; owner thread); true when Load() may now return something different.
+  virtual bool Verify() { return false; }
 };
 
 }  // namespace portico::controller::source
