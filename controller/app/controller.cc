@@ -263,6 +263,7 @@ void Controller::Translate() {
                                            {"EndpointSlice", loaded->state.endpoint_slices.size()},
                                            {"Secret", loaded->state.secrets.size()},
                                            {"ConfigMap", loaded->state.config_maps.size()}};
+  source_->Return(std::move(*loaded));
   {
     std::lock_guard<std::mutex> lock(mu_);
     // Repeating an unchanged diagnostic on every change would drown the news.

@@ -13,6 +13,7 @@
 #include <cstring>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <tuple>
 #include <utility>
@@ -20,6 +21,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
 #include "common/strings.h"
+#include "controller/source/assembly.h"
 #include "controller/source/manifest_decoder.h"
 
 namespace portico::controller::source {
@@ -139,20 +141,6 @@ void DropDuplicates(std::string_view kind, std::vector<T>& objects,
   objects = std::move(kept);
 }
 
-template <typename T>
-void AppendAll(const std::vector<T>& from, std::vector<T>& to) {
-  to.insert(to.end(), from.begin(), from.end());
-}
-
-void Append(const translate::ClusterState& from, translate::ClusterState& to) {
-  AppendAll(from.ingresses, to.ingresses);
-  AppendAll(from.ingress_classes, to.ingress_classes);
-  AppendAll(from.services, to.services);
-  AppendAll(from.endpoint_slices, to.endpoint_slices);
-  AppendAll(from.secrets, to.secrets);
-  AppendAll(from.config_maps, to.config_maps);
-}
-
 bool IsRelevantEvent(const inotify_event& event) {
   // Lost events, or the directory itself went away: re-read to find out.
   if (event.mask & (IN_Q_OVERFLOW | IN_DELETE_SELF | IN_MOVE_SELF | IN_IGNORED | IN_UNMOUNT)) {
@@ -217,9 +205,15 @@ const DecodedFile* ReadOne(const std::string& path, const std::string& name, Man
   return cache != nullptr ? cache->Store(name, identity, std::move(fresh)) : &fresh;
 }
 
-void Add(const std::string& path, const DecodedFile& decoded, LoadedManifests& out) {
+void AddObjects(const std::string& path, const DecodedFile& decoded, LoadedManifests& out,
+                Placement* placed) {
   out.files.push_back(path);
-  Append(decoded.state, out.state);
+  AppendPlaced(decoded.state, out.state, placed);
+}
+
+void Add(const std::string& path, const DecodedFile& decoded, LoadedManifests& out,
+         Placement* placed) {
+  AddObjects(path, decoded, out, placed);
   out.diagnostics.insert(out.diagnostics.end(), decoded.diagnostics.begin(),
                          decoded.diagnostics.end());
 }
@@ -231,6 +225,58 @@ void DropAllDuplicates(LoadedManifests& out) {
   DropDuplicates("EndpointSlice", out.state.endpoint_slices, out.diagnostics);
   DropDuplicates("Secret", out.state.secrets, out.diagnostics);
   DropDuplicates("ConfigMap", out.state.config_maps, out.diagnostics);
+}
+
+size_t ObjectCount(const translate::ClusterState& s) {
+  return s.ingresses.size() + s.ingress_classes.size() + s.services.size() +
+         s.endpoint_slices.size() + s.secrets.size() + s.config_maps.size();
+}
+
+// Drops duplicates and numbers the assembly; it can be patched later unless
+// a duplicate was dropped (the placements would no longer hold).
+uint64_t Finish(LoadedManifests& out, ManifestCache& cache,
+                std::map<std::string, Placement> placements) {
+  const size_t before = ObjectCount(out.state);
+  DropAllDuplicates(out);
+  if (ObjectCount(out.state) != before) return cache.ClearPlacements();
+  return cache.SetPlacements(std::move(placements));
+}
+
+// Every cached file's diagnostics and the failures, in name order.
+std::vector<Diagnostic> Diagnostics(
+    const ManifestCache& cache, const std::map<std::string, std::vector<Diagnostic>>& failures) {
+  std::vector<Diagnostic> out;
+  auto failure = failures.begin();
+  auto add_failures_before = [&](const std::string* name) {
+    for (; failure != failures.end() && (name == nullptr || failure->first < *name); ++failure) {
+      out.insert(out.end(), failure->second.begin(), failure->second.end());
+    }
+  };
+  cache.ForEach([&](const std::string& name, const DecodedFile& decoded) {
+    add_failures_before(&name);
+    out.insert(out.end(), decoded.diagnostics.begin(), decoded.diagnostics.end());
+  });
+  add_failures_before(nullptr);
+  return out;
+}
+
+// Patches the kept assembly with the files in `look` as the cache now has
+// them, when each still defines the same objects (a file listed before is
+// listed now and the other way round); false, untouched, otherwise.
+bool Patch(const std::set<std::string>& look, const ManifestCache& cache,
+           translate::ClusterState& assembled) {
+  std::vector<std::pair<const Placement*, const DecodedFile*>> writes;
+  for (const std::string& name : look) {
+    if (!IsManifestFileName(name)) continue;
+    const Placement* where = cache.PlacementOf(name);
+    const DecodedFile* now = cache.Find(name);
+    if ((where == nullptr) != (now == nullptr)) return false;
+    if (where == nullptr) continue;  // not listed then or now
+    if (!SameObjects(assembled, *where, now->state)) return false;
+    writes.emplace_back(where, now);
+  }
+  for (const auto& [where, now] : writes) Overwrite(assembled, *where, now->state);
+  return true;
 }
 
 // The manifest file names directly in `directory`, sorted.
@@ -272,20 +318,21 @@ LoadedManifests LoadChanged(const std::string& directory, ManifestCache& cache,
     cache.SetFailed(name, failed);
     if (failed) failures.emplace(name, std::move(diagnostics));
   }
+  if (std::optional<LoadedManifests> kept = cache.TakeKept()) {
+    if (Patch(look, cache, kept->state)) {
+      kept->diagnostics = Diagnostics(cache, failures);
+      kept->generation = cache.Renumber();
+      return std::move(*kept);
+    }
+  }
   // Name order, as a full scan gives.
   LoadedManifests out;
-  auto failure = failures.begin();
-  auto add_failures_before = [&](const std::string* name) {
-    for (; failure != failures.end() && (name == nullptr || failure->first < *name); ++failure) {
-      out.diagnostics.insert(out.diagnostics.end(), failure->second.begin(), failure->second.end());
-    }
-  };
+  out.diagnostics = Diagnostics(cache, failures);
+  std::map<std::string, Placement> placements;
   cache.ForEach([&](const std::string& name, const DecodedFile& decoded) {
-    add_failures_before(&name);
-    Add(PathOf(directory, name), decoded, out);
+    AddObjects(PathOf(directory, name), decoded, out, &placements.try_emplace(name).first->second);
   });
-  add_failures_before(nullptr);
-  DropAllDuplicates(out);
+  out.generation = Finish(out, cache, std::move(placements));
   return out;
 }
 
@@ -305,6 +352,7 @@ absl::StatusOr<LoadedManifests> LoadManifestDirectory(const std::string& directo
 
   LoadedManifests out;
   std::set<std::string> seen;
+  std::map<std::string, Placement> placements;
   for (const std::string& name : *names) {
     std::string path = PathOf(directory, name);
     DecodedFile fresh;
@@ -313,13 +361,15 @@ absl::StatusOr<LoadedManifests> LoadManifestDirectory(const std::string& directo
     if (cache != nullptr && failed) cache->SetFailed(name, true);
     if (decoded == nullptr) continue;
     seen.insert(name);
-    Add(path, *decoded, out);
+    Add(path, *decoded, out, cache != nullptr ? &placements[name] : nullptr);
   }
-  if (cache != nullptr) {
-    cache->Retain(seen);
-    cache->EndFullScan();
+  if (cache == nullptr) {
+    DropAllDuplicates(out);
+    return out;
   }
-  DropAllDuplicates(out);
+  cache->Retain(seen);
+  cache->EndFullScan();
+  out.generation = Finish(out, *cache, std::move(placements));
   return out;
 }
 
@@ -406,6 +456,11 @@ bool FileSource::settled() const {
   const auto stale = std::chrono::steady_clock::now() - kUnsettledFor;
   return std::none_of(unsettled_.begin(), unsettled_.end(),
                       [&](const auto& entry) { return entry.second >= stale; });
+}
+
+void FileSource::Return(LoadedManifests done) {
+  std::lock_guard<std::mutex> lock(cache_.reader_mutex());
+  cache_.Keep(std::move(done));
 }
 
 bool FileSource::Verify() {

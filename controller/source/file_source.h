@@ -97,6 +97,7 @@ class FileSource final : public Source {
   absl::StatusOr<LoadedManifests> Load() const override {
     return LoadManifestDirectory(directory_, &cache_);
   }
+  void Return(LoadedManifests done) override;
 
  private:
   FileSource(std::string directory, int fd)

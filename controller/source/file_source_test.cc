@@ -313,6 +313,76 @@ TEST(LoadManifestDirectoryTest, StaleManifestFilesFindsWhatTheWatchMissed) {
   EXPECT_FALSE(StaleManifestFiles(dir / "gone", cache).ok());
 }
 
+// Everything a read gives that the translator and the log see.
+std::string Render(const LoadedManifests& loaded) {
+  std::string out;
+  for (const auto& cm : loaded.state.config_maps) {
+    out += cm.meta.name + "@" + cm.meta.source + "=" + cm.data.at("k") + ";";
+  }
+  for (const auto& svc : loaded.state.services) out += "svc " + svc.meta.name + ";";
+  for (const auto& d : loaded.diagnostics) out += d.reason + ":" + d.message + ";";
+  for (const auto& f : loaded.files) out += f + ",";
+  return out;
+}
+
+// A read handed back (Return) is patched by the next one when the changed
+// files define the same objects, and assembled anew otherwise: either way
+// it gives what a fresh, uncached read of the directory gives.
+TEST(FileSourceTest, PatchesAReturnedReadAndMatchesAFreshOne) {
+  TempDir dir;
+  WriteFile(dir / "a.yaml", ConfigMap("a", "1"));
+  WriteFile(dir / "b.yaml", ConfigMap("b", "1") + "---\n" + ConfigMap("c", "1"));
+  WriteFile(dir / "d.yaml", ConfigMap("d", "1"));
+  auto source = FileSource::Create(dir.path());
+  ASSERT_TRUE(source.ok()) << source.status();
+  FileSource& s = **source;
+  absl::StatusOr<LoadedManifests> loaded = s.Load();
+  ASSERT_TRUE(loaded.ok());
+  const void* storage = loaded->state.config_maps.data();
+  auto change = [&](auto write) {
+    s.Return(*std::move(loaded));
+    write();
+    ASSERT_TRUE(s.WaitForChange(kDeadline));
+    while (s.DrainEvents()) {
+    }
+    loaded = s.Load();
+    ASSERT_TRUE(loaded.ok());
+    EXPECT_EQ(Render(*loaded), Render(MustLoad(dir.path())));
+  };
+  auto atomic_write = [&](const std::string& name, const std::string& text) {
+    WriteFile(dir / ("." + name + ".tmp"), text);
+    fs::rename(dir / ("." + name + ".tmp"), dir / name);
+  };
+
+  // Same objects, new contents: patched in place.
+  change([&] { atomic_write("b.yaml", ConfigMap("b", "2") + "---\n" + ConfigMap("c", "2")); });
+  EXPECT_EQ(loaded->state.config_maps.data(), storage);
+  EXPECT_THAT(ConfigMapNames(*loaded), ElementsAre("a", "b", "c", "d"));
+  change([&] { WriteFile(dir / "a.yaml", ConfigMap("a", "3")); });
+  EXPECT_EQ(loaded->state.config_maps.data(), storage);
+
+  // Other objects, a broken file, a new file, a deleted one: assembled anew.
+  change([&] { atomic_write("b.yaml", ConfigMap("b", "4")); });
+  change([&] { atomic_write("a.yaml", "kind: [unclosed"); });
+  change([&] { atomic_write("a.yaml", ConfigMap("a", "5")); });
+  change([&] { atomic_write("e.yaml", ConfigMap("e", "1")); });
+  change([&] { fs::remove(dir / "d.yaml"); });
+  // A duplicate (first definition wins) cannot be patched; its removal can.
+  change([&] { atomic_write("f.yaml", ConfigMap("a", "dup")); });
+  change([&] { atomic_write("a.yaml", ConfigMap("a", "6")); });
+  change([&] { fs::remove(dir / "f.yaml"); });
+  storage = loaded->state.config_maps.data();
+  change([&] { atomic_write("e.yaml", ConfigMap("e", "2")); });
+  EXPECT_EQ(loaded->state.config_maps.data(), storage);
+  EXPECT_THAT(ConfigMapNames(*loaded), ElementsAre("a", "b", "e"));
+
+  // A result that is not the latest read's is not taken back.
+  LoadedManifests stale = *loaded;
+  ASSERT_TRUE(s.Load().ok());
+  s.Return(std::move(stale));
+  change([&] { atomic_write("a.yaml", ConfigMap("a", "7")); });
+}
+
 TEST(FileSourceTest, SeesAnInPlaceRewriteOfTheSameSize) {
   // Rewritten in place right after a read: same inode, same size, and quite
   // possibly the same coarse timestamp; the inotify event must still win.

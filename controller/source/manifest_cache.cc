@@ -80,6 +80,40 @@ void ManifestCache::Retain(const std::set<std::string>& names) {
   }
 }
 
+const DecodedFile* ManifestCache::Find(const std::string& name) const {
+  auto it = files_.find(name);
+  return it == files_.end() ? nullptr : &it->second.decoded;
+}
+
+uint64_t ManifestCache::SetPlacements(std::map<std::string, Placement> placements) {
+  placements_ = std::move(placements);
+  patchable_ = true;
+  kept_.reset();
+  return ++generation_;
+}
+
+uint64_t ManifestCache::ClearPlacements() {
+  placements_.clear();
+  patchable_ = false;
+  kept_.reset();
+  return ++generation_;
+}
+
+const Placement* ManifestCache::PlacementOf(const std::string& name) const {
+  auto it = placements_.find(name);
+  return it == placements_.end() ? nullptr : &it->second;
+}
+
+void ManifestCache::Keep(LoadedManifests assembled) {
+  if (patchable_ && assembled.generation == generation_) kept_ = std::move(assembled);
+}
+
+std::optional<LoadedManifests> ManifestCache::TakeKept() {
+  std::optional<LoadedManifests> kept = std::move(kept_);
+  kept_.reset();
+  return kept;
+}
+
 std::vector<std::string> ManifestCache::Stale(
     const std::map<std::string, FileIdentity>& listing) const {
   std::vector<std::string> stale;

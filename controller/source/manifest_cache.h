@@ -10,8 +10,8 @@
 // changes the inode anyway.
 //
 // Threading: Invalidate() and InvalidateAll() may be called from any thread,
-// also during a read on another. BeginRead(), Lookup(), Store() and Retain()
-// are for one reader at a time (LoadManifestDirectory holds reader_mutex()
+// also during a read on another. The other methods are for one reader at a
+// time (LoadManifestDirectory holds reader_mutex()
 // around them). An invalidation that arrives during a read takes effect at
 // the next BeginRead(), so a file stored from a read that raced with its
 // change is not trusted later.
@@ -21,10 +21,13 @@
 #include <cstdint>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
 
+#include "controller/source/assembly.h"
+#include "controller/source/source.h"
 #include "controller/translate/cluster_state.h"
 #include "controller/translate/translator.h"
 
@@ -99,6 +102,22 @@ class ManifestCache {
   std::vector<std::string> Stale(const std::map<std::string, FileIdentity>& listing) const;
   // Files decoded and stored so far (how much work the cache did not save).
   uint64_t stores() const { return stores_; }
+  // The cached decoded file, or nullptr.
+  const DecodedFile* Find(const std::string& name) const;
+
+  // The assembly a read returned, handed back by its reader (Keep) for the
+  // next read to patch. A read that assembles anew numbers its result and
+  // says where each listed file's objects sit in it (SetPlacements), or that
+  // it cannot be patched (ClearPlacements: duplicates were dropped from it).
+  uint64_t SetPlacements(std::map<std::string, Placement> placements);
+  uint64_t ClearPlacements();
+  // Where the file's objects sit in the kept assembly; nullptr: not listed.
+  const Placement* PlacementOf(const std::string& name) const;
+  // Accepted only when it is the latest read's result and can be patched.
+  void Keep(LoadedManifests assembled);
+  std::optional<LoadedManifests> TakeKept();
+  // A patched assembly is the new latest read's result.
+  uint64_t Renumber() { return ++generation_; }
 
  private:
   struct Entry {
@@ -112,6 +131,12 @@ class ManifestCache {
   uint64_t stores_ = 0;                 // guarded by reader_mutex_
   std::set<std::string> failed_;        // guarded by reader_mutex_
   bool scanned_ = false;                // a full scan since InvalidateAll; guarded by reader_mutex_
+  // Guarded by reader_mutex_: the latest read's number, whether it can be
+  // patched, its files' placements, and the assembly handed back.
+  uint64_t generation_ = 0;
+  bool patchable_ = false;
+  std::map<std::string, Placement> placements_;
+  std::optional<LoadedManifests> kept_;
 
   std::mutex dirty_mutex_;
   std::set<std::string> dirty_;  // guarded by dirty_mutex_

@@ -4,6 +4,7 @@
 // demand. The file source (a manifest directory) and the kube source (the
 // Kubernetes API) implement it; the translator never knows which one it got.
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -21,6 +22,8 @@ struct LoadedManifests {
   std::vector<translate::Diagnostic> diagnostics;
   // What was read: manifest files ("dir/name", sorted) for the file source.
   std::vector<std::string> files;
+  // The file source's read that assembled it (see Source::Return); 0: none.
+  uint64_t generation = 0;
 };
 
 // Threading: fd(), DrainEvents() and synced() on the owner thread; Load() may
@@ -43,6 +46,10 @@ class Source {
   // its quiet period instead of translating at once. A kube watch event is a
   // whole object, so that source is always settled.
   virtual bool settled() const { return true; }
+  // Hands back a Load() result the caller has finished with (its state
+  // unchanged; the diagnostics may be gone): the file source's next Load()
+  // patches it in place instead of assembling 10,000 objects anew.
+  virtual void Return(LoadedManifests done) { (void)done; }
   // Looks for changes the wake-ups missed (the file source's periodic safety
   // net; owner thread); true when Load() may now return something different.
   virtual bool Verify() { return false; }
