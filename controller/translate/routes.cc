@@ -152,9 +152,11 @@ void VirtualHostBuilder::ReportUnusedCanaries(DiagnosticSink& diagnostics) const
 
 void VirtualHostBuilder::Emit(TlsResolver& tls, v1::Snapshot& snapshot,
                               DiagnosticSink& diagnostics) {
-  std::vector<v1::VirtualHost> vhosts;
+  auto& vhosts = *snapshot.mutable_virtual_hosts();
+  const int first = vhosts.size();
+  vhosts.Reserve(first + static_cast<int>(hosts_.size()));
   for (auto& [hostname, host] : hosts_) {
-    v1::VirtualHost& vh = vhosts.emplace_back();
+    v1::VirtualHost& vh = *vhosts.Add();
     vh.set_name(VirtualHostName(hostname));
     if (!hostname.empty()) vh.add_hostnames(hostname);
     vh.set_tls_secret(tls.SecretFor(hostname, host.ingresses, diagnostics));
@@ -191,9 +193,10 @@ void VirtualHostBuilder::Emit(TlsResolver& tls, v1::Snapshot& snapshot,
     std::sort(vh.mutable_routes()->begin(), vh.mutable_routes()->end(), RouteLess);
   }
   // hosts_ is ordered by hostname; names add a prefix, except the catch-all.
-  std::sort(vhosts.begin(), vhosts.end(),
-            [](const v1::VirtualHost& a, const v1::VirtualHost& b) { return a.name() < b.name(); });
-  for (v1::VirtualHost& vh : vhosts) *snapshot.add_virtual_hosts() = std::move(vh);
+  // Sorting the pointers moves no message.
+  std::sort(
+      vhosts.pointer_begin() + first, vhosts.pointer_end(),
+      [](const v1::VirtualHost* a, const v1::VirtualHost* b) { return a->name() < b->name(); });
   ReportUnusedCanaries(diagnostics);
 }
 
