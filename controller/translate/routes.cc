@@ -192,11 +192,14 @@ void VirtualHostBuilder::Emit(TlsResolver& tls, v1::Snapshot& snapshot,
     }
     std::sort(vh.mutable_routes()->begin(), vh.mutable_routes()->end(), RouteLess);
   }
-  // hosts_ is ordered by hostname; names add a prefix, except the catch-all.
-  // Sorting the pointers moves no message.
-  std::sort(
-      vhosts.pointer_begin() + first, vhosts.pointer_end(),
-      [](const v1::VirtualHost* a, const v1::VirtualHost* b) { return a->name() < b->name(); });
+  // hosts_ is ordered by hostname; names add a prefix, so only a catch-all
+  // can be out of place. Sorting the pointers moves no message.
+  auto by_name = [](const v1::VirtualHost* a, const v1::VirtualHost* b) {
+    return a->name() < b->name();
+  };
+  if (!std::is_sorted(vhosts.pointer_begin() + first, vhosts.pointer_end(), by_name)) {
+    std::sort(vhosts.pointer_begin() + first, vhosts.pointer_end(), by_name);
+  }
   ReportUnusedCanaries(diagnostics);
 }
 

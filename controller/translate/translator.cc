@@ -439,7 +439,11 @@ Result Translate(const ClusterState& state, const Options& options, TranslateMem
   }
   if (memo != nullptr && memo->parsed.size() != result.served_ingresses.size()) SweepParsed(*memo);
   AddWwwRedirects(www_redirects, vhosts);
-  std::sort(result.served_ingresses.begin(), result.served_ingresses.end());
+  // Usually sorted already: Ingresses without creation timestamps (manifest
+  // files) are served in name order.
+  if (!std::is_sorted(result.served_ingresses.begin(), result.served_ingresses.end())) {
+    std::sort(result.served_ingresses.begin(), result.served_ingresses.end());
+  }
 
   if (!options.default_backend_service.empty()) {
     if (auto id =
