@@ -8,7 +8,7 @@ start_backend
 port_free "$DP_HTTP_PORT" "$DP_HTTPS_PORT"
 scripts/dev-certs.sh "$WORK/certs" >/dev/null
 "$PYTHON" "$BENCH_DIR/tools/propagation.py" latency --sizes "$sizes" --samples "$samples" \
-  --debounce "${BENCH_DEBOUNCE:-20ms}" --results "$RESULTS/results.jsonl" --workdir "$WORK" \
+  --debounce "${BENCH_DEBOUNCE:-100ms}" --results "$RESULTS/results.jsonl" --workdir "$WORK" \
   --certs "$WORK/certs" --controller-bin "$CONTROLLER_BIN" --dataplane-bin "$BIN" \
   --backend-port "$BACKEND_PORT" --backend-a "$BACKEND_A_PORT" --backend-b "$BACKEND_B_PORT" \
   --dp-port "$DP_HTTP_PORT" --proxy-cpus "$PROXY_CPUS" --load-cpus "$LOAD_CPUS"
