@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "absl/container/inlined_vector.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
@@ -16,14 +17,19 @@ using ::portico::ToAbsl;
 namespace {
 // A request or response head has about ten fields (a proxied request gains the
 // forwarded ones): room for them up front instead of growing 1, 2, 4, 8, 16
-// with a move of every string at each step. 12 entries are 768 bytes, below
-// glibc's large-bin requests (1 KiB), which consolidate its fast bins.
+// with a move of every string at each step. 12 entries are 768 bytes, the
+// header pool's largest class (header_pool.h).
 constexpr size_t kInitialCapacity = 12;
 }  // namespace
 
-void HeaderMap::Add(std::string name, std::string value) {
+void HeaderMap::Add(std::string_view name, std::string_view value) {
   if (headers_.capacity() == 0) headers_.reserve(kInitialCapacity);
-  headers_.push_back(Header{std::move(name), std::move(value)});
+  headers_.emplace_back(name, value);
+}
+
+void HeaderMap::Add(Header header) {
+  if (headers_.capacity() == 0) headers_.reserve(kInitialCapacity);
+  headers_.push_back(std::move(header));
 }
 
 std::optional<std::string_view> HeaderMap::Get(std::string_view name) const {
@@ -38,7 +44,7 @@ std::optional<std::string> HeaderMap::GetJoined(std::string_view name) const {
   for (const Header& h : headers_) {
     if (h.name != name) continue;
     if (!out) {
-      out = h.value;
+      out.emplace(h.value);
     } else {
       out->append(", ");
       out->append(h.value);
@@ -49,14 +55,14 @@ std::optional<std::string> HeaderMap::GetJoined(std::string_view name) const {
 
 bool HeaderMap::Has(std::string_view name) const { return Get(name).has_value(); }
 
-void HeaderMap::Set(std::string_view name, std::string value) {
+void HeaderMap::Set(std::string_view name, std::string_view value) {
   auto it = std::find_if(headers_.begin(), headers_.end(),
                          [&](const Header& h) { return h.name == name; });
   if (it == headers_.end()) {
-    Add(std::string(name), std::move(value));
+    Add(name, value);
     return;
   }
-  it->value = std::move(value);
+  it->value.assign(value.data(), value.size());
   // Drop later duplicates so exactly one entry remains, at the first position.
   auto first = it - headers_.begin();
   std::erase_if(headers_,
@@ -74,7 +80,8 @@ bool IsHopByHopHeader(std::string_view name) {
 
 void StripHopByHop(HeaderMap& headers, bool keep_te_trailers) {
   // Headers named by Connection are hop-by-hop too (RFC 9110 7.6.1).
-  std::vector<std::string> listed;
+  // Copies: the Connection header itself is erased below. Rarely more than one.
+  absl::InlinedVector<std::string, 2> listed;
   for (const Header& h : headers) {
     if (h.name != "connection") continue;
     for (absl::string_view token : absl::StrSplit(ToAbsl(h.value), ',')) {
@@ -94,7 +101,7 @@ void StripHopByHop(HeaderMap& headers, bool keep_te_trailers) {
   }
   headers.EraseIf([&](const Header& h) {
     return IsHopByHopHeader(h.name) ||
-           std::find(listed.begin(), listed.end(), h.name) != listed.end();
+           std::find(listed.begin(), listed.end(), std::string_view(h.name)) != listed.end();
   });
   if (te_trailers) headers.Add("te", "trailers");
 }

@@ -8,25 +8,31 @@
 #include <string_view>
 #include <vector>
 
+#include "dataplane/http/header_pool.h"
+
 namespace portico::dataplane::http {
 
+// Name and value live in the per-thread header pool (header_pool.h).
 struct Header {
-  std::string name;  // lower case
-  std::string value;
+  Header() = default;
+  Header(std::string_view n, std::string_view v) : name(n), value(v) {}
+  HeaderString name;  // lower case
+  HeaderString value;
 };
 
 // Ordered multimap of headers with lower-case names. Small (tens of entries),
 // so linear scans beat hashing.
 class HeaderMap {
  public:
-  void Add(std::string name, std::string value);
+  void Add(std::string_view name, std::string_view value);
+  void Add(Header header);
   // First value of `name` (lower case), if present.
   std::optional<std::string_view> Get(std::string_view name) const;
   // All values of `name` joined with ", " (RFC 9110 list semantics).
   std::optional<std::string> GetJoined(std::string_view name) const;
   bool Has(std::string_view name) const;
   // Replaces every `name` header with one entry.
-  void Set(std::string_view name, std::string value);
+  void Set(std::string_view name, std::string_view value);
   // Returns how many entries were removed.
   size_t Remove(std::string_view name);
   size_t size() const { return headers_.size(); }
@@ -43,7 +49,7 @@ class HeaderMap {
   }
 
  private:
-  std::vector<Header> headers_;
+  std::vector<Header, HeaderPoolAllocator<Header>> headers_;
 };
 
 struct RequestHead {

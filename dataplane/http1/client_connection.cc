@@ -33,7 +33,8 @@ struct ClientParserCallbacks {
   static int Field(llhttp_t* p, const char* at, size_t n) {
     ClientConnection* c = Self(p);
     if (c->in_value_) {
-      c->response_.headers.Add(absl::AsciiStrToLower(c->field_), std::string(TrimOws(c->value_)));
+      absl::AsciiStrToLower(&c->field_);  // in place: the buffers are kept
+      c->response_.headers.Add(c->field_, TrimOws(c->value_));
       c->field_.clear();
       c->value_.clear();
       c->in_value_ = false;
@@ -326,7 +327,8 @@ bool ClientConnection::ReadOnce() {
 
 int ClientConnection::OnHeadersComplete() {
   if (in_value_ || !field_.empty()) {
-    response_.headers.Add(absl::AsciiStrToLower(field_), std::string(TrimOws(value_)));
+    absl::AsciiStrToLower(&field_);
+    response_.headers.Add(field_, TrimOws(value_));
     field_.clear();
     value_.clear();
     in_value_ = false;

@@ -304,11 +304,11 @@ int ServerConnection::CommitHeader() {
   req_->in_value = false;
   if (req_->head.headers.size() >= settings().max_headers) return Reject(431);
   if (!IsValidFieldName(req_->field) || !IsValidFieldValue(req_->value)) return Reject(400);
-  std::string name = absl::AsciiStrToLower(req_->field);
-  std::string value(TrimOws(req_->value));
+  // Lower-cased in place: field and value keep their capacity for the next header.
+  absl::AsciiStrToLower(&req_->field);
+  req_->head.headers.Add(req_->field, TrimOws(req_->value));
   req_->field.clear();
   req_->value.clear();
-  req_->head.headers.Add(std::move(name), std::move(value));
   return 0;
 }
 

@@ -471,7 +471,7 @@ void ClientStream::Cancel() {
 
 void ClientStream::OnHeader(bool trailers, std::string_view name, std::string_view value) {
   if (trailers) {
-    trailers_.Add(std::string(name), std::string(value));
+    trailers_.Add(name, value);
     return;
   }
   if (name == ":status") {
@@ -480,7 +480,7 @@ void ClientStream::OnHeader(bool trailers, std::string_view name, std::string_vi
     return;
   }
   if (!name.empty() && name.front() == ':') return;
-  head_.headers.Add(std::string(name), std::string(value));
+  head_.headers.Add(name, value);
 }
 
 void ClientStream::OnHeadersDone(bool trailers, bool end_stream) {

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <vector>
 
+#include "absl/container/inlined_vector.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
@@ -72,7 +73,7 @@ void ServerStream::OnHeader(std::string_view name, std::string_view value) {
     cookie_.append(value);
     return;
   }
-  head_.headers.Add(std::string(name), std::string(value));
+  head_.headers.Add(name, value);
 }
 
 int ServerStream::ValidateHead() {
@@ -213,7 +214,8 @@ void ServerStream::SendHeaders(http::ResponseHead head, bool end_stream) {
   response_started_ = true;
   std::string status = StrCat(head.status);
   std::string length;
-  std::vector<nghttp2_nv> nva;
+  // On the stack for a usual response: nghttp2 copies the fields anyway.
+  absl::InlinedVector<nghttp2_nv, 16> nva;
   nva.reserve(head.headers.size() + 2);
   nva.push_back(Nv(":status", status));
   for (const http::Header& h : head.headers) {
@@ -273,7 +275,7 @@ ssize_t ServerStream::ReadResponse(uint8_t* buf, size_t length, uint32_t* data_f
       if (trailers_) {
         // The stream ends with the trailers' HEADERS frame, not this DATA.
         *data_flags |= NGHTTP2_DATA_FLAG_NO_END_STREAM;
-        std::vector<nghttp2_nv> nva;
+        absl::InlinedVector<nghttp2_nv, 8> nva;
         nva.reserve(trailers_->size());
         for (const http::Header& h : *trailers_) {
           if (!IsConnectionSpecific(h.name)) nva.push_back(Nv(h.name, h.value));

@@ -14,6 +14,7 @@
 
 #include "dataplane/event/buffer.h"
 #include "dataplane/event/event_loop.h"
+#include "dataplane/event/object_slab.h"
 #include "dataplane/http/stream.h"
 
 namespace portico::dataplane::http2 {
@@ -22,6 +23,10 @@ class ServerConnection;
 
 class ServerStream final : public http::ResponseSink, public event::Deferrable {
  public:
+  // One per request: from the thread's slab, not malloc (docs/benchmarks.md,
+  // "Profiling and optimisations" item 7).
+  PORTICO_SLAB_ALLOCATED(ServerStream)
+
   ServerStream(ServerConnection& connection, int32_t id, double now);
   ~ServerStream() override;
 

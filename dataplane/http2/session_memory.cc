@@ -3,14 +3,19 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <cstddef>
 #include <cstdlib>
 #include <cstring>
+
+#include "dataplane/http/header_pool.h"
 
 namespace portico::dataplane::http2 {
 namespace {
 // NGHTTP2_FRAMEBUF_CHUNKLEN in nghttp2's sources: the frame header, one pad
 // length byte and the largest default payload.
 constexpr size_t kFrameBufferSize = 9 + 1 + 16384;
+// Before every pooled block: its size, keeping nghttp2's data max-aligned.
+constexpr size_t kPrefix = alignof(std::max_align_t);
 
 size_t PageSize() {
   static const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
@@ -45,7 +50,14 @@ void* SessionMemory::Allocate(size_t size) {
     }
     // No mapping (vm.max_map_count reached): malloc serves.
   }
-  return std::malloc(size);
+  if (size > static_cast<size_t>(-1) - kPrefix) return nullptr;
+  char* block = static_cast<char*>(http::HeaderPoolAllocate(size + kPrefix));
+  *reinterpret_cast<size_t*>(block) = size + kPrefix;
+  return block + kPrefix;
+}
+
+size_t SessionMemory::UsableSize(void* ptr) {
+  return *reinterpret_cast<size_t*>(static_cast<char*>(ptr) - kPrefix) - kPrefix;
 }
 
 void SessionMemory::Release(void* ptr) {
@@ -55,7 +67,9 @@ void SessionMemory::Release(void* ptr) {
     frame_buffer_size_ = 0;
     return;
   }
-  std::free(ptr);
+  if (ptr == nullptr) return;
+  char* block = static_cast<char*>(ptr) - kPrefix;
+  http::HeaderPoolFree(block, *reinterpret_cast<size_t*>(block));
 }
 
 void* SessionMemory::Malloc(size_t size, void* self) { return Self(self)->Allocate(size); }
@@ -73,11 +87,19 @@ void* SessionMemory::Calloc(size_t n, size_t size, void* self) {
 void* SessionMemory::Realloc(void* ptr, size_t size, void* self) {
   SessionMemory* memory = Self(self);
   if (ptr == nullptr) return memory->Allocate(size);
-  if (ptr != memory->frame_buffer_) return std::realloc(ptr, size);
-  // nghttp2 does not grow its frame buffer, but the contract allows it.
-  void* grown = std::malloc(size);
+  // (nghttp2 does not grow its frame buffer, but the contract allows it.)
+  const size_t old_size =
+      ptr == memory->frame_buffer_ ? memory->frame_buffer_size_ : UsableSize(ptr);
+  if (ptr != memory->frame_buffer_ &&
+      http::HeaderPoolClassSize(size + kPrefix) == http::HeaderPoolClassSize(old_size + kPrefix) &&
+      http::HeaderPoolClassSize(size + kPrefix) != 0) {
+    // The same slot fits: grow or shrink in place, keeping the prefix honest.
+    *reinterpret_cast<size_t*>(static_cast<char*>(ptr) - kPrefix) = size + kPrefix;
+    return ptr;
+  }
+  void* grown = memory->Allocate(size);
   if (grown == nullptr) return nullptr;
-  memcpy(grown, ptr, size < memory->frame_buffer_size_ ? size : memory->frame_buffer_size_);
+  memcpy(grown, ptr, size < old_size ? size : old_size);
   memory->Release(ptr);
   return grown;
 }

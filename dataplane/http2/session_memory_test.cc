@@ -2,6 +2,8 @@
 
 #include <nghttp2/nghttp2.h>
 
+#include <cstddef>
+#include <cstdint>
 #include <string>
 
 #include "gtest/gtest.h"
@@ -57,6 +59,28 @@ TEST(SessionMemoryTest, CallocAndReallocFollowTheContract) {
   EXPECT_EQ(grown[63], 0);
   mem->free(grown, mem->mem_user_data);
   mem->free(nullptr, mem->mem_user_data);
+}
+
+// Small blocks come from the header pool and keep their contents when
+// realloc moves them within a class, to another class or to operator new.
+TEST(SessionMemoryTest, PooledBlocksKeepTheirBytesAcrossRealloc) {
+  SessionMemory memory;
+  nghttp2_mem* mem = memory.mem();
+  void* user = mem->mem_user_data;
+  auto* p = static_cast<unsigned char*>(mem->malloc(10, user));
+  ASSERT_NE(p, nullptr);
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(p) % alignof(std::max_align_t), 0u);
+  for (int i = 0; i < 10; ++i) p[i] = static_cast<unsigned char>(i);
+  p = static_cast<unsigned char*>(mem->realloc(p, 14, user));  // same 32-byte slot
+  for (int i = 0; i < 10; ++i) EXPECT_EQ(p[i], i);
+  p = static_cast<unsigned char*>(mem->realloc(p, 300, user));  // the 512 class
+  for (int i = 0; i < 10; ++i) EXPECT_EQ(p[i], i);
+  p = static_cast<unsigned char*>(mem->realloc(p, 10000, user));  // operator new
+  for (int i = 0; i < 10; ++i) EXPECT_EQ(p[i], i);
+  p[9999] = 1;
+  p = static_cast<unsigned char*>(mem->realloc(p, 5, user));  // back to a slot
+  for (int i = 0; i < 5; ++i) EXPECT_EQ(p[i], i);
+  mem->free(p, user);
 }
 
 }  // namespace

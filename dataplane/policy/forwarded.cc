@@ -1,5 +1,7 @@
 #include "dataplane/policy/forwarded.h"
 
+#include <charconv>
+
 #include <optional>
 
 #include "absl/strings/ascii.h"
@@ -59,7 +61,8 @@ std::optional<net::IpAddress> ParseEntry(std::string_view entry) {
 
 // X-Forwarded-Proto/-Host/-Port: a trusted proxy's value wins, anything else
 // is replaced by what this hop saw, or removed when this hop has no value.
-void KeepOrSet(http::HeaderMap& headers, std::string_view name, bool trusted, std::string value) {
+void KeepOrSet(http::HeaderMap& headers, std::string_view name, bool trusted,
+               std::string_view value) {
   if (trusted) {
     std::optional<std::string_view> incoming = headers.Get(name);
     if (incoming && !Trim(*incoming).empty()) return;
@@ -67,7 +70,7 @@ void KeepOrSet(http::HeaderMap& headers, std::string_view name, bool trusted, st
   if (value.empty()) {
     headers.Remove(name);
   } else {
-    headers.Set(name, std::move(value));
+    headers.Set(name, value);
   }
 }
 
@@ -136,9 +139,12 @@ void ApplyForwardedHeaders(const net::CidrSet& trusted, const ConnectionInfo& co
 
   const bool trusted_peer = identity.peer_trusted;
   KeepOrSet(headers, kXForwardedProto, trusted_peer, conn.scheme);
-  KeepOrSet(headers, kXForwardedHost, trusted_peer, std::string(authority));
-  KeepOrSet(headers, kXForwardedPort, trusted_peer,
-            conn.local_port == 0 ? std::string() : std::to_string(conn.local_port));
+  KeepOrSet(headers, kXForwardedHost, trusted_peer, authority);
+  char port[8];
+  const size_t port_len =
+      conn.local_port == 0 ? 0
+                           : std::to_chars(port, port + sizeof(port), conn.local_port).ptr - port;
+  KeepOrSet(headers, kXForwardedPort, trusted_peer, std::string_view(port, port_len));
 
   if (identity_out != nullptr) *identity_out = identity;
 }

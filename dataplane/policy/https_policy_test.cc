@@ -97,7 +97,7 @@ TEST(AddHstsTest, AddsOnceAndKeepsTheUpstreamsOwn) {
   http::HeaderMap headers;
   AddHsts(headers, "max-age=31536000; includeSubDomains");
   std::vector<std::string> values;
-  for (const http::Header& h : headers) values.push_back(h.name + ": " + h.value);
+  for (const http::Header& h : headers) values.emplace_back(h.name + ": " + h.value);
   EXPECT_THAT(values,
               ElementsAre("strict-transport-security: max-age=31536000; includeSubDomains"));
 

@@ -43,10 +43,10 @@ void Stream::ApplyUpgradeHeaderPolicies(http::ResponseHead& head) {
   ApplyResponseHeaderPolicies(head);
   std::vector<std::string> edited;
   for (const http::Header& h : head.headers) {
-    if (is_handshake(h.name)) edited.push_back(h.name);
+    if (is_handshake(h.name)) edited.emplace_back(h.name);
   }
   for (const std::string& name : edited) head.headers.Remove(name);
-  for (http::Header& h : handshake) head.headers.Add(std::move(h.name), std::move(h.value));
+  for (http::Header& h : handshake) head.headers.Add(std::move(h));
 }
 
 void Stream::ApplyLocalReplyHeaders(http::ResponseHead& head) {
