@@ -122,6 +122,78 @@ double Seconds(std::chrono::steady_clock::time_point since) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - since).count();
 }
 
+struct LazyOwner {
+  explicit LazyOwner(EventLoop& l) : loop(l) {}
+  ~LazyOwner() { timer.Stop(loop); }  // out of libev's heap before the memory goes
+  void OnTimer() {
+    ++calls;
+    at = Seconds(start);
+  }
+  EventLoop& loop;
+  std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
+  int calls = 0;
+  double at = 0;
+  LazyMemberTimer<LazyOwner, &LazyOwner::OnTimer> timer{this};
+};
+
+TEST(LazyMemberTimerTest, LaterDeadlinesWaitTheRestSoonerOnesRearm) {
+  static_assert(sizeof(LazyMemberTimer<LazyOwner, &LazyOwner::OnTimer>) == sizeof(ev_timer));
+  EventLoop loop;
+  Timer stop(loop, [&] { loop.Stop(); });
+  {  // Pushed back: fires once, at the later deadline.
+    LazyOwner owner(loop);
+    owner.timer.Start(loop, 0.02);
+    owner.timer.Start(loop, 0.08);
+    EXPECT_TRUE(owner.timer.active());
+    stop.Start(0.3);
+    loop.Run();
+    EXPECT_EQ(owner.calls, 1);
+    EXPECT_GE(owner.at, 0.075);
+    EXPECT_FALSE(owner.timer.active());
+  }
+  {  // Brought forward: fires at the sooner deadline.
+    LazyOwner owner(loop);
+    owner.timer.Start(loop, 5);
+    owner.timer.Start(loop, 0.02);
+    stop.Start(0.3);
+    loop.Run();
+    EXPECT_EQ(owner.calls, 1);
+    EXPECT_LT(owner.at, 0.25);
+  }
+  {  // Disarmed: the armed libev timer fires into nothing; a later Start works.
+    LazyOwner owner(loop);
+    owner.timer.Start(loop, 0.02);
+    owner.timer.Disarm();
+    EXPECT_FALSE(owner.timer.active());
+    stop.Start(0.1);
+    loop.Run();
+    EXPECT_EQ(owner.calls, 0);
+    owner.timer.Start(loop, 0.01);
+    stop.Start(0.2);
+    loop.Run();
+    EXPECT_EQ(owner.calls, 1);
+  }
+  {  // Disarmed, then armed later than the pending one: fires once, late.
+    LazyOwner owner(loop);
+    owner.timer.Start(loop, 0.02);
+    owner.timer.Disarm();
+    owner.timer.Start(loop, 0.06);
+    stop.Start(0.3);
+    loop.Run();
+    EXPECT_EQ(owner.calls, 1);
+    EXPECT_GE(owner.at, 0.055);
+  }
+  {  // Stopped: never fires.
+    LazyOwner owner(loop);
+    owner.timer.Start(loop, 0.01);
+    owner.timer.Stop(loop);
+    EXPECT_FALSE(owner.timer.active());
+    stop.Start(0.1);
+    loop.Run();
+    EXPECT_EQ(owner.calls, 0);
+  }
+}
+
 TEST(TimerTest, LaterDeadlineFiresOnceAtTheLaterTime) {
   EventLoop loop;
   int fired = 0;

@@ -74,4 +74,73 @@ class MemberTimer {
   ev_timer timer_;
 };
 
+// A one-shot timer for a deadline that moves on every request (an HTTP/1.1
+// connection's header, body and keep-alive timeouts): Start and Disarm touch
+// libev's timer heap only when the deadline comes sooner than the armed one.
+// A later deadline is remembered and the armed timer, when it fires early,
+// waits the rest; a disarmed one fires into nothing. A keep-alive request
+// thus costs no ev_timer_again/ev_timer_stop (the eager MemberTimer paid one
+// of each per request: docs/benchmarks.md, item 7).
+//
+// The wanted deadline (ev_now time; 0: disarmed) is kept in the watcher's
+// `repeat` field, which libev reads only when the timer fires (ev_timer_again
+// is never called), so the watcher is still the bare 48 bytes. When it fires
+// with a non-zero `repeat` libev re-arms it far in the future before calling
+// us, and the trampoline stops or re-arms it at once.
+template <typename T, void (T::*OnTimer)()>
+class LazyMemberTimer {
+ public:
+  explicit LazyMemberTimer(T* owner) {
+    ev_init(&timer_, &LazyMemberTimer::Trampoline);
+    timer_.data = owner;
+  }
+  LazyMemberTimer(const LazyMemberTimer&) = delete;
+  LazyMemberTimer& operator=(const LazyMemberTimer&) = delete;
+
+  // Fires once after `seconds`, replacing any earlier deadline.
+  void Start(EventLoop& loop, double seconds) {
+    if (seconds <= 0) seconds = 0.000001;
+    const double deadline = loop.Now() + seconds;
+    if (ev_is_active(&timer_) && ev_timer_remaining(loop.raw(), &timer_) <= seconds) {
+      timer_.repeat = deadline;  // the armed timer fires first and waits the rest
+      return;
+    }
+    Arm(loop.raw(), seconds, deadline);
+  }
+  // Cancels the deadline; the libev timer may stay armed and fire into nothing.
+  void Disarm() { timer_.repeat = 0; }
+  // Cancels and leaves libev's heap (before the owner goes away).
+  void Stop(EventLoop& loop) {
+    timer_.repeat = 0;
+    ev_timer_stop(loop.raw(), &timer_);
+  }
+  bool active() const { return ev_is_active(&timer_) && timer_.repeat != 0; }
+
+ private:
+  static void Arm(struct ev_loop* loop, ev_timer* w, double seconds, double deadline) {
+    ev_timer_stop(loop, w);
+    ev_timer_set(w, seconds, deadline);
+    ev_timer_start(loop, w);
+  }
+  void Arm(struct ev_loop* loop, double seconds, double deadline) {
+    Arm(loop, &timer_, seconds, deadline);
+  }
+  static void Trampoline(struct ev_loop* loop, ev_timer* w, int) {
+    const double deadline = w->repeat;
+    if (deadline == 0) {  // disarmed: libev stopped it already (no repeat)
+      ev_timer_stop(loop, w);
+      return;
+    }
+    const double left = deadline - ev_now(loop);
+    if (left > 0.001) {  // a later deadline was set after arming: wait the rest
+      Arm(loop, w, left, deadline);
+      return;
+    }
+    w->repeat = 0;
+    ev_timer_stop(loop, w);
+    (static_cast<T*>(w->data)->*OnTimer)();
+  }
+  ev_timer timer_;
+};
+
 }  // namespace portico::dataplane::event

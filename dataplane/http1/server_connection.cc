@@ -369,7 +369,7 @@ int ServerConnection::OnHeadersComplete() {
   if (req_->head.has_body) {
     timer_.Start(loop_, settings().body_timeout);
   } else {
-    timer_.Stop(loop_);
+    timer_.Disarm();
   }
   handler_ = factory_.NewRequest(*this);
   bool end_stream = !req_->head.has_body;
@@ -392,7 +392,7 @@ int ServerConnection::OnBodyData(const char* at, size_t len) {
 int ServerConnection::OnMessageComplete() {
   request_complete_ = true;
   if (h2c_upgrade_) return HPE_PAUSED;
-  timer_.Stop(loop_);
+  timer_.Disarm();
   bool had_body = state_ == State::kBody;
   state_ = State::kWaiting;
   if (handler_ && had_body && !discard_body_) handler_->OnBody({}, true);

@@ -143,7 +143,9 @@ class ServerConnection final : public http::ServerConnection, public http::Respo
   http::RequestHandlerFactory& factory_;
   http::ConnectionInfo info_;
   event::MemberIoWatcher<ServerConnection, &ServerConnection::OnIo> io_;
-  event::MemberTimer<ServerConnection, &ServerConnection::OnTimeout> timer_;
+  // Lazy: re-armed by every request, it touches libev's heap only when a
+  // deadline comes sooner (member_watchers.h).
+  event::LazyMemberTimer<ServerConnection, &ServerConnection::OnTimeout> timer_;
   event::Buffer in_;
   event::Buffer out_;
 
