@@ -1,8 +1,9 @@
 #include "controller/push/snapshot_store.h"
 
-#include <optional>
+#include <algorithm>
 #include <random>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 
 #include "absl/strings/escaping.h"
@@ -30,28 +31,24 @@ std::string NewInstanceId() {
 // Deterministic wire bytes: the snapshot has no map fields, and freshly
 // translated messages carry no unknown fields, so equal bytes mean equal
 // messages. Much cheaper than MessageDifferencer's reflection, which at
-// 10,000 virtual hosts took a quarter of every update.
-std::string WireBytes(const google::protobuf::Message& m) {
-  std::string bytes;
-  {
-    google::protobuf::io::StringOutputStream stream(&bytes);
-    google::protobuf::io::CodedOutputStream out(&stream);
-    out.SetSerializationDeterministic(true);
-    m.SerializeWithCachedSizes(&out);
-  }
-  return bytes;
-}
-
-std::string SizedWireBytes(const google::protobuf::Message& m) {
-  m.ByteSizeLong();  // fills the cached sizes serialization uses
-  return WireBytes(m);
+// 10,000 virtual hosts took a quarter of every update. `size` is the
+// message's ByteSizeLong(), which also fills the cached sizes used here.
+void SerializeInto(const google::protobuf::Message& m, size_t size, std::string& bytes) {
+  bytes.resize(size);
+  google::protobuf::io::ArrayOutputStream stream(bytes.data(), static_cast<int>(size));
+  google::protobuf::io::CodedOutputStream out(&stream);
+  out.SetSerializationDeterministic(true);
+  m.SerializeWithCachedSizes(&out);
 }
 
 bool Equal(const google::protobuf::Message& a, const google::protobuf::Message& b) {
   if (a.GetDescriptor() != b.GetDescriptor()) return false;
-  size_t size = a.ByteSizeLong();  // also fills the cached sizes serialization uses
+  size_t size = a.ByteSizeLong();
   if (size != b.ByteSizeLong()) return false;
-  return WireBytes(a) == WireBytes(b);
+  std::string wire_a, wire_b;
+  SerializeInto(a, size, wire_a);
+  SerializeInto(b, size, wire_b);
+  return wire_a == wire_b;
 }
 
 // Same resource: shared pointer (unchanged since the version it came from) or equal content.
@@ -62,58 +59,94 @@ bool Same(const std::shared_ptr<const T>& a, const std::shared_ptr<const T>& b) 
   return Equal(*a, *b);
 }
 
+// The name a resource is keyed by within its kind.
+template <typename T>
+const std::string& KeyOf(const T& r) {
+  return r.name();
+}
+const std::string& KeyOf(const v1::ClusterEndpoints& r) { return r.cluster(); }
+
 template <typename Entry>
-bool Same(const Entry& a, const Entry& b) {
-  return a.resource == b.resource || *a.wire == *b.wire;
+bool SameEntry(const Entry& a, const Entry& b) {
+  return a == b || a->wire == b->wire;
 }
 
-template <typename Map>
-bool SameMap(const Map& a, const Map& b) {
-  if (a.size() != b.size()) return false;
-  for (auto ia = a.begin(), ib = b.begin(); ia != a.end(); ++ia, ++ib) {
-    if (ia->first != ib->first || !Same(ia->second, ib->second)) return false;
-  }
-  return true;
-}
-
-// Moves the resources of `from` into `to` by key, reusing the latest version's
-// object when the content is unchanged so that retained versions share it.
-template <typename T, typename Map, typename Key>
-void Index(google::protobuf::RepeatedPtrField<T>& from, const Map* latest, Map& to, Key key,
-           std::string_view kind) {
-  // The translator emits every kind sorted by name: then each insertion goes
-  // at the end and the latest version is walked alongside, instead of three
-  // tree searches per resource (a third of the store's time at 10,000
-  // virtual hosts). Any other order still works, through the searches.
-  std::optional<typename Map::const_iterator> walk;
-  if (latest != nullptr) walk = latest->begin();
-  for (T& resource : from) {
-    std::string name = key(resource);
-    const bool in_order = to.empty() || to.rbegin()->first < name;
-    if (!in_order && to.contains(name)) {
-      LogError(kLog, "duplicate ", kind, " \"", name, "\" in snapshot; keeping the first");
-      continue;
-    }
-    std::string wire = SizedWireBytes(resource);
-    if (latest != nullptr) {
-      typename Map::const_iterator it;
-      if (in_order) {
-        while (*walk != latest->end() && (*walk)->first < name) ++*walk;
-        it = *walk;
-        if (it != latest->end() && it->first != name) it = latest->end();
-      } else {
-        it = latest->find(name);
-      }
-      if (it != latest->end() && *it->second.wire == wire) {
-        to.emplace_hint(to.end(), std::move(name), it->second);
+// Moves the resources of `from` into `to`, sorted by name, reusing the latest
+// version's entry when the bytes are unchanged so that retained versions share
+// it, and the latest's whole vector when nothing in the kind changed (then it
+// returns true). `scratch` is a reusable buffer.
+template <typename T, typename Kind>
+bool Index(google::protobuf::RepeatedPtrField<T>& from, const Kind* latest, Kind& to,
+           std::string_view kind, std::string& scratch) {
+  using Entry = typename Kind::element_type::value_type;
+  using Stored = std::remove_const_t<typename Entry::element_type>;
+  // The translator emits every kind sorted by name: then the input is taken in
+  // its own order. Any other order (and duplicate names) goes through a stable
+  // sort of indices, so that of equal names the first in the input is kept.
+  bool sorted = true;
+  for (int i = 1; i < from.size() && sorted; ++i) sorted = KeyOf(from[i - 1]) < KeyOf(from[i]);
+  std::vector<int> order;
+  if (!sorted) {
+    order.resize(from.size());
+    for (int i = 0; i < from.size(); ++i) order[i] = i;
+    std::stable_sort(order.begin(), order.end(),
+                     [&](int a, int b) { return KeyOf(from[a]) < KeyOf(from[b]); });
+    size_t kept = 0;
+    for (size_t i = 0; i < order.size(); ++i) {
+      if (kept > 0 && KeyOf(from[order[kept - 1]]) == KeyOf(from[order[i]])) {
+        LogError(kLog, "duplicate ", kind, " \"", KeyOf(from[order[i]]),
+                 "\" in snapshot; keeping the first");
         continue;
       }
+      order[kept++] = order[i];
     }
-    to.emplace_hint(
-        to.end(), std::move(name),
-        typename Map::mapped_type{std::make_shared<const T>(std::move(resource)),
-                                  std::make_shared<const std::string>(std::move(wire))});
+    order.resize(kept);
   }
+  const size_t count = sorted ? static_cast<size_t>(from.size()) : order.size();
+
+  static const auto* const kEmpty = new std::vector<Entry>();
+  const std::vector<Entry>& old = latest != nullptr ? **latest : *kEmpty;
+  auto out = std::make_shared<std::vector<Entry>>();
+  out->reserve(count);
+  // Unchanged: the same names in the same order, every entry reused.
+  bool same = latest != nullptr;
+  size_t j = 0;  // walks `old` alongside, both sorted
+  for (size_t i = 0; i < count; ++i) {
+    T& resource = from[sorted ? static_cast<int>(i) : order[i]];
+    const std::string& name = KeyOf(resource);
+    while (j < old.size() && KeyOf(old[j]->resource) < name) {
+      same = false;  // removed
+      ++j;
+    }
+    const Entry* match = j < old.size() && KeyOf(old[j]->resource) == name ? &old[j] : nullptr;
+    const size_t size = resource.ByteSizeLong();
+    std::string wire;
+    if (match != nullptr) {
+      ++j;
+      // Equal bytes need equal sizes; only then serialize, into the reused buffer.
+      if ((*match)->wire.size() == size) {
+        SerializeInto(resource, size, scratch);
+        if (scratch == (*match)->wire) {
+          out->push_back(*match);
+          continue;
+        }
+        wire = scratch;
+      }
+    }
+    same = false;
+    if (wire.empty() && size > 0) SerializeInto(resource, size, wire);
+    auto stored = std::make_shared<Stored>();
+    stored->resource = std::move(resource);
+    stored->wire = std::move(wire);
+    out->push_back(std::move(stored));
+  }
+  if (j < old.size()) same = false;
+  if (same) {
+    to = *latest;
+    return true;
+  }
+  to = std::move(out);
+  return false;
 }
 
 template <typename T>
@@ -124,31 +157,36 @@ std::shared_ptr<const T> Shared(bool has, T& value, const std::shared_ptr<const 
 }
 
 // Appends to `upserts` what is new or changed from `base` to `to`, and to
-// `removed` the names only `base` has. Both maps are sorted, so one merge pass.
-template <typename T, typename Map>
-void Diff(const Map& base, const Map& to, google::protobuf::RepeatedPtrField<T>* upserts,
+// `removed` the names only `base` has. Both are sorted, so one merge pass.
+template <typename T, typename Kind>
+void Diff(const Kind& base_kind, const Kind& to_kind,
+          google::protobuf::RepeatedPtrField<T>* upserts,
           google::protobuf::RepeatedPtrField<std::string>* removed) {
-  auto ib = base.begin();
-  auto it = to.begin();
-  while (ib != base.end() || it != to.end()) {
-    if (it == to.end() || (ib != base.end() && ib->first < it->first)) {
-      *removed->Add() = ib->first;
+  if (base_kind == to_kind) return;
+  const auto& base = *base_kind;
+  const auto& to = *to_kind;
+  size_t ib = 0;
+  size_t it = 0;
+  while (ib < base.size() || it < to.size()) {
+    if (it == to.size() ||
+        (ib < base.size() && KeyOf(base[ib]->resource) < KeyOf(to[it]->resource))) {
+      *removed->Add() = KeyOf(base[ib]->resource);
       ++ib;
-    } else if (ib == base.end() || it->first < ib->first) {
-      *upserts->Add() = *it->second.resource;
+    } else if (ib == base.size() || KeyOf(to[it]->resource) < KeyOf(base[ib]->resource)) {
+      *upserts->Add() = to[it]->resource;
       ++it;
     } else {
-      if (!Same(ib->second, it->second)) *upserts->Add() = *it->second.resource;
+      if (!SameEntry(base[ib], to[it])) *upserts->Add() = to[it]->resource;
       ++ib;
       ++it;
     }
   }
 }
 
-template <typename T, typename Map>
-void CopyAll(const Map& from, google::protobuf::RepeatedPtrField<T>* to) {
-  to->Reserve(static_cast<int>(from.size()));
-  for (const auto& [name, stored] : from) *to->Add() = *stored.resource;
+template <typename T, typename Kind>
+void CopyAll(const Kind& from, google::protobuf::RepeatedPtrField<T>* to) {
+  to->Reserve(static_cast<int>(from->size()));
+  for (const auto& stored : *from) *to->Add() = stored->resource;
 }
 
 }  // namespace
@@ -162,37 +200,32 @@ uint64_t SnapshotStore::version() const {
 }
 
 std::shared_ptr<SnapshotStore::Version> SnapshotStore::BuildVersion(v1::Snapshot& full,
-                                                                    const Version* latest) const {
+                                                                    const Version* latest,
+                                                                    bool* same) {
   auto v = std::make_shared<Version>();
-  Index(
-      *full.mutable_virtual_hosts(), latest ? &latest->virtual_hosts : nullptr, v->virtual_hosts,
-      [](const v1::VirtualHost& r) { return r.name(); }, "virtual host");
-  Index(
-      *full.mutable_clusters(), latest ? &latest->clusters : nullptr, v->clusters,
-      [](const v1::Cluster& r) { return r.name(); }, "cluster");
-  Index(
-      *full.mutable_endpoints(), latest ? &latest->endpoints : nullptr, v->endpoints,
-      [](const v1::ClusterEndpoints& r) { return r.cluster(); }, "endpoints of cluster");
-  Index(
-      *full.mutable_secrets(), latest ? &latest->secrets : nullptr, v->secrets,
-      [](const v1::Secret& r) { return r.name(); }, "secret");
-  Index(
-      *full.mutable_credentials(), latest ? &latest->credentials : nullptr, v->credentials,
-      [](const v1::Credentials& r) { return r.name(); }, "credentials");
+  std::string scratch;
+  // Every kind is built (no short-circuit): the version needs them all.
+  bool unchanged = latest != nullptr;
+  unchanged &= Index(*full.mutable_virtual_hosts(), latest ? &latest->virtual_hosts : nullptr,
+                     v->virtual_hosts, "virtual host", scratch);
+  unchanged &= Index(*full.mutable_clusters(), latest ? &latest->clusters : nullptr, v->clusters,
+                     "cluster", scratch);
+  unchanged &= Index(*full.mutable_endpoints(), latest ? &latest->endpoints : nullptr, v->endpoints,
+                     "endpoints of cluster", scratch);
+  unchanged &= Index(*full.mutable_secrets(), latest ? &latest->secrets : nullptr, v->secrets,
+                     "secret", scratch);
+  unchanged &= Index(*full.mutable_credentials(), latest ? &latest->credentials : nullptr,
+                     v->credentials, "credentials", scratch);
   // has_*() first: mutable_*() would create the field.
   const bool has_settings = full.has_settings();
   const bool has_default_action = full.has_default_action();
   v->settings = Shared(has_settings, *full.mutable_settings(), latest ? latest->settings : nullptr);
   v->default_action = Shared(has_default_action, *full.mutable_default_action(),
                              latest ? latest->default_action : nullptr);
+  // Shared() returns the latest's pointer (or null for both unset) when equal.
+  *same =
+      unchanged && v->settings == latest->settings && v->default_action == latest->default_action;
   return v;
-}
-
-bool SnapshotStore::SameContent(const Version& a, const Version& b) {
-  return SameMap(a.virtual_hosts, b.virtual_hosts) && SameMap(a.clusters, b.clusters) &&
-         SameMap(a.endpoints, b.endpoints) && SameMap(a.secrets, b.secrets) &&
-         SameMap(a.credentials, b.credentials) && Same(a.settings, b.settings) &&
-         Same(a.default_action, b.default_action);
 }
 
 uint64_t SnapshotStore::Update(v1::Snapshot full) {
@@ -202,8 +235,9 @@ uint64_t SnapshotStore::Update(v1::Snapshot full) {
     const Version* latest = history_.empty() ? nullptr : history_.back().get();
     // Built under the lock only so that `latest` stays the latest; Update has one
     // caller (the translator loop) in practice, so nobody waits on this.
-    auto next = BuildVersion(full, latest);
-    if (latest != nullptr && SameContent(*latest, *next)) return latest->version;
+    bool same = false;
+    auto next = BuildVersion(full, latest, &same);
+    if (same) return latest->version;
     version = latest == nullptr ? 1 : latest->version + 1;
     next->version = version;
     history_.push_back(std::move(next));

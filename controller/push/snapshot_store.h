@@ -23,6 +23,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "portico/v1/snapshot.pb.h"
 #include "portico/v1/snapshot_service.pb.h"
@@ -69,26 +70,32 @@ class SnapshotStore {
   // only the new side, and versions that share the resource share the bytes.
   template <typename T>
   struct Stored {
-    std::shared_ptr<const T> resource;
-    std::shared_ptr<const std::string> wire;
+    T resource;
+    std::string wire;
   };
+  // One kind of a version: sorted by name (the key), no duplicate names.
+  // Immutable once built; a version whose kind did not change shares the
+  // latest's vector, and a changed kind still shares every unchanged entry, so
+  // a retained version costs one pointer per resource at most.
   template <typename T>
-  using ByName = std::map<std::string, Stored<T>, std::less<>>;
+  using Kind = std::shared_ptr<const std::vector<std::shared_ptr<const Stored<T>>>>;
 
-  // One retained version. Immutable once published.
+  // One retained version. Immutable once published. Every kind is non-null.
   struct Version {
     uint64_t version = 0;
-    ByName<v1::VirtualHost> virtual_hosts;
-    ByName<v1::Cluster> clusters;
-    ByName<v1::ClusterEndpoints> endpoints;  // keyed by cluster
-    ByName<v1::Secret> secrets;
-    ByName<v1::Credentials> credentials;
+    Kind<v1::VirtualHost> virtual_hosts;
+    Kind<v1::Cluster> clusters;
+    Kind<v1::ClusterEndpoints> endpoints;  // keyed by cluster
+    Kind<v1::Secret> secrets;
+    Kind<v1::Credentials> credentials;
     std::shared_ptr<const v1::GlobalSettings> settings;  // null: unset
     std::shared_ptr<const v1::RouteAction> default_action;
   };
 
-  std::shared_ptr<Version> BuildVersion(v1::Snapshot& full, const Version* latest) const;
-  static bool SameContent(const Version& a, const Version& b);
+  // Builds the version for `full` (consumed), sharing what is unchanged from
+  // `latest`; *same says whether its content equals the latest's.
+  static std::shared_ptr<Version> BuildVersion(v1::Snapshot& full, const Version* latest,
+                                               bool* same);
   static std::shared_ptr<v1::ServerMessage> FullMessage(const Version& v,
                                                         const std::string& instance);
   static std::shared_ptr<v1::ServerMessage> DeltaMessage(const Version& base, const Version& to,

@@ -242,5 +242,145 @@ TEST(SnapshotStoreTest, DuplicateNamesKeepTheFirst) {
   EXPECT_EQ(msg->full().clusters(1).max_connections(), 0u);
 }
 
+TEST(SnapshotStoreTest, DuplicatesInUnsortedInputKeepTheFirstInInputOrder) {
+  SnapshotStore store;
+  v1::Snapshot s;
+  for (auto [name, max] :
+       {std::pair<const char*, uint32_t>{"b", 1}, {"a", 2}, {"c", 3}, {"a", 4}, {"b", 5}}) {
+    v1::Cluster* c = s.add_clusters();
+    c->set_name(name);
+    c->set_max_connections(max);
+  }
+  // Sorted but for an adjacent duplicate.
+  s.add_virtual_hosts()->set_name("x");
+  s.add_virtual_hosts()->set_name("x");
+  s.mutable_virtual_hosts(1)->add_hostnames("second.example.com");
+  store.Update(s);
+  auto msg = store.MessageFor(0, "");
+  EXPECT_THAT(msg->full(), EqualsProto(Parse<v1::Snapshot>(R"pb(
+                version: 1
+                virtual_hosts { name: "x" }
+                clusters { name: "a" max_connections: 2 }
+                clusters { name: "b" max_connections: 1 }
+                clusters { name: "c" max_connections: 3 }
+              )pb")));
+}
+
+TEST(SnapshotStoreTest, UnsortedInputIsTheSameContentAsSorted) {
+  SnapshotStore store;
+  v1::Snapshot sorted;
+  for (const char* name : {"a", "b", "c", "d"}) sorted.add_virtual_hosts()->set_name(name);
+  v1::Snapshot reversed;
+  for (const char* name : {"d", "c", "b", "a"}) reversed.add_virtual_hosts()->set_name(name);
+  ASSERT_EQ(store.Update(reversed), 1u);
+  auto full = store.MessageFor(0, "");
+  ASSERT_EQ(full->full().virtual_hosts_size(), 4);
+  for (int i = 0; i < 4; ++i) {
+    EXPECT_EQ(full->full().virtual_hosts(i).name(), std::string(1, static_cast<char>('a' + i)));
+  }
+  EXPECT_EQ(store.Update(sorted), 1u);
+
+  // A change in unsorted input is still found against the right resource.
+  reversed.mutable_virtual_hosts(1)->add_hostnames("c.example.com");  // "c"
+  ASSERT_EQ(store.Update(reversed), 2u);
+  EXPECT_THAT(store.MessageFor(1, store.instance())->delta(), EqualsProto(Parse<v1::Delta>(R"pb(
+                base_version: 1
+                virtual_hosts { name: "c" hostnames: "c.example.com" }
+              )pb")));
+}
+
+TEST(SnapshotStoreTest, ChangeOfTheSameSerializedSizeIsAChange) {
+  SnapshotStore store;
+  store.Update(Sample());
+  v1::Snapshot next = Sample();
+  next.mutable_virtual_hosts(0)->set_hostnames(0, "wex.example.com");  // "web"
+  next.mutable_endpoints(1)->mutable_endpoints(0)->set_port(9091);     // "default/api:80"
+  ASSERT_EQ(store.Update(next), 2u);
+  EXPECT_THAT(store.MessageFor(1, store.instance())->delta(), EqualsProto(Parse<v1::Delta>(R"pb(
+                base_version: 1
+                virtual_hosts { name: "web" hostnames: "wex.example.com" }
+                endpoints {
+                  cluster: "default/api:80"
+                  endpoints { address: "10.0.0.2" port: 9091 ready: true }
+                }
+              )pb")));
+}
+
+TEST(SnapshotStoreTest, AddingOrRemovingOnlyANameIsAChange) {
+  SnapshotStore store;
+  v1::Snapshot s;
+  for (const char* name : {"b", "d"}) s.add_secrets()->set_name(name);
+  ASSERT_EQ(store.Update(s), 1u);
+  uint64_t version = 1;
+  for (const char* name : {"a", "c", "e"}) {  // before, between and after the others
+    v1::Snapshot more = s;
+    more.add_secrets()->set_name(name);  // nothing but the name
+    ASSERT_EQ(store.Update(more), ++version) << name;
+    ASSERT_EQ(store.Update(s), ++version) << name;
+    auto msg = store.MessageFor(version - 1, store.instance());
+    ASSERT_EQ(msg->delta().removed_secrets_size(), 1) << name;
+    EXPECT_EQ(msg->delta().removed_secrets(0), name);
+  }
+  EXPECT_EQ(store.version(), 7u);
+  v1::Snapshot fewer;
+  fewer.add_secrets()->set_name("d");
+  ASSERT_EQ(store.Update(fewer), 8u);
+  EXPECT_THAT(store.MessageFor(7, store.instance())->delta(),
+              EqualsProto(Parse<v1::Delta>(R"pb(base_version: 7 removed_secrets: "b")pb")));
+  ASSERT_EQ(store.Update(v1::Snapshot()), 9u);
+  EXPECT_THAT(store.MessageFor(7, store.instance())->delta(),
+              EqualsProto(Parse<v1::Delta>(R"pb(base_version: 7
+                                                removed_secrets: "b"
+                                                removed_secrets: "d")pb")));
+}
+
+TEST(SnapshotStoreTest, DeltaFromEveryRetainedVersion) {
+  SnapshotStore store(/*history=*/4);
+  v1::Snapshot s = Sample();
+  store.Update(s);  // 1
+  s.add_virtual_hosts()->set_name("new");
+  store.Update(s);                                               // 2
+  s.mutable_virtual_hosts(0)->add_hostnames("www.example.com");  // "web"
+  store.Update(s);                                               // 3
+  s.mutable_virtual_hosts()->DeleteSubrange(1, 1);               // "api"
+  s.mutable_settings()->set_max_request_headers(60);
+  ASSERT_EQ(store.Update(s), 4u);  // 4; clusters, endpoints and secrets never changed
+
+  EXPECT_THAT(
+      store.MessageFor(1, store.instance())->delta(), EqualsProto(Parse<v1::Delta>(R"pb(
+        base_version: 1
+        virtual_hosts { name: "new" }
+        virtual_hosts { name: "web" hostnames: "web.example.com" hostnames: "www.example.com" }
+        removed_virtual_hosts: "api"
+        settings { max_request_headers: 60 }
+        settings_changed: true
+      )pb")));
+  EXPECT_THAT(
+      store.MessageFor(2, store.instance())->delta(), EqualsProto(Parse<v1::Delta>(R"pb(
+        base_version: 2
+        virtual_hosts { name: "web" hostnames: "web.example.com" hostnames: "www.example.com" }
+        removed_virtual_hosts: "api"
+        settings { max_request_headers: 60 }
+        settings_changed: true
+      )pb")));
+  EXPECT_THAT(store.MessageFor(3, store.instance())->delta(), EqualsProto(Parse<v1::Delta>(R"pb(
+                base_version: 3
+                removed_virtual_hosts: "api"
+                settings { max_request_headers: 60 }
+                settings_changed: true
+              )pb")));
+
+  // Version 1 leaves the history; what is shared with it stays intact.
+  s.clear_settings();
+  ASSERT_EQ(store.Update(s), 5u);
+  EXPECT_TRUE(store.MessageFor(1, store.instance())->has_full());
+  auto full = store.MessageFor(0, "");
+  EXPECT_EQ(full->full().clusters_size(), 2);
+  EXPECT_EQ(full->full().endpoints(1).endpoints(0).address(), "10.0.0.1");
+  EXPECT_EQ(full->full().secrets(0).private_key(), "key");
+  EXPECT_THAT(store.MessageFor(4, store.instance())->delta(),
+              EqualsProto(Parse<v1::Delta>("base_version: 4 settings_changed: true")));
+}
+
 }  // namespace
 }  // namespace portico::controller::push
