@@ -1,5 +1,8 @@
 #include "controller/push/snapshot_store.h"
 
+#include <pthread.h>
+#include <sched.h>
+
 #include <algorithm>
 #include <random>
 #include <string_view>
@@ -192,7 +195,47 @@ void CopyAll(const Kind& from, google::protobuf::RepeatedPtrField<T>* to) {
 }  // namespace
 
 SnapshotStore::SnapshotStore(size_t history)
-    : history_size_(history < 1 ? 1 : history), instance_(NewInstanceId()) {}
+    : history_size_(history < 1 ? 1 : history),
+      instance_(NewInstanceId()),
+      reaper_([this] { Reap(); }) {}
+
+SnapshotStore::~SnapshotStore() {
+  {
+    std::lock_guard lock(reap_mu_);
+    stopping_ = true;
+  }
+  reap_cv_.notify_one();
+  reaper_.join();
+}
+
+void SnapshotStore::Reap() {
+  // Lowering one's own policy needs no privilege; if it fails the thread just
+  // runs at normal priority.
+  sched_param param{};
+  pthread_setschedparam(pthread_self(), SCHED_IDLE, &param);
+  std::unique_lock lock(reap_mu_);
+  while (true) {
+    reap_cv_.wait(lock, [this] { return stopping_ || !retired_.empty(); });
+    if (retired_.empty()) return;  // stopping, nothing left
+    std::vector<std::shared_ptr<const void>> batch;
+    batch.swap(retired_);
+    lock.unlock();
+    batch.clear();
+    lock.lock();
+  }
+}
+
+void SnapshotStore::Retire(std::shared_ptr<const void> garbage) {
+  {
+    std::lock_guard lock(reap_mu_);
+    if (retired_.size() < kMaxRetired) {
+      retired_.push_back(std::move(garbage));
+      garbage = nullptr;
+    }
+  }
+  if (garbage == nullptr) reap_cv_.notify_one();
+  // Else `garbage` is destroyed here, by the caller, as without a reaper.
+}
 
 uint64_t SnapshotStore::version() const {
   std::lock_guard lock(mu_);
@@ -230,6 +273,12 @@ std::shared_ptr<SnapshotStore::Version> SnapshotStore::BuildVersion(v1::Snapshot
 
 uint64_t SnapshotStore::Update(v1::Snapshot full) {
   uint64_t version;
+  bool created = false;
+  // What was not moved into the new version (the translated duplicates of
+  // unchanged resources) and the version leaving the history: destroyed by
+  // the reaper once the listeners have run. The caller's `full` is left empty.
+  auto leftovers = std::make_shared<v1::Snapshot>();
+  std::shared_ptr<const Version> evicted;
   {
     std::lock_guard lock(mu_);
     const Version* latest = history_.empty() ? nullptr : history_.back().get();
@@ -237,15 +286,27 @@ uint64_t SnapshotStore::Update(v1::Snapshot full) {
     // caller (the translator loop) in practice, so nobody waits on this.
     bool same = false;
     auto next = BuildVersion(full, latest, &same);
-    if (same) return latest->version;
-    version = latest == nullptr ? 1 : latest->version + 1;
-    next->version = version;
-    history_.push_back(std::move(next));
-    while (history_.size() > history_size_) history_.pop_front();
-    cache_.clear();
+    leftovers->Swap(&full);
+    if (same) {
+      version = latest->version;
+    } else {
+      created = true;
+      version = latest == nullptr ? 1 : latest->version + 1;
+      next->version = version;
+      history_.push_back(std::move(next));
+      if (history_.size() > history_size_) {
+        evicted = std::move(history_.front());
+        history_.pop_front();
+      }
+      cache_.clear();
+    }
   }
-  std::lock_guard lock(listeners_mu_);
-  for (auto& [id, listener] : listeners_) listener(version);
+  if (created) {
+    std::lock_guard lock(listeners_mu_);
+    for (auto& [id, listener] : listeners_) listener(version);
+  }
+  Retire(std::move(leftovers));
+  if (evicted != nullptr) Retire(std::move(evicted));
   return version;
 }
 

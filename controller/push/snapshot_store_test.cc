@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -380,6 +381,25 @@ TEST(SnapshotStoreTest, DeltaFromEveryRetainedVersion) {
   EXPECT_EQ(full->full().secrets(0).private_key(), "key");
   EXPECT_THAT(store.MessageFor(4, store.instance())->delta(),
               EqualsProto(Parse<v1::Delta>("base_version: 4 settings_changed: true")));
+}
+
+// Leftovers and evicted versions are destroyed by the reaper thread (or by
+// Update when it is behind); neither may touch what the store still serves.
+TEST(SnapshotStoreTest, RetiredVersionsDoNotAffectTheServedOnes) {
+  auto store = std::make_unique<SnapshotStore>(/*history=*/1);
+  v1::Snapshot s = Sample();
+  for (uint32_t i = 1; i <= 50; ++i) {
+    s.mutable_settings()->set_max_request_headers(i);
+    if (i % 10 == 0) s.add_virtual_hosts()->set_name("vh" + std::to_string(i));
+    ASSERT_EQ(store->Update(s), i);
+    ASSERT_EQ(store->Update(s), i);  // unchanged: the whole snapshot is left over
+  }
+  auto full = store->MessageFor(0, "");
+  store.reset();  // joins the reaper; the message stays valid
+  ASSERT_EQ(full->full().virtual_hosts_size(), 7);
+  EXPECT_EQ(full->full().virtual_hosts(0).name(), "api");
+  EXPECT_EQ(full->full().settings().max_request_headers(), 50u);
+  EXPECT_EQ(full->full().endpoints(1).endpoints(0).address(), "10.0.0.1");
 }
 
 }  // namespace
