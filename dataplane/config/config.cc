@@ -443,34 +443,51 @@ std::string WireBytes(const google::protobuf::Message& m) {
 // A cluster's compilation reads the v1::Cluster and its ClusterEndpoints, and
 // for TLS upstreams the CA Secret too: those are always compiled again.
 absl::Status CompileClusters(const v1::Snapshot& snapshot, const Config* previous,
-                             ClusterMap& clusters, CompileMemo& memo) {
-  absl::flat_hash_map<std::string, const v1::ClusterEndpoints*> endpoints_of;
+                             const ChangedNames* changed, ClusterMap& clusters, CompileMemo& memo) {
+  // The first ClusterEndpoints of each cluster (a second one is refused below).
+  absl::flat_hash_map<absl::string_view, const v1::ClusterEndpoints*> endpoints_of;
   endpoints_of.reserve(snapshot.endpoints_size());
   for (const v1::ClusterEndpoints& ce : snapshot.endpoints())
-    endpoints_of.emplace(ce.cluster(), &ce);
+    endpoints_of.emplace(ToAbsl(ce.cluster()), &ce);
+  const CompileMemo* old_memo = previous == nullptr ? nullptr : previous->memo.get();
   absl::flat_hash_map<std::string, std::shared_ptr<upstream::ClusterConfig>> fresh;
+  memo.clusters.reserve(snapshot.clusters_size());
+  clusters.reserve(snapshot.clusters_size());
   for (const v1::Cluster& c : snapshot.clusters()) {
     if (c.name().empty()) return Invalid("a cluster has an empty name");
     if (memo.clusters.contains(c.name())) {
       return Invalid(portico::StrCat("duplicate cluster ", Quote(c.name())));
     }
+    // What `previous` compiled for this name (TLS clusters are not shared).
+    const CompileMemo::ClusterInputs* old = nullptr;
+    const std::shared_ptr<const upstream::ClusterConfig>* compiled = nullptr;
+    if (old_memo != nullptr) {
+      auto o = old_memo->clusters.find(c.name());
+      auto p = previous->clusters.find(c.name());
+      if (o != old_memo->clusters.end() && p != previous->clusters.end() &&
+          !upstream::IsTls(p->second->protocol)) {
+        old = &o->second;
+        compiled = &p->second;
+      }
+    }
+    if (old != nullptr && changed != nullptr && !changed->clusters.contains(c.name()) &&
+        !changed->endpoints.contains(c.name())) {
+      // Unchanged since `previous`: no bytes to compare.
+      clusters.emplace(c.name(), *compiled);
+      memo.clusters.emplace(c.name(), *old);
+      continue;
+    }
     CompileMemo::ClusterInputs inputs;
     inputs.source = WireBytes(c);
-    if (auto it = endpoints_of.find(c.name()); it != endpoints_of.end()) {
+    if (auto it = endpoints_of.find(ToAbsl(c.name())); it != endpoints_of.end()) {
       inputs.has_endpoints = true;
       inputs.endpoints = WireBytes(*it->second);
     }
-    if (previous != nullptr && previous->memo != nullptr) {
-      auto old = previous->memo->clusters.find(c.name());
-      auto compiled = previous->clusters.find(c.name());
-      if (old != previous->memo->clusters.end() && compiled != previous->clusters.end() &&
-          !upstream::IsTls(compiled->second->protocol) && old->second.source == inputs.source &&
-          old->second.has_endpoints == inputs.has_endpoints &&
-          old->second.endpoints == inputs.endpoints) {
-        clusters.emplace(c.name(), compiled->second);
-        memo.clusters.emplace(c.name(), std::move(inputs));
-        continue;
-      }
+    if (old != nullptr && old->source == inputs.source &&
+        old->has_endpoints == inputs.has_endpoints && old->endpoints == inputs.endpoints) {
+      clusters.emplace(c.name(), *compiled);
+      memo.clusters.emplace(c.name(), std::move(inputs));
+      continue;
     }
     absl::StatusOr<upstream::ClusterConfig> cc = CompileCluster(c);
     if (!cc.ok()) return cc.status();
@@ -478,12 +495,11 @@ absl::Status CompileClusters(const v1::Snapshot& snapshot, const Config* previou
     fresh.emplace(c.name(), std::make_shared<upstream::ClusterConfig>(std::move(*cc)));
     memo.clusters.emplace(c.name(), std::move(inputs));
   }
-  absl::flat_hash_map<std::string, bool> seen;
   for (const v1::ClusterEndpoints& ce : snapshot.endpoints()) {
     if (!memo.clusters.contains(ce.cluster())) {
       return Invalid(portico::StrCat("endpoints for unknown cluster ", Quote(ce.cluster())));
     }
-    if (!seen.emplace(ce.cluster(), true).second) {
+    if (endpoints_of.at(ToAbsl(ce.cluster())) != &ce) {
       return Invalid(portico::StrCat("duplicate endpoints for cluster ", Quote(ce.cluster())));
     }
     auto it = fresh.find(ce.cluster());
@@ -498,16 +514,18 @@ absl::Status CompileClusters(const v1::Snapshot& snapshot, const Config* previou
 }
 
 // The previous Config's compiled virtual host when it was compiled from the
-// same bytes and everything else it read (which clusters exist, the contents
-// of the Credentials it names) is unchanged; null otherwise.
+// same bytes (`source`; null: known to be unchanged) and everything else it
+// read (which clusters exist, the contents of the Credentials it names) is
+// unchanged; null otherwise.
 std::shared_ptr<const CompileMemo::VirtualHostInputs> Reusable(const CompileMemo* previous,
                                                                const v1::VirtualHost& vh,
-                                                               const std::string& source,
+                                                               const std::string* source,
                                                                const ClusterMap& clusters,
                                                                const CredentialsMap& credentials) {
   if (previous == nullptr) return nullptr;
   auto it = previous->virtual_hosts.find(vh.name());
-  if (it == previous->virtual_hosts.end() || it->second->source != source) return nullptr;
+  if (it == previous->virtual_hosts.end()) return nullptr;
+  if (source != nullptr && it->second->source != *source) return nullptr;
   const CompileMemo::VirtualHostInputs& inputs = *it->second;
   for (const auto& [name, known] : inputs.clusters) {
     if (clusters.contains(name) != known) return nullptr;
@@ -525,24 +543,29 @@ std::shared_ptr<const CompileMemo::VirtualHostInputs> Reusable(const CompileMemo
 
 absl::StatusOr<std::unique_ptr<const router::RouteTable>> CompileRoutes(
     const v1::Snapshot& snapshot, const ClusterMap& clusters, const CompileMemo* previous,
-    CompileMemo& memo) {
+    const ChangedNames* changed, CompileMemo& memo) {
   absl::StatusOr<CredentialsMap> credentials = CompileCredentials(snapshot);
   if (!credentials.ok()) return credentials.status();
   std::vector<std::shared_ptr<const router::CompiledVirtualHost>> vhosts;
   vhosts.reserve(snapshot.virtual_hosts_size());
   memo.virtual_hosts.reserve(snapshot.virtual_hosts_size());
   for (const v1::VirtualHost& vh : snapshot.virtual_hosts()) {
-    std::string source = WireBytes(vh);
     // A name seen twice is compiled each time: sharing one object would hide
     // the hostnames the two claim from RouteTable's duplicate check.
     const bool first = !memo.virtual_hosts.contains(vh.name());
+    const bool unchanged =
+        first && changed != nullptr && !changed->virtual_hosts.contains(vh.name());
+    std::string source;
+    if (!unchanged) source = WireBytes(vh);
     if (first) {
-      if (auto reused = Reusable(previous, vh, source, clusters, *credentials)) {
+      if (auto reused =
+              Reusable(previous, vh, unchanged ? nullptr : &source, clusters, *credentials)) {
         vhosts.push_back(reused->compiled);
         memo.virtual_hosts.emplace(vh.name(), std::move(reused));
         continue;
       }
     }
+    if (unchanged) source = WireBytes(vh);  // but not reusable: it is compiled
     auto inputs = std::make_shared<CompileMemo::VirtualHostInputs>();
     inputs->source = std::move(source);
     auto known = [&](const std::string& name) {
@@ -624,7 +647,13 @@ absl::StatusOr<std::string> ReadFile(const std::string& path) {
 
 absl::StatusOr<std::shared_ptr<const Config>> Compile(
     const v1::Snapshot& snapshot, const net::CidrSet& extra_trusted_proxies,
-    std::shared_ptr<const tls::ServerCertificate> default_certificate, const Config* previous) {
+    std::shared_ptr<const tls::ServerCertificate> default_certificate, const Config* previous,
+    const ChangedNames* changed) {
+  // The names are relative to the snapshot `previous` was compiled from.
+  if (changed != nullptr &&
+      (changed->everything || previous == nullptr || previous->version != changed->since_version)) {
+    changed = nullptr;
+  }
   auto config = std::make_shared<Config>();
   config->version = snapshot.version();
   absl::StatusOr<GlobalConfig> settings =
@@ -634,9 +663,11 @@ absl::StatusOr<std::shared_ptr<const Config>> Compile(
 
   auto memo = std::make_shared<CompileMemo>();
   ClusterMap clusters;
-  if (absl::Status s = CompileClusters(snapshot, previous, clusters, *memo); !s.ok()) return s;
+  if (absl::Status s = CompileClusters(snapshot, previous, changed, clusters, *memo); !s.ok()) {
+    return s;
+  }
   absl::StatusOr<std::unique_ptr<const router::RouteTable>> routes = CompileRoutes(
-      snapshot, clusters, previous == nullptr ? nullptr : previous->memo.get(), *memo);
+      snapshot, clusters, previous == nullptr ? nullptr : previous->memo.get(), changed, *memo);
   if (!routes.ok()) return routes.status();
   config->routes = std::move(*routes);
   config->settings.codec_max_request_body_bytes = CodecBodyLimit(snapshot);

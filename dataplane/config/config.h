@@ -14,6 +14,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "common/net/ip_address.h"
+#include "dataplane/config/changed_names.h"
 #include "dataplane/policy/compression.h"
 #include "dataplane/policy/rate_limiter.h"
 #include "dataplane/router/route_table.h"
@@ -96,11 +97,16 @@ struct Config {
 // answers TLS names no virtual host claims (null: a generated self-signed one).
 // `previous` (may be null: everything is compiled) lends its unchanged virtual
 // hosts and clusters (see CompileMemo); the result is the same as without it.
-// The data plane passes the Config it serves.
+// The data plane passes the Config it serves. `changed` (may be null: compare
+// everything) lists what may differ from the snapshot `previous` was compiled
+// from; a virtual host, cluster or endpoints resource it does not name is
+// taken as unchanged without comparing its bytes (what else it read is still
+// checked). It is ignored unless changed->since_version is previous->version
+// and it is not `everything`.
 absl::StatusOr<std::shared_ptr<const Config>> Compile(
     const v1::Snapshot& snapshot, const net::CidrSet& extra_trusted_proxies,
     std::shared_ptr<const tls::ServerCertificate> default_certificate = nullptr,
-    const Config* previous = nullptr);
+    const Config* previous = nullptr, const ChangedNames* changed = nullptr);
 
 // Proto3 JSON mapping; unknown fields are an error (a typo must not pass silently).
 absl::StatusOr<v1::Snapshot> ParseSnapshotJson(std::string_view json);

@@ -41,17 +41,20 @@ void MergeThroughMap(Repeated<T>* state, const Repeated<T>& upserts,
   for (auto& [name, r] : by_name) *state->Add() = std::move(r);
 }
 
+// Returns false when it had to go through the map: the state was not sorted
+// by unique names, so resources the delta does not name may have moved or
+// collapsed.
 template <typename T, typename Key>
-void Merge(Repeated<T>* state, const Repeated<T>& upserts, const Repeated<std::string>& removed,
+bool Merge(Repeated<T>* state, const Repeated<T>& upserts, const Repeated<std::string>& removed,
            Key key) {
-  if (upserts.empty() && removed.empty()) return;
+  if (upserts.empty() && removed.empty()) return true;
   // The state is normally sorted by name already (full snapshots are, and so
   // is what this leaves): then one pass that moves element pointers, instead
   // of moving ten thousand virtual hosts through a map for a one-Ingress delta.
   for (int i = 1; i < state->size(); ++i) {
     if (!(key(state->Get(i - 1)) < key(state->Get(i)))) {
       MergeThroughMap(state, upserts, removed, key);
-      return;
+      return false;
     }
   }
   // The last upsert of a name wins, as in the map form.
@@ -92,11 +95,19 @@ void Merge(Repeated<T>* state, const Repeated<T>& upserts, const Repeated<std::s
     }
   }
   for (; u < last.size(); ++u) state->Add()->CopyFrom(*last[u]);
+  return true;
+}
+
+template <typename T, typename Key>
+void Note(const Repeated<T>& upserts, const Repeated<std::string>& removed, Key key,
+          absl::flat_hash_set<std::string>& names) {
+  for (const T& r : upserts) names.insert(key(r));
+  for (const std::string& name : removed) names.insert(name);
 }
 
 }  // namespace
 
-absl::Status ApplyDelta(v1::Snapshot& state, const v1::Delta& delta) {
+absl::Status ApplyDelta(v1::Snapshot& state, const v1::Delta& delta, ChangedNames* changed) {
   if (delta.base_version() != state.version()) {
     return absl::FailedPreconditionError(
         ToAbsl(StrCat("delta from version ", delta.base_version(), " does not apply to version ",
@@ -118,10 +129,18 @@ absl::Status ApplyDelta(v1::Snapshot& state, const v1::Delta& delta) {
     if (!s.ok()) return s;
   }
 
-  Merge(state.mutable_virtual_hosts(), delta.virtual_hosts(), delta.removed_virtual_hosts(),
-        vhost_name);
-  Merge(state.mutable_clusters(), delta.clusters(), delta.removed_clusters(), cluster_name);
-  Merge(state.mutable_endpoints(), delta.endpoints(), delta.removed_endpoints(), endpoints_name);
+  bool in_place = Merge(state.mutable_virtual_hosts(), delta.virtual_hosts(),
+                        delta.removed_virtual_hosts(), vhost_name);
+  in_place &=
+      Merge(state.mutable_clusters(), delta.clusters(), delta.removed_clusters(), cluster_name);
+  in_place &= Merge(state.mutable_endpoints(), delta.endpoints(), delta.removed_endpoints(),
+                    endpoints_name);
+  if (changed != nullptr) {
+    if (!in_place) changed->everything = true;
+    Note(delta.virtual_hosts(), delta.removed_virtual_hosts(), vhost_name, changed->virtual_hosts);
+    Note(delta.clusters(), delta.removed_clusters(), cluster_name, changed->clusters);
+    Note(delta.endpoints(), delta.removed_endpoints(), endpoints_name, changed->endpoints);
+  }
   Merge(state.mutable_secrets(), delta.secrets(), delta.removed_secrets(), secret_name);
   Merge(state.mutable_credentials(), delta.credentials(), delta.removed_credentials(),
         credentials_name);

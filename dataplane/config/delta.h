@@ -3,6 +3,7 @@
 // Pure: no I/O, no threads.
 
 #include "absl/status/status.h"
+#include "dataplane/config/changed_names.h"
 #include "portico/v1/snapshot.pb.h"
 #include "portico/v1/snapshot_service.pb.h"
 
@@ -15,6 +16,10 @@ namespace portico::dataplane::config {
 // touches ends up sorted by name, as the controller sends full snapshots.
 // state.version() is left to the caller, who knows the target version.
 // On error `state` is unchanged.
-absl::Status ApplyDelta(v1::Snapshot& state, const v1::Delta& delta);
+// `changed` (may be null) gets the names of the virtual hosts, clusters and
+// endpoints the delta upserted or removed, or `everything` when the merge had
+// to reorder or collapse an unsorted state (then other names moved too).
+absl::Status ApplyDelta(v1::Snapshot& state, const v1::Delta& delta,
+                        ChangedNames* changed = nullptr);
 
 }  // namespace portico::dataplane::config

@@ -233,5 +233,53 @@ TEST(ApplyDeltaTest, SortedAndUnsortedStatesMergeAlike) {
   EXPECT_EQ(hostname_of("vh58"), "absent");
 }
 
+TEST(ApplyDeltaTest, ReportsTheNamesItUpsertedOrRemoved) {
+  v1::Snapshot state = Base();
+  ChangedNames changed;
+  changed.virtual_hosts.insert("earlier");  // accumulates
+  ASSERT_TRUE(ApplyDelta(state, Parse<v1::Delta>(R"pb(
+                           base_version: 3
+                           virtual_hosts { name: "b" hostnames: "b2.example.com" }
+                           removed_virtual_hosts: "a"
+                           clusters { name: "c3" }
+                           removed_endpoints: "c2"
+                           secrets { name: "s1" certificate_chain: "new" }
+                         )pb"),
+                         &changed)
+                  .ok());
+  EXPECT_FALSE(changed.everything);
+  EXPECT_THAT(changed.virtual_hosts, ::testing::UnorderedElementsAre("earlier", "a", "b"));
+  EXPECT_THAT(changed.clusters, ::testing::UnorderedElementsAre("c3"));
+  EXPECT_THAT(changed.endpoints, ::testing::UnorderedElementsAre("c2"));
+}
+
+TEST(ApplyDeltaTest, AnUnsortedStateMeansEverythingMayHaveChanged) {
+  // Merging reorders (and collapses duplicates of) names the delta does not name.
+  v1::Snapshot state = Base();
+  *state.add_virtual_hosts() = state.virtual_hosts(0);
+  ChangedNames changed;
+  ASSERT_TRUE(ApplyDelta(state, Parse<v1::Delta>(R"pb(
+                           base_version: 3
+                           virtual_hosts { name: "z" }
+                         )pb"),
+                         &changed)
+                  .ok());
+  EXPECT_TRUE(changed.everything);
+  EXPECT_EQ(state.virtual_hosts_size(), 3);
+
+  // A kind the delta does not touch is left alone, whatever its order.
+  state = Base();
+  *state.add_clusters() = state.clusters(0);
+  changed = ChangedNames();
+  ASSERT_TRUE(ApplyDelta(state, Parse<v1::Delta>(R"pb(
+                           base_version: 3
+                           virtual_hosts { name: "z" }
+                         )pb"),
+                         &changed)
+                  .ok());
+  EXPECT_FALSE(changed.everything);
+  EXPECT_EQ(state.clusters_size(), 3);
+}
+
 }  // namespace
 }  // namespace portico::dataplane::config

@@ -86,9 +86,10 @@ absl::Status WriteAll(int fd, const std::string& data) {
 
 }  // namespace
 
-Subscription::Subscription(SubscriptionOptions options,
-                           std::function<absl::Status(const v1::Snapshot&)> apply)
-    : options_(std::move(options)), apply_(std::move(apply)) {}
+Subscription::Subscription(SubscriptionOptions options, ApplyFunction apply)
+    : options_(std::move(options)), apply_(std::move(apply)) {
+  changed_.everything = true;
+}
 
 Subscription::~Subscription() { Stop(); }
 
@@ -222,12 +223,13 @@ bool Subscription::RunStream(const std::string& controller) {
 absl::Status Subscription::Consume(const v1::ServerMessage& message, v1::ClientMessage& answer) {
   if (message.has_full()) {
     state_ = message.full();
+    changed_.everything = true;
   } else if (message.has_delta()) {
     if (message.controller_instance() != instance_) {
       return absl::FailedPreconditionError("delta from another controller instance");
     }
-    absl::Status merged = ApplyDelta(state_, message.delta());
-    if (!merged.ok()) return merged;
+    absl::Status merged = ApplyDelta(state_, message.delta(), &changed_);
+    if (!merged.ok()) return merged;  // state_ is unchanged, and a full snapshot comes next
   } else {
     return absl::InvalidArgumentError("message with neither a snapshot nor a delta");
   }
@@ -241,7 +243,8 @@ absl::Status Subscription::Consume(const v1::ServerMessage& message, v1::ClientM
     answer.mutable_ack()->set_version(version);
     return absl::OkStatus();
   }
-  absl::Status applied = apply_(state_);
+  changed_.since_version = applied_version_;
+  absl::Status applied = apply_(state_, changed_.everything ? nullptr : &changed_);
   if (!applied.ok()) {
     // state_ stays at the rejected version: the controller's next delta is
     // relative to it, and the merged result is the controller's next version.
@@ -254,6 +257,7 @@ absl::Status Subscription::Consume(const v1::ServerMessage& message, v1::ClientM
   }
   applied_version_ = version;
   applied_instance_ = instance_;
+  changed_.Reset(version);
   Persist(state_);
   answer.mutable_ack()->set_version(version);
   std::lock_guard lock(mu_);

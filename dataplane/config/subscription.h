@@ -19,6 +19,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "dataplane/config/changed_names.h"
 #include "portico/v1/snapshot.pb.h"
 #include "portico/v1/snapshot_service.pb.h"
 
@@ -37,11 +38,15 @@ struct SubscriptionOptions {
   std::string server_name_override;       // expected controller name when it differs from host
 };
 
-// apply: called on the subscription thread with the complete merged snapshot;
-// return OK to ACK, an error to NACK (the data plane keeps its previous config).
+// apply: called on the subscription thread with the complete merged snapshot
+// and what may have changed since the last version it accepted (null: anything,
+// e.g. after a full snapshot or before the first success; valid for the call
+// only); return OK to ACK, an error to NACK (the data plane keeps its previous config).
+using ApplyFunction = std::function<absl::Status(const v1::Snapshot&, const ChangedNames*)>;
+
 class Subscription {
  public:
-  Subscription(SubscriptionOptions options, std::function<absl::Status(const v1::Snapshot&)> apply);
+  Subscription(SubscriptionOptions options, ApplyFunction apply);
   ~Subscription();  // stops and joins
   Subscription(const Subscription&) = delete;
   Subscription& operator=(const Subscription&) = delete;
@@ -77,7 +82,7 @@ class Subscription {
   bool Sleep(std::chrono::milliseconds delay);
 
   const SubscriptionOptions options_;
-  const std::function<absl::Status(const v1::Snapshot&)> apply_;
+  const ApplyFunction apply_;
   std::thread thread_;
 
   // Owned by the subscription thread.
@@ -86,6 +91,8 @@ class Subscription {
   bool need_full_ = false;  // after a protocol error: ask for a full snapshot
   uint64_t applied_version_ = 0;
   std::string applied_instance_;
+  // The names merged since applied_version_, across NACKed versions too.
+  ChangedNames changed_;  // `everything` until the first success
 
   mutable std::mutex mu_;
   std::condition_variable cv_;

@@ -220,9 +220,11 @@ void Dataplane::Reload(const char* why) {
   (void)Apply(*snapshot, why);
 }
 
-absl::Status Dataplane::Apply(const v1::Snapshot& snapshot, const char* why) {
+absl::Status Dataplane::Apply(const v1::Snapshot& snapshot, const char* why,
+                              const config::ChangedNames* changed) {
   // The served Config lends its unchanged virtual hosts and clusters; sharing
-  // is decided by content, so a concurrent Apply (a reload while the
+  // is decided by content, or by `changed` when it is relative to the served
+  // version (Compile checks), so a concurrent Apply (a reload while the
   // subscription applies) still compiles what a fresh compilation would.
   std::shared_ptr<const config::Config> previous;
   {
@@ -230,7 +232,7 @@ absl::Status Dataplane::Apply(const v1::Snapshot& snapshot, const char* why) {
     previous = current_;
   }
   auto compiled = config::Compile(snapshot, options_.trusted_proxies, options_.default_certificate,
-                                  previous.get());
+                                  previous.get(), changed);
   if (!compiled.ok()) {
     // The previous configuration keeps serving.
     config_errors_.fetch_add(1);
@@ -253,9 +255,10 @@ void Dataplane::StartSubscription() {
   // Called on the subscription's thread; Publish only takes a mutex and posts
   // to the workers.
   subscription_ = std::make_unique<config::Subscription>(
-      options_.subscription, [this](const v1::Snapshot& snapshot) {
+      options_.subscription,
+      [this](const v1::Snapshot& snapshot, const config::ChangedNames* changed) {
         if (draining_.load()) return absl::UnavailableError("draining");
-        return Apply(snapshot, "controller");
+        return Apply(snapshot, "controller", changed);
       });
   subscription_->Start();
 }

@@ -64,7 +64,10 @@ class Dataplane {
   absl::Status StartAdmin();
   void Reload(const char* why);
   // Validates and compiles `snapshot` and, when it is good, publishes it.
-  absl::Status Apply(const v1::Snapshot& snapshot, const char* why);
+  // `changed`: what differs from the snapshot the served Config came from
+  // (null: unknown), as the subscription says.
+  absl::Status Apply(const v1::Snapshot& snapshot, const char* why,
+                     const config::ChangedNames* changed = nullptr);
   void StartSubscription();
   void Publish(std::shared_ptr<const config::Config> config);
   void BeginDrain();
