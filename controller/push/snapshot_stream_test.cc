@@ -114,8 +114,8 @@ v1::Snapshot Sample() {
 // cluster named "reject-me".
 class AppliedLog {
  public:
-  std::function<absl::Status(const v1::Snapshot&)> Apply() {
-    return [this](const v1::Snapshot& s) {
+  dataplane::config::ApplyFunction Apply() {
+    return [this](const v1::Snapshot& s, const dataplane::config::ChangedNames*) {
       for (const auto& c : s.clusters()) {
         if (c.name() == "reject-me") return absl::InvalidArgumentError("cluster reject-me refused");
       }

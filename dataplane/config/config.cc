@@ -455,14 +455,14 @@ absl::Status CompileClusters(const v1::Snapshot& snapshot, const Config* previou
   clusters.reserve(snapshot.clusters_size());
   for (const v1::Cluster& c : snapshot.clusters()) {
     if (c.name().empty()) return Invalid("a cluster has an empty name");
-    if (memo.clusters.contains(c.name())) {
+    if (memo.clusters.contains(ToAbsl(c.name()))) {
       return Invalid(portico::StrCat("duplicate cluster ", Quote(c.name())));
     }
     // What `previous` compiled for this name (TLS clusters are not shared).
-    const CompileMemo::ClusterInputs* old = nullptr;
+    const std::shared_ptr<const CompileMemo::ClusterInputs>* old = nullptr;
     const std::shared_ptr<const upstream::ClusterConfig>* compiled = nullptr;
     if (old_memo != nullptr) {
-      auto o = old_memo->clusters.find(c.name());
+      auto o = old_memo->clusters.find(ToAbsl(c.name()));
       auto p = previous->clusters.find(c.name());
       if (o != old_memo->clusters.end() && p != previous->clusters.end() &&
           !upstream::IsTls(p->second->protocol)) {
@@ -474,29 +474,31 @@ absl::Status CompileClusters(const v1::Snapshot& snapshot, const Config* previou
         !changed->endpoints.contains(c.name())) {
       // Unchanged since `previous`: no bytes to compare.
       clusters.emplace(c.name(), *compiled);
-      memo.clusters.emplace(c.name(), *old);
+      memo.clusters.emplace((*old)->name, *old);
       continue;
     }
-    CompileMemo::ClusterInputs inputs;
-    inputs.source = WireBytes(c);
+    auto inputs = std::make_shared<CompileMemo::ClusterInputs>();
+    inputs->name = c.name();
+    inputs->source = WireBytes(c);
     if (auto it = endpoints_of.find(ToAbsl(c.name())); it != endpoints_of.end()) {
-      inputs.has_endpoints = true;
-      inputs.endpoints = WireBytes(*it->second);
+      inputs->has_endpoints = true;
+      inputs->endpoints = WireBytes(*it->second);
     }
-    if (old != nullptr && old->source == inputs.source &&
-        old->has_endpoints == inputs.has_endpoints && old->endpoints == inputs.endpoints) {
+    if (old != nullptr && (*old)->source == inputs->source &&
+        (*old)->has_endpoints == inputs->has_endpoints && (*old)->endpoints == inputs->endpoints) {
       clusters.emplace(c.name(), *compiled);
-      memo.clusters.emplace(c.name(), std::move(inputs));
+      memo.clusters.emplace((*old)->name, *old);
       continue;
     }
     absl::StatusOr<upstream::ClusterConfig> cc = CompileCluster(c);
     if (!cc.ok()) return cc.status();
     if (absl::Status s = CompileUpstreamTls(c, snapshot, *cc); !s.ok()) return s;
     fresh.emplace(c.name(), std::make_shared<upstream::ClusterConfig>(std::move(*cc)));
-    memo.clusters.emplace(c.name(), std::move(inputs));
+    absl::string_view key = inputs->name;
+    memo.clusters.emplace(key, std::move(inputs));
   }
   for (const v1::ClusterEndpoints& ce : snapshot.endpoints()) {
-    if (!memo.clusters.contains(ce.cluster())) {
+    if (!memo.clusters.contains(ToAbsl(ce.cluster()))) {
       return Invalid(portico::StrCat("endpoints for unknown cluster ", Quote(ce.cluster())));
     }
     if (endpoints_of.at(ToAbsl(ce.cluster())) != &ce) {
@@ -523,7 +525,7 @@ std::shared_ptr<const CompileMemo::VirtualHostInputs> Reusable(const CompileMemo
                                                                const ClusterMap& clusters,
                                                                const CredentialsMap& credentials) {
   if (previous == nullptr) return nullptr;
-  auto it = previous->virtual_hosts.find(vh.name());
+  auto it = previous->virtual_hosts.find(ToAbsl(vh.name()));
   if (it == previous->virtual_hosts.end()) return nullptr;
   if (source != nullptr && it->second->source != *source) return nullptr;
   const CompileMemo::VirtualHostInputs& inputs = *it->second;
@@ -552,7 +554,7 @@ absl::StatusOr<std::unique_ptr<const router::RouteTable>> CompileRoutes(
   for (const v1::VirtualHost& vh : snapshot.virtual_hosts()) {
     // A name seen twice is compiled each time: sharing one object would hide
     // the hostnames the two claim from RouteTable's duplicate check.
-    const bool first = !memo.virtual_hosts.contains(vh.name());
+    const bool first = !memo.virtual_hosts.contains(ToAbsl(vh.name()));
     const bool unchanged =
         first && changed != nullptr && !changed->virtual_hosts.contains(vh.name());
     std::string source;
@@ -561,12 +563,14 @@ absl::StatusOr<std::unique_ptr<const router::RouteTable>> CompileRoutes(
       if (auto reused =
               Reusable(previous, vh, unchanged ? nullptr : &source, clusters, *credentials)) {
         vhosts.push_back(reused->compiled);
-        memo.virtual_hosts.emplace(vh.name(), std::move(reused));
+        absl::string_view key = reused->name;
+        memo.virtual_hosts.emplace(key, std::move(reused));
         continue;
       }
     }
     if (unchanged) source = WireBytes(vh);  // but not reusable: it is compiled
     auto inputs = std::make_shared<CompileMemo::VirtualHostInputs>();
+    inputs->name = vh.name();
     inputs->source = std::move(source);
     auto known = [&](const std::string& name) {
       bool found = clusters.contains(name);
@@ -585,7 +589,10 @@ absl::StatusOr<std::unique_ptr<const router::RouteTable>> CompileRoutes(
     }
     inputs->compiled = *compiled;
     vhosts.push_back(std::move(*compiled));
-    if (first) memo.virtual_hosts.emplace(vh.name(), std::move(inputs));
+    if (first) {
+      absl::string_view key = inputs->name;
+      memo.virtual_hosts.emplace(key, std::move(inputs));
+    }
   }
   std::optional<router::RouteAction> default_action;
   if (snapshot.has_default_action()) {

@@ -54,8 +54,11 @@ struct GlobalConfig {
 // next Compile shares the previous Config's object for every one whose inputs
 // are unchanged, so that a one-Ingress delta recompiles one virtual host, not
 // all of them (and workers keep the runtime state of unchanged clusters).
+// Entries are immutable and shared by successive memos; the maps' keys view
+// their `name`, so that carrying an entry over allocates nothing.
 struct CompileMemo {
   struct VirtualHostInputs {
+    std::string name;
     std::string source;  // deterministic wire bytes of the v1::VirtualHost
     // The cluster names its routes asked about, with the answers.
     std::vector<std::pair<std::string, bool>> clusters;
@@ -63,13 +66,14 @@ struct CompileMemo {
     std::shared_ptr<const router::CompiledVirtualHost> compiled;
   };
   struct ClusterInputs {
+    std::string name;
     std::string source;     // wire bytes of the v1::Cluster
     std::string endpoints;  // of its v1::ClusterEndpoints
     bool has_endpoints = false;
   };
-  absl::flat_hash_map<std::string, std::shared_ptr<const VirtualHostInputs>> virtual_hosts;
+  absl::flat_hash_map<absl::string_view, std::shared_ptr<const VirtualHostInputs>> virtual_hosts;
   // The compiled clusters are Config::clusters.
-  absl::flat_hash_map<std::string, ClusterInputs> clusters;
+  absl::flat_hash_map<absl::string_view, std::shared_ptr<const ClusterInputs>> clusters;
   absl::flat_hash_map<std::string, std::shared_ptr<const router::PasswordMap>> credentials;
 };
 

@@ -576,9 +576,9 @@ void ExpectSameContents(const Config& a, const Config& b, const std::vector<std:
   for (const auto& [name, inputs] : a.memo->clusters) {
     auto other = b.memo->clusters.find(name);
     ASSERT_NE(other, b.memo->clusters.end()) << name;
-    EXPECT_EQ(inputs.source, other->second.source) << name;
-    EXPECT_EQ(inputs.has_endpoints, other->second.has_endpoints) << name;
-    EXPECT_EQ(inputs.endpoints, other->second.endpoints) << name;
+    EXPECT_EQ(inputs->source, other->second->source) << name;
+    EXPECT_EQ(inputs->has_endpoints, other->second->has_endpoints) << name;
+    EXPECT_EQ(inputs->endpoints, other->second->endpoints) << name;
   }
   ASSERT_EQ(a.clusters.size(), b.clusters.size());
   for (const auto& [name, cluster] : a.clusters) {

@@ -239,7 +239,7 @@ absl::StatusOr<std::unique_ptr<RouteTable>> RouteTable::FromCompiled(
       bool wildcard = absl::StartsWith(hostname, "*.");
       std::string_view name = wildcard ? std::string_view(hostname).substr(2) : hostname;
       auto& index = wildcard ? table->wildcard_hosts_ : table->exact_hosts_;
-      auto [it, inserted] = index.emplace(std::string(name), vh.get());
+      auto [it, inserted] = index.emplace(ToAbsl(name), vh.get());
       if (!inserted && it->second != vh.get()) {
         return absl::InvalidArgumentError(
             portico::StrCat("virtual host ", Quote(vh->name), ": hostname ", Quote(hostname),

@@ -221,8 +221,10 @@ class RouteTable {
   const VirtualHost* FindVirtualHost(std::string_view host) const;
 
   std::vector<std::shared_ptr<const VirtualHost>> vhosts_;
-  absl::flat_hash_map<std::string, const VirtualHost*> exact_hosts_;
-  absl::flat_hash_map<std::string, const VirtualHost*> wildcard_hosts_;  // key: suffix after "*."
+  // Keys view the hostnames of the virtual hosts in vhosts_: building a table
+  // allocates no string per hostname.
+  absl::flat_hash_map<absl::string_view, const VirtualHost*> exact_hosts_;
+  absl::flat_hash_map<absl::string_view, const VirtualHost*> wildcard_hosts_;  // suffix after "*."
   const VirtualHost* catch_all_ = nullptr;
   std::optional<RouteAction> default_action_;
 };
