@@ -1,5 +1,9 @@
 // Translate with a TranslateMemo gives what it gives without one, whatever
 // the memo holds from earlier translations.
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -162,6 +166,45 @@ TEST_F(TranslateMemoTest, OneMemoServesDifferentOptions) {
   options_.ingress_class = "portico";
   options_.settings_config_map.clear();
   ExpectSameAsCold("no settings");
+}
+
+// 10,000 one-host Ingresses over two Services, as bench/run.sh
+// config-propagation writes them, translated again and again with a warm memo
+// after one Ingress changed. A measurement, not a check: run with
+// PORTICO_TRANSLATE_BENCH=1 (it prints the median and fastest milliseconds).
+TEST(TranslateBench, OneChangeInTenThousandIngresses) {
+  if (std::getenv("PORTICO_TRANSLATE_BENCH") == nullptr) GTEST_SKIP() << "PORTICO_TRANSLATE_BENCH";
+  ClusterState state;
+  state.ingress_classes.push_back(OurClass(/*is_default=*/true));
+  for (const char* name : {"svc-a", "svc-b"}) {
+    state.services.push_back(MakeService(name, {Port("http", 80)}));
+    state.endpoint_slices.push_back(
+        Slice(std::string(name) + "-1", name, {SlicePort("http", 8080)}, {Ep("127.0.0.1")}));
+  }
+  constexpr int kIngresses = 10000;
+  for (int i = 0; i < kIngresses; ++i) {
+    state.ingresses.push_back(
+        MakeIngress("ing-" + std::to_string(i), "h" + std::to_string(i) + ".bench.test",
+                    {Path("/", "Prefix", Backend(i % 2 == 0 ? "svc-a" : "svc-b", 80))}));
+  }
+  std::sort(state.ingresses.begin(), state.ingresses.end(),
+            [](const Ingress& a, const Ingress& b) { return a.meta.name < b.meta.name; });
+  Options options;
+  TranslateMemo memo;
+  (void)Translate(state, options, &memo);
+  std::vector<double> ms;
+  for (int round = 0; round < 30; ++round) {
+    Ingress& changed = state.ingresses[(round * 997) % kIngresses];
+    changed.rules[0].paths[0].backend = Backend(round % 2 == 0 ? "svc-b" : "svc-a", 80);
+    auto start = std::chrono::steady_clock::now();
+    Result result = Translate(state, options, &memo);
+    ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
+                     .count());
+    ASSERT_EQ(result.snapshot.virtual_hosts_size(), kIngresses);
+  }
+  std::sort(ms.begin(), ms.end());
+  std::printf("Translate (result freed outside): median %.2f ms, fastest %.2f ms\n",
+              ms[ms.size() / 2], ms.front());
 }
 
 }  // namespace
