@@ -218,6 +218,7 @@ void ParseHeaderAnnotations(AnnotationReader& read, v1::Route& route_policy) {
 
 void ResolveCustomHeaders(const Ingress& ingress, const std::vector<ConfigMap>& config_maps,
                           v1::Route& route_policy, DiagnosticSink& diagnostics) {
+  if (ingress.meta.annotations.empty()) return;  // most Ingresses: no key to build
   const std::string key = portico::StrCat(kNginxPrefix, "custom-headers");
   auto it = ingress.meta.annotations.find(key);
   if (it == ingress.meta.annotations.end()) return;

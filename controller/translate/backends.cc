@@ -59,9 +59,10 @@ BackendResolver::BackendResolver(const ClusterState& state) : slices_(state.endp
 }
 
 std::string BackendResolver::AddCluster(std::string_view ns, std::string_view service,
-                                        std::string_view port, ClusterEntry entry) {
+                                        std::string_view port, ClusterEntry&& entry) {
   std::string name = port.empty() ? portico::StrCat(ns, "/", service)
                                   : portico::StrCat(ns, "/", service, ":", port);
+  if (clusters_.contains(name)) return name;
   entry.origin.set_namespace_(std::string(ns));
   entry.origin.set_service(std::string(service));
   entry.origin.set_service_port(std::string(port));

@@ -77,8 +77,10 @@ class BackendResolver {
     std::optional<v1::Endpoint> static_endpoint;  // AddStaticCluster's
   };
 
+  // The first entry for a name wins; a later one is dropped unread (a name
+  // fixes its inputs: Service, port, protocol and the policy's hash).
   std::string AddCluster(std::string_view ns, std::string_view service, std::string_view port,
-                         ClusterEntry entry);
+                         ClusterEntry&& entry);
 
   std::map<std::pair<std::string, std::string>, const Service*> services_;
   SliceIndex slices_;
