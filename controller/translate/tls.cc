@@ -51,14 +51,18 @@ void TlsResolver::AddIngress(const Ingress& ingress, DiagnosticSink& diagnostics
 std::string TlsResolver::SecretFor(const std::string& hostname,
                                    const std::set<const Ingress*>& routing,
                                    DiagnosticSink& diagnostics) {
+  if (by_host_.empty()) return "";
   // Entries naming the host itself, then a wildcard covering it.
-  std::vector<std::string> tls_hosts = {hostname};
+  std::string wildcard;
+  std::string_view tls_hosts[2] = {hostname};
+  size_t count = 1;
   size_t dot = hostname.find('.');
   if (!absl::StartsWith(hostname, "*.") && dot != std::string::npos && dot > 0) {
-    tls_hosts.push_back(portico::StrCat("*", hostname.substr(dot)));
+    wildcard = portico::StrCat("*", std::string_view(hostname).substr(dot));
+    tls_hosts[count++] = wildcard;
   }
-  for (const std::string& tls_host : tls_hosts) {
-    auto it = by_host_.find(tls_host);
+  for (size_t i = 0; i < count; ++i) {
+    auto it = by_host_.find(tls_hosts[i]);
     if (it == by_host_.end()) continue;
     const Candidate* winner = nullptr;
     for (const Candidate& c : it->second) {

@@ -63,7 +63,7 @@ class TlsResolver {
   std::map<const Secret*, TlsSecretCheck> checked_;
   // TLS host as written (lower-cased; "" for an entry without hosts) ->
   // candidates, oldest Ingress first.
-  std::map<std::string, std::vector<Candidate>> by_host_;
+  std::map<std::string, std::vector<Candidate>, std::less<>> by_host_;  // found by views
   std::map<std::string, const Secret*> used_;
   std::map<std::string, const Secret*> ca_used_;  // for their ca.crt alone
 };
