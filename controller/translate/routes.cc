@@ -119,7 +119,8 @@ void VirtualHostBuilder::AddCanary(const std::string& hostname, const Ingress& i
 void VirtualHostBuilder::AttachCanary(const std::string& hostname, const std::string& key,
                                       Candidate& winner, const std::string& host_text,
                                       DiagnosticSink& diagnostics) {
-  auto it = canaries_.find({hostname, key});
+  if (canaries_.empty()) return;
+  auto it = canaries_.find(std::pair<std::string_view, std::string_view>(hostname, key));
   if (it == canaries_.end()) return;
   for (CanaryCandidate& c : it->second) {
     c.used = true;

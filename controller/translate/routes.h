@@ -5,6 +5,8 @@
 #include <map>
 #include <set>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "controller/translate/backends.h"
@@ -78,8 +80,18 @@ class VirtualHostBuilder {
     v1::Canary canary;
     bool used = false;
   };
+  // Orders (hostname, match key) pairs of strings or of views alike, so that
+  // a lookup copies neither string.
+  struct PairLess {
+    using is_transparent = void;
+    template <typename A, typename B>
+    bool operator()(const A& a, const B& b) const {
+      return std::pair<std::string_view, std::string_view>(a.first, a.second) <
+             std::pair<std::string_view, std::string_view>(b.first, b.second);
+    }
+  };
   // (hostname, match key) -> in insertion order
-  std::map<std::pair<std::string, std::string>, std::vector<CanaryCandidate>> canaries_;
+  std::map<std::pair<std::string, std::string>, std::vector<CanaryCandidate>, PairLess> canaries_;
   void AttachCanary(const std::string& hostname, const std::string& key, Candidate& winner,
                     const std::string& host_text, DiagnosticSink& diagnostics);
   void ReportUnusedCanaries(DiagnosticSink& diagnostics) const;
