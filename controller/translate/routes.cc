@@ -85,8 +85,17 @@ std::string VirtualHostName(const std::string& hostname) {
   return hostname.empty() ? kCatchAllName : portico::StrCat("host:", hostname);
 }
 
+VirtualHostBuilder::Host& VirtualHostBuilder::HostNamed(const std::string& hostname) {
+  if (last_host_ == nullptr || *last_hostname_ != hostname) {
+    auto it = hosts_.try_emplace(hostname).first;
+    last_hostname_ = &it->first;
+    last_host_ = &it->second;
+  }
+  return *last_host_;
+}
+
 void VirtualHostBuilder::AddHost(const std::string& hostname, const Ingress& ingress) {
-  hosts_[hostname].ingresses.insert(&ingress);
+  HostNamed(hostname).ingresses.insert(&ingress);
 }
 
 void VirtualHostBuilder::AddRoute(const std::string& hostname, const Ingress& ingress,
@@ -102,7 +111,7 @@ void VirtualHostBuilder::AddRoute(const std::string& hostname, const Ingress& in
   *c.route.mutable_match() = std::move(match);
   *c.route.mutable_action() = std::move(backend.action);
   *c.route.mutable_origin() = std::move(backend.origin);
-  Host& host = hosts_[hostname];
+  Host& host = HostNamed(hostname);
   host.ingresses.insert(&ingress);
   host.matches[key].push_back(std::move(c));
 }

@@ -33,6 +33,10 @@ std::string VirtualHostName(const std::string& hostname);
 // except a defaultBackend route displaced by a rule, which is by design.
 class VirtualHostBuilder {
  public:
+  VirtualHostBuilder() = default;
+  VirtualHostBuilder(const VirtualHostBuilder&) = delete;  // last_host_ points into hosts_
+  VirtualHostBuilder& operator=(const VirtualHostBuilder&) = delete;
+
   // A host exists once an Ingress names it in a rule, even if none of its
   // paths survive: requests for it must not fall through to the catch-all.
   void AddHost(const std::string& hostname, const Ingress& ingress);
@@ -74,6 +78,11 @@ class VirtualHostBuilder {
     std::map<std::string, std::vector<Candidate>> matches;  // match key -> in insertion order
   };
   std::map<std::string, Host> hosts_;  // by hostname
+  // hosts_[hostname], remembering the last one: an Ingress adds its host and
+  // then each of its paths to it.
+  Host& HostNamed(const std::string& hostname);
+  Host* last_host_ = nullptr;                   // std::map nodes do not move
+  const std::string* last_hostname_ = nullptr;  // its key
   struct CanaryCandidate {
     const Ingress* ingress;
     std::string path_text;
