@@ -40,6 +40,23 @@ v1::ServerMessage Full(uint64_t version, const std::string& cluster) {
   return m;
 }
 
+// A delta from the version before.
+v1::ServerMessage Delta(uint64_t version) {
+  v1::ServerMessage m;
+  m.set_version(version);
+  m.set_controller_instance("scripted");
+  m.mutable_delta()->set_base_version(version - 1);
+  return m;
+}
+
+// Starts `controller` on a loopback port of the system's choosing.
+std::unique_ptr<grpc::Server> Serve(v1::Snapshots::Service& controller, int* port) {
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), port);
+  builder.RegisterService(&controller);
+  return builder.BuildAndStart();
+}
+
 // First stream: a full snapshot, then a delta from a version the client does
 // not have. Later streams: a full snapshot. Records every Hello.
 class ScriptedController final : public v1::Snapshots::Service {
@@ -58,10 +75,7 @@ class ScriptedController final : public v1::Snapshots::Service {
     if (n == 1) {
       stream->Write(Full(1, "one"));
       if (!stream->Read(&msg) || !msg.has_ack()) return grpc::Status::CANCELLED;
-      v1::ServerMessage bad;
-      bad.set_version(6);
-      bad.set_controller_instance("scripted");
-      bad.mutable_delta()->set_base_version(5);
+      v1::ServerMessage bad = Delta(6);  // from 5
       bad.mutable_delta()->add_clusters()->set_name("six");
       stream->Write(bad);
     } else {
@@ -85,11 +99,8 @@ class ScriptedController final : public v1::Snapshots::Service {
 
 TEST(SubscriptionTest, DeltaThatDoesNotFitResynchronizesWithAFullSnapshot) {
   ScriptedController controller;
-  grpc::ServerBuilder builder;
   int port = 0;
-  builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
-  builder.RegisterService(&controller);
-  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  std::unique_ptr<grpc::Server> server = Serve(controller, &port);
   ASSERT_NE(server, nullptr);
 
   std::mutex mu;
@@ -151,14 +162,6 @@ v1::VirtualHost Host(const std::string& name, const std::string& cluster) {
   return vh;
 }
 
-v1::ServerMessage Delta(uint64_t version) {
-  v1::ServerMessage m;
-  m.set_version(version);
-  m.set_controller_instance("scripted");
-  m.mutable_delta()->set_base_version(version - 1);
-  return m;
-}
-
 // A full snapshot, a delta the client NACKs, a delta that makes it valid
 // without naming what the first changed, then a full snapshot.
 class NackingController final : public v1::Snapshots::Service {
@@ -195,11 +198,8 @@ class NackingController final : public v1::Snapshots::Service {
 
 TEST(SubscriptionTest, ChangedNamesAccumulateAcrossNacksUntilAFullSnapshot) {
   NackingController controller;
-  grpc::ServerBuilder builder;
   int port = 0;
-  builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
-  builder.RegisterService(&controller);
-  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  std::unique_ptr<grpc::Server> server = Serve(controller, &port);
   ASSERT_NE(server, nullptr);
 
   struct Applied {
