@@ -254,16 +254,15 @@ TEST(ApplyDeltaTest, ReportsTheNamesItUpsertedOrRemoved) {
 }
 
 TEST(ApplyDeltaTest, AnUnsortedStateMeansEverythingMayHaveChanged) {
+  const v1::Delta add_z = Parse<v1::Delta>(R"pb(
+    base_version: 3
+    virtual_hosts { name: "z" }
+  )pb");
   // Merging reorders (and collapses duplicates of) names the delta does not name.
   v1::Snapshot state = Base();
   *state.add_virtual_hosts() = state.virtual_hosts(0);
   ChangedNames changed;
-  ASSERT_TRUE(ApplyDelta(state, Parse<v1::Delta>(R"pb(
-                           base_version: 3
-                           virtual_hosts { name: "z" }
-                         )pb"),
-                         &changed)
-                  .ok());
+  ASSERT_TRUE(ApplyDelta(state, add_z, &changed).ok());
   EXPECT_TRUE(changed.everything);
   EXPECT_EQ(state.virtual_hosts_size(), 3);
 
@@ -271,12 +270,7 @@ TEST(ApplyDeltaTest, AnUnsortedStateMeansEverythingMayHaveChanged) {
   state = Base();
   *state.add_clusters() = state.clusters(0);
   changed = ChangedNames();
-  ASSERT_TRUE(ApplyDelta(state, Parse<v1::Delta>(R"pb(
-                           base_version: 3
-                           virtual_hosts { name: "z" }
-                         )pb"),
-                         &changed)
-                  .ok());
+  ASSERT_TRUE(ApplyDelta(state, add_z, &changed).ok());
   EXPECT_FALSE(changed.everything);
   EXPECT_EQ(state.clusters_size(), 3);
 }
