@@ -21,13 +21,9 @@ std::string_view TypeName(v1::PathMatch::Type type) {
   }
 }
 
-std::string IngressId(const Ingress& ingress) {
-  return portico::StrCat(ingress.meta.ns, "/", ingress.meta.name);
-}
-
-// IngressId(ingress) followed by `tail`, in one allocation: a route name is
+// "namespace/name" followed by `tail`, in one allocation: a route name is
 // built for every path of every Ingress.
-std::string RouteName(const Ingress& ingress, std::initializer_list<std::string_view> tail) {
+std::string IngressIdWith(const Ingress& ingress, std::initializer_list<std::string_view> tail) {
   size_t size = ingress.meta.ns.size() + 1 + ingress.meta.name.size();
   for (std::string_view piece : tail) size += piece.size();
   std::string name;
@@ -36,6 +32,8 @@ std::string RouteName(const Ingress& ingress, std::initializer_list<std::string_
   for (std::string_view piece : tail) name.append(piece);
   return name;
 }
+
+std::string IngressId(const Ingress& ingress) { return IngressIdWith(ingress, {}); }
 
 // Exact and Prefix routes are looked up by key in the data plane, so their
 // order only has to be stable. Regexes are tried in order: longest first, as
@@ -117,8 +115,8 @@ void VirtualHostBuilder::AddRoute(const std::string& hostname, const Ingress& in
                                   const v1::Route& policy) {
   Candidate c{&ingress, from_default_backend, policy, https};
   c.route.set_name(from_default_backend
-                       ? RouteName(ingress, {":default-backend"})
-                       : RouteName(ingress, {":", TypeName(match.type()), ":", match.path()}));
+                       ? IngressIdWith(ingress, {":default-backend"})
+                       : IngressIdWith(ingress, {":", TypeName(match.type()), ":", match.path()}));
   std::string key = MatchKey(match);
   *c.route.mutable_match() = std::move(match);
   *c.route.mutable_action() = std::move(backend.action);
@@ -140,7 +138,6 @@ void VirtualHostBuilder::AddCanary(const std::string& hostname, const Ingress& i
 void VirtualHostBuilder::AttachCanary(const std::string& hostname, const std::string& key,
                                       Candidate& winner, const std::string& host_text,
                                       DiagnosticSink& diagnostics) {
-  if (canaries_.empty()) return;
   auto it = canaries_.find(std::pair<std::string_view, std::string_view>(hostname, key));
   if (it == canaries_.end()) return;
   for (CanaryCandidate& c : it->second) {
