@@ -48,6 +48,10 @@ class CredentialsResolver {
   void Resolve(const Ingress& ingress, const BasicAuthAnnotations& annotations,
                v1::Route& route_policy, DiagnosticSink& diagnostics);
 
+  // Forgets the lists used so far (each Secret stays parsed): Emit then
+  // appends only what Resolve used after this.
+  void StartIsland() { used_.clear(); }
+
   // Appends the used lists to snapshot.credentials, sorted by name.
   void Emit(v1::Snapshot& snapshot) const;
 

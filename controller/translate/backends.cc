@@ -62,12 +62,51 @@ std::string BackendResolver::AddCluster(std::string_view ns, std::string_view se
                                         std::string_view port, ClusterEntry&& entry) {
   std::string name = port.empty() ? portico::StrCat(ns, "/", service)
                                   : portico::StrCat(ns, "/", service, ":", port);
-  if (clusters_.contains(name)) return name;
+  const bool known = clusters_.contains(name);
+  const bool first_in_island = requested_names_.insert(name).second;
+  if (known && !first_in_island) return name;
   entry.origin.set_namespace_(std::string(ns));
   entry.origin.set_service(std::string(service));
   entry.origin.set_service_port(std::string(port));
-  clusters_.try_emplace(name, std::move(entry));
+  if (first_in_island) Record(name, entry);
+  if (!known) clusters_.try_emplace(name, std::move(entry));
   return name;
+}
+
+void BackendResolver::Record(const std::string& name, const ClusterEntry& entry) {
+  Requested& r = requested_.emplace_back(Requested{name, entry});
+  r.has_service = entry.service != nullptr;
+  if (entry.port != nullptr)
+    r.port_index = static_cast<int>(entry.port - entry.service->ports.data());
+  r.entry.service = nullptr;
+  r.entry.port = nullptr;
+}
+
+void BackendResolver::StartIsland() {
+  requested_.clear();
+  requested_names_.clear();
+}
+
+std::vector<BackendResolver::Requested> BackendResolver::TakeRequested() {
+  requested_names_.clear();
+  return std::exchange(requested_, {});
+}
+
+void BackendResolver::AddRequested(const std::vector<Requested>& requested) {
+  for (const Requested& r : requested) {
+    if (clusters_.contains(r.name)) continue;
+    ClusterEntry entry = r.entry;
+    if (r.has_service) {
+      auto it = services_.find({r.entry.origin.namespace_(), r.entry.origin.service()});
+      if (it != services_.end()) {
+        entry.service = it->second;
+        if (r.port_index >= 0 && static_cast<size_t>(r.port_index) < entry.service->ports.size()) {
+          entry.port = &entry.service->ports[r.port_index];
+        }
+      }
+    }
+    clusters_.try_emplace(r.name, std::move(entry));
+  }
 }
 
 ResolvedBackend BackendResolver::Resolve(std::string_view ns, const IngressBackend& backend,
@@ -179,6 +218,7 @@ std::string BackendResolver::AddStaticCluster(std::string_view ip, uint32_t port
   endpoint.set_ready(true);
   endpoint.set_serving(true);
   entry.static_endpoint = std::move(endpoint);
+  if (requested_names_.insert(name).second) Record(name, entry);
   clusters_.try_emplace(name, std::move(entry));
   return name;
 }

@@ -6,6 +6,9 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
+
+#include "absl/container/flat_hash_set.h"
 
 #include "controller/translate/cluster_state.h"
 #include "controller/translate/diagnostics.h"
@@ -66,7 +69,7 @@ class BackendResolver {
   // endpoints, sorted by name.
   void Emit(v1::Snapshot& snapshot, DiagnosticSink& diagnostics) const;
 
- private:
+  // What a cluster is made of.
   struct ClusterEntry {
     v1::Origin origin;
     const Service* service = nullptr;   // null: missing Service
@@ -76,6 +79,24 @@ class BackendResolver {
     v1::Cluster policy;
     std::optional<v1::Endpoint> static_endpoint;  // AddStaticCluster's
   };
+  // A cluster as one island of Ingresses (translator.cc) asked for it, with
+  // no pointers into the ClusterState, so that a later translation with the
+  // same Services can add it again without resolving anything.
+  struct Requested {
+    std::string name;
+    ClusterEntry entry;  // service and port unset
+    bool has_service = false;
+    int port_index = -1;  // into the Service's ports
+  };
+  // Starts recording what is asked for: the first entry of each name asked
+  // for since, whether or not an earlier one won the name.
+  void StartIsland();
+  std::vector<Requested> TakeRequested();
+  // Adds recorded clusters whose names are not taken yet.
+  void AddRequested(const std::vector<Requested>& requested);
+
+ private:
+  void Record(const std::string& name, const ClusterEntry& entry);
 
   // The first entry for a name wins; a later one is dropped unread (a name
   // fixes its inputs: Service, port, protocol and the policy's hash).
@@ -85,6 +106,8 @@ class BackendResolver {
   std::map<std::pair<std::string, std::string>, const Service*> services_;
   SliceIndex slices_;
   std::map<std::string, ClusterEntry> clusters_;
+  std::vector<Requested> requested_;
+  absl::flat_hash_set<std::string> requested_names_;
   v1::Cluster defaults_;
 };
 

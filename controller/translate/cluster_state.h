@@ -21,11 +21,13 @@ struct ObjectMeta {
   std::map<std::string, std::string> annotations;
   // Where the object came from, for diagnostics ("examples/app.yaml#2").
   std::string source;
+  friend bool operator==(const ObjectMeta&, const ObjectMeta&) = default;
 };
 
 struct ServiceBackendPort {
   std::optional<int32_t> number;
   std::optional<std::string> name;
+  friend bool operator==(const ServiceBackendPort&, const ServiceBackendPort&) = default;
 };
 
 struct IngressBackend {
@@ -33,22 +35,26 @@ struct IngressBackend {
   std::string service_name;
   ServiceBackendPort port;
   bool has_resource = false;
+  friend bool operator==(const IngressBackend&, const IngressBackend&) = default;
 };
 
 struct HttpIngressPath {
   std::string path;
   std::string path_type;  // "Exact", "Prefix", "ImplementationSpecific" (or invalid)
   IngressBackend backend;
+  friend bool operator==(const HttpIngressPath&, const HttpIngressPath&) = default;
 };
 
 struct IngressRule {
   std::string host;
   std::vector<HttpIngressPath> paths;
+  friend bool operator==(const IngressRule&, const IngressRule&) = default;
 };
 
 struct IngressTls {
   std::vector<std::string> hosts;
   std::string secret_name;
+  friend bool operator==(const IngressTls&, const IngressTls&) = default;
 };
 
 struct Ingress {
@@ -57,12 +63,14 @@ struct Ingress {
   std::optional<IngressBackend> default_backend;
   std::vector<IngressRule> rules;
   std::vector<IngressTls> tls;
+  friend bool operator==(const Ingress&, const Ingress&) = default;
 };
 
 struct IngressClass {
   ObjectMeta meta;
   std::string controller;
   bool is_default = false;  // annotation ingressclass.kubernetes.io/is-default-class=true
+  friend bool operator==(const IngressClass&, const IngressClass&) = default;
 };
 
 struct ServicePort {
@@ -73,6 +81,7 @@ struct ServicePort {
   std::optional<int32_t> target_port_number;
   std::optional<std::string> target_port_name;
   std::string app_protocol;
+  friend bool operator==(const ServicePort&, const ServicePort&) = default;
 };
 
 struct Service {
@@ -81,6 +90,7 @@ struct Service {
   std::string external_name;
   std::string cluster_ip;
   std::vector<ServicePort> ports;
+  friend bool operator==(const Service&, const Service&) = default;
 };
 
 struct EndpointPort {
@@ -88,6 +98,7 @@ struct EndpointPort {
   std::string protocol = "TCP";
   std::optional<int32_t> port;
   std::string app_protocol;
+  friend bool operator==(const EndpointPort&, const EndpointPort&) = default;
 };
 
 struct EndpointConditions {
@@ -95,12 +106,14 @@ struct EndpointConditions {
   std::optional<bool> ready;
   std::optional<bool> serving;
   std::optional<bool> terminating;
+  friend bool operator==(const EndpointConditions&, const EndpointConditions&) = default;
 };
 
 struct SliceEndpoint {
   std::vector<std::string> addresses;
   EndpointConditions conditions;
   std::string zone;
+  friend bool operator==(const SliceEndpoint&, const SliceEndpoint&) = default;
 };
 
 // discovery.k8s.io EndpointSlice, or a core Endpoints object converted to one
@@ -111,17 +124,20 @@ struct EndpointSlice {
   std::string address_type = "IPv4";
   std::vector<EndpointPort> ports;
   std::vector<SliceEndpoint> endpoints;
+  friend bool operator==(const EndpointSlice&, const EndpointSlice&) = default;
 };
 
 struct Secret {
   ObjectMeta meta;
   std::string type;
   std::map<std::string, std::string> data;  // base64-decoded
+  friend bool operator==(const Secret&, const Secret&) = default;
 };
 
 struct ConfigMap {
   ObjectMeta meta;
   std::map<std::string, std::string> data;
+  friend bool operator==(const ConfigMap&, const ConfigMap&) = default;
 };
 
 // Everything the translator reads. Order is irrelevant: the translator sorts.
@@ -132,6 +148,7 @@ struct ClusterState {
   std::vector<EndpointSlice> endpoint_slices;
   std::vector<Secret> secrets;
   std::vector<ConfigMap> config_maps;
+  friend bool operator==(const ClusterState&, const ClusterState&) = default;
 };
 
 }  // namespace portico::controller::translate

@@ -10,6 +10,13 @@ TlsResolver::TlsResolver(const ClusterState& state, std::optional<absl::Time> no
   for (const Secret& s : state.secrets) secrets_.try_emplace({s.meta.ns, s.meta.name}, &s);
 }
 
+void TlsResolver::StartIsland() {
+  by_host_.clear();
+  used_.clear();
+  ca_used_.clear();
+  stable_until_.reset();
+}
+
 void TlsResolver::AddIngress(const Ingress& ingress, DiagnosticSink& diagnostics) {
   for (const IngressTls& tls : ingress.tls) {
     Candidate candidate{&ingress, "", nullptr};
@@ -29,6 +36,9 @@ void TlsResolver::AddIngress(const Ingress& ingress, DiagnosticSink& diagnostics
         checked = checked_.emplace(it->second, CheckTlsSecret(*it->second, now_)).first;
       }
       const TlsSecretCheck& check = checked->second;
+      if (check.stable_until && (!stable_until_ || *check.stable_until < *stable_until_)) {
+        stable_until_ = check.stable_until;
+      }
       if (!check.error.empty()) {
         diagnostics.Error("Ingress", ingress.meta, "InvalidSecret",
                           portico::StrCat("TLS Secret \"", id, "\" is not usable: ", check.error));

@@ -31,6 +31,11 @@ class TlsResolver {
   // `now`: see Options::now.
   TlsResolver(const ClusterState& state, std::optional<absl::Time> now);
 
+  // Starts over for one group of Ingresses that share no host with any
+  // other (translator.cc's islands): forgets the spec.tls entries and the
+  // Secrets used so far, keeps the index and the Secrets already checked.
+  void StartIsland();
+
   // Call for each served Ingress, oldest first.
   void AddIngress(const Ingress& ingress, DiagnosticSink& diagnostics);
 
@@ -50,6 +55,10 @@ class TlsResolver {
   // Appends the Secrets named by SecretFor and UseCaSecret, sorted by name.
   void Emit(v1::Snapshot& snapshot) const;
 
+  // Since StartIsland, the Secret checks AddIngress used give the same
+  // answers at any later `now` up to and including this; unset: at any.
+  const std::optional<absl::Time>& stable_until() const { return stable_until_; }
+
  private:
   struct Candidate {
     const Ingress* ingress;
@@ -58,6 +67,7 @@ class TlsResolver {
   };
 
   std::optional<absl::Time> now_;
+  std::optional<absl::Time> stable_until_;
   std::map<std::pair<std::string, std::string>, const Secret*> secrets_;
   // Each Secret is parsed once, however many Ingresses name it.
   std::map<const Secret*, TlsSecretCheck> checked_;

@@ -128,6 +128,12 @@ TlsSecretCheck CheckTlsSecret(const Secret& secret, std::optional<absl::Time> no
       check.error = portico::StrCat(Which(i), " has an unreadable notAfter");
       return check;
     }
+    // Both thresholds only move one way as time passes: once crossed, crossed.
+    for (absl::Time threshold : {*not_after - kCertificateExpiryWarning, *not_after}) {
+      if (threshold >= *now && (!check.stable_until || threshold < *check.stable_until)) {
+        check.stable_until = threshold;
+      }
+    }
     if (*not_after < *now) {
       check.error = portico::StrCat(Which(i), " expired at ", Rfc3339(*not_after));
       return check;

@@ -20,6 +20,10 @@ inline constexpr absl::Duration kCertificateExpiryWarning = absl::Hours(14 * 24)
 struct TlsSecretCheck {
   std::string error;    // empty: usable; else why not (unusable Secrets are skipped)
   std::string warning;  // usable, but expires within kCertificateExpiryWarning
+  // The check gives the same answer at any later time up to and including
+  // this one (the next notAfter, or start of a warning, that `now` has not
+  // passed); unset: at any later time.
+  std::optional<absl::Time> stable_until;
 };
 
 // `now` unset: expiry is not checked.

@@ -7,7 +7,8 @@
 #include <tuple>
 #include <utility>
 
-#include "absl/container/flat_hash_map.h"
+#include "absl/container/node_hash_map.h"
+#include "absl/hash/hash.h"
 #include "absl/strings/match.h"
 #include "absl/time/time.h"
 #include "common/strings.h"
@@ -18,6 +19,7 @@
 #include "controller/translate/backends.h"
 #include "controller/translate/class_filter.h"
 #include "controller/translate/diagnostics.h"
+#include "controller/translate/islands.h"
 #include "controller/translate/paths.h"
 #include "controller/translate/routes.h"
 #include "controller/translate/settings.h"
@@ -25,22 +27,64 @@
 
 namespace portico::controller::translate {
 
+// Pair-of-strings keys looked up by views, copying no string.
+struct NameHash {
+  using is_transparent = void;
+  size_t operator()(std::pair<std::string_view, std::string_view> key) const {
+    return absl::Hash<std::pair<std::string_view, std::string_view>>{}(key);
+  }
+};
+struct NameEq {
+  using is_transparent = void;
+  bool operator()(std::pair<std::string_view, std::string_view> a,
+                  std::pair<std::string_view, std::string_view> b) const {
+    return a == b;
+  }
+};
+
 struct TranslateMemo::State {
-  // ParseAnnotations of one Ingress: what it read and what it gave.
-  struct Parsed {
-    std::string uid;
-    std::map<std::string, std::string> annotations;
-    IngressAnnotations result;
-    std::vector<Diagnostic> diagnostics;
-    uint64_t generation = 0;  // the last translation that used it
+  // A served Ingress as last translated: a copy (to tell a change), its
+  // parsed annotations with the diagnostics they gave, and its HostKeys.
+  struct Record {
+    Ingress ingress;
+    IngressAnnotations annotations;
+    std::vector<Diagnostic> annotation_diagnostics;
+    std::vector<std::string> host_keys;
+    uint64_t serial = 0;      // new with each change of `ingress`
+    uint64_t generation = 0;  // the last translation that served it
   };
   // What the settings (the defaults of ParseAnnotations) were parsed from; a
-  // change drops every Parsed.
+  // change drops every Record.
   bool settings_known = false;
   std::string settings_option;
   std::optional<std::map<std::string, std::string>> settings_data;
-  absl::flat_hash_map<std::pair<std::string, std::string>, Parsed> parsed;
+  absl::node_hash_map<std::pair<std::string, std::string>, Record, NameHash, NameEq> records;
+  uint64_t serials = 0;
   uint64_t generation = 0;
+
+  // One island's output (islands.h), valid while its Ingresses are the same
+  // Records in the same order, the inputs every island reads (below) are
+  // unchanged, and the TLS checks it made give the same answers at `now`.
+  struct Island {
+    std::vector<uint64_t> members;  // Record serials, oldest first
+    std::vector<v1::VirtualHost> virtual_hosts;
+    std::vector<v1::Secret> secrets;
+    std::vector<v1::Credentials> credentials;
+    std::vector<BackendResolver::Requested> clusters;
+    std::vector<Diagnostic> diagnostics;
+    std::optional<absl::Time> translated_at;  // Options::now
+    std::optional<absl::Time> stable_until;   // TlsResolver::stable_until
+    uint64_t generation = 0;
+  };
+  absl::node_hash_map<uint64_t, Island> islands;  // by the serial of the first member
+  // What islands read besides their Ingresses and the settings; a change
+  // drops every Island. (EndpointSlices are read when clusters are emitted,
+  // for every translation; IngressClasses only select Ingresses.)
+  bool shared_known = false;
+  bool now_set = false;
+  std::vector<Service> services;
+  std::vector<Secret> secrets;
+  std::vector<ConfigMap> config_maps;
 
   // ServedByAge: the selected Ingresses in state order, and the order by age
   // (indices into them) that they gave.
@@ -120,55 +164,73 @@ std::vector<const Ingress*> ServedByAge(const ClusterState& state, const Options
   return result;
 }
 
-// ParseAnnotations reads the Ingress's namespace, name, uid and annotations
-// (its diagnostics name the Ingress by namespace, name and uid) and the
-// settings; the memo keeps its result while those are unchanged.
-IngressAnnotations ParseAnnotationsMemoised(const Ingress& ingress, const Settings& settings,
-                                            DiagnosticSink& diagnostics,
-                                            TranslateMemo::State* memo) {
-  if (memo == nullptr) {
-    return ParseAnnotations(ingress, settings.https, diagnostics, settings.ip_filter);
-  }
-  TranslateMemo::State::Parsed& parsed =
-      memo->parsed[std::make_pair(ingress.meta.ns, ingress.meta.name)];
-  if (parsed.generation == 0 || parsed.uid != ingress.meta.uid ||
-      parsed.annotations != ingress.meta.annotations) {
-    parsed.uid = ingress.meta.uid;
-    parsed.annotations = ingress.meta.annotations;
-    parsed.diagnostics.clear();
-    DiagnosticSink sink(&parsed.diagnostics);
-    parsed.result = ParseAnnotations(ingress, settings.https, sink, settings.ip_filter);
-  }
-  parsed.generation = memo->generation;
-  for (const Diagnostic& d : parsed.diagnostics) diagnostics.Add(d);
-  return parsed.result;
-}
-
-// Drops what the memo holds for Ingresses this translation did not parse.
-void SweepParsed(TranslateMemo::State& memo) {
-  for (auto it = memo.parsed.begin(); it != memo.parsed.end();) {
-    if (it->second.generation != memo.generation) {
-      memo.parsed.erase(it++);
-    } else {
-      ++it;
-    }
-  }
-}
-
-// Keeps the memo's parsed annotations only when the settings come from the
-// same ConfigMap contents as last time.
-void CheckSettingsKey(TranslateMemo::State& memo, const Options& options,
+// Keeps the memo's Records only when the settings come from the same
+// ConfigMap contents as last time; true when they do.
+bool CheckSettingsKey(TranslateMemo::State& memo, const Options& options,
                       const ConfigMap* config_map) {
   std::optional<std::map<std::string, std::string>> data;
   if (config_map != nullptr) data = config_map->data;
   if (memo.settings_known && memo.settings_option == options.settings_config_map &&
       memo.settings_data == data) {
-    return;
+    return true;
   }
-  memo.parsed.clear();
+  memo.records.clear();
   memo.settings_known = true;
   memo.settings_option = options.settings_config_map;
   memo.settings_data = std::move(data);
+  return false;
+}
+
+// Keeps the memo's Islands only when what every island reads is unchanged.
+void CheckSharedInputs(TranslateMemo::State& memo, const ClusterState& state,
+                       const Options& options, bool same_settings) {
+  const bool now_set = options.now.has_value();
+  if (same_settings && memo.shared_known && memo.now_set == now_set &&
+      memo.services == state.services && memo.secrets == state.secrets &&
+      memo.config_maps == state.config_maps) {
+    return;
+  }
+  memo.islands.clear();
+  memo.shared_known = true;
+  memo.now_set = now_set;
+  memo.services = state.services;
+  memo.secrets = state.secrets;
+  memo.config_maps = state.config_maps;
+}
+
+// The Record of each served Ingress, made anew for an Ingress that is new or
+// changed since the last translation: ParseAnnotations reads only the
+// Ingress and the settings.
+std::vector<TranslateMemo::State::Record*> UpdateRecords(const std::vector<const Ingress*>& served,
+                                                         const Settings& settings,
+                                                         TranslateMemo::State& memo) {
+  std::vector<TranslateMemo::State::Record*> records;
+  records.reserve(served.size());
+  for (const Ingress* ingress : served) {
+    const ObjectMeta& meta = ingress->meta;
+    auto it = memo.records.find(std::pair<std::string_view, std::string_view>(meta.ns, meta.name));
+    if (it == memo.records.end()) it = memo.records.try_emplace({meta.ns, meta.name}).first;
+    TranslateMemo::State::Record& record = it->second;
+    if (record.serial == 0 || !(record.ingress == *ingress)) {
+      record.ingress = *ingress;
+      record.serial = ++memo.serials;
+      record.annotation_diagnostics.clear();
+      DiagnosticSink sink(&record.annotation_diagnostics);
+      record.annotations = ParseAnnotations(*ingress, settings.https, sink, settings.ip_filter);
+      record.host_keys = HostKeys(*ingress);
+    }
+    record.generation = memo.generation;
+    records.push_back(&record);
+  }
+  return records;
+}
+
+// Drops what the memo holds for Ingresses and islands this translation did
+// not serve.
+void Sweep(TranslateMemo::State& memo, size_t served, size_t islands) {
+  auto stale = [&](const auto& entry) { return entry.second.generation != memo.generation; };
+  if (memo.records.size() > served) absl::erase_if(memo.records, stale);
+  if (memo.islands.size() > islands) absl::erase_if(memo.islands, stale);
 }
 
 // Options name objects as "namespace/name".
@@ -283,14 +345,24 @@ v1::Route PathPolicy(const Ingress& ingress, const IngressAnnotations& annotatio
   return policy;
 }
 
-void TranslateIngress(const Ingress& ingress, const ClusterState& state, const Settings& settings,
-                      BackendResolver& backends, TlsResolver& tls, CredentialsResolver& credentials,
-                      VirtualHostBuilder& vhosts, std::vector<WwwRedirect>& www_redirects,
-                      DiagnosticSink& diagnostics, TranslateMemo::State* memo) {
-  IngressAnnotations annotations = ParseAnnotationsMemoised(ingress, settings, diagnostics, memo);
+// The resolvers of one translation, shared by its islands.
+struct Resolvers {
+  BackendResolver& backends;
+  TlsResolver& tls;
+  CredentialsResolver& credentials;
+};
+
+void TranslateIngress(const Ingress& ingress, const TranslateMemo::State::Record& record,
+                      const ClusterState& state, Resolvers& resolvers, VirtualHostBuilder& vhosts,
+                      std::vector<WwwRedirect>& www_redirects, DiagnosticSink& diagnostics) {
+  BackendResolver& backends = resolvers.backends;
+  TlsResolver& tls = resolvers.tls;
+  IngressAnnotations annotations = record.annotations;
+  for (const Diagnostic& d : record.annotation_diagnostics) diagnostics.Add(d);
   ResolveCustomHeaders(ingress, state.config_maps, annotations.route_policy, diagnostics);
   ResolveCaSecret(ingress, tls, annotations.cluster_policy, diagnostics);
-  credentials.Resolve(ingress, annotations.basic_auth, annotations.route_policy, diagnostics);
+  resolvers.credentials.Resolve(ingress, annotations.basic_auth, annotations.route_policy,
+                                diagnostics);
   if (annotations.external_auth) {
     ResolveExternalAuth(ingress, *annotations.external_auth, backends, annotations.route_policy,
                         diagnostics);
@@ -392,13 +464,94 @@ void AddWwwRedirects(const std::vector<WwwRedirect>& www_redirects, VirtualHostB
   }
 }
 
+template <typename T>
+std::vector<T> Take(google::protobuf::RepeatedPtrField<T>& field) {
+  return std::vector<T>(std::make_move_iterator(field.begin()),
+                        std::make_move_iterator(field.end()));
+}
+
+// Translates one island's Ingresses (indices into `served`) into `island`.
+void TranslateIsland(const std::vector<size_t>& members, const std::vector<const Ingress*>& served,
+                     const std::vector<TranslateMemo::State::Record*>& records,
+                     const ClusterState& state, const Options& options, Resolvers& resolvers,
+                     TranslateMemo::State::Island& island) {
+  resolvers.backends.StartIsland();
+  resolvers.tls.StartIsland();
+  resolvers.credentials.StartIsland();
+  island.members.clear();
+  island.diagnostics.clear();
+  DiagnosticSink diagnostics(&island.diagnostics);
+  VirtualHostBuilder vhosts;
+  std::vector<WwwRedirect> www_redirects;
+  for (size_t i : members) {
+    TranslateIngress(*served[i], *records[i], state, resolvers, vhosts, www_redirects, diagnostics);
+    island.members.push_back(records[i]->serial);
+  }
+  AddWwwRedirects(www_redirects, vhosts);
+  v1::Snapshot part;
+  vhosts.Emit(resolvers.tls, part, diagnostics);
+  resolvers.tls.Emit(part);
+  resolvers.credentials.Emit(part);
+  island.virtual_hosts = Take(*part.mutable_virtual_hosts());
+  island.secrets = Take(*part.mutable_secrets());
+  island.credentials = Take(*part.mutable_credentials());
+  island.clusters = resolvers.backends.TakeRequested();
+  island.translated_at = options.now;
+  island.stable_until = resolvers.tls.stable_until();
+}
+
+bool Reusable(const TranslateMemo::State::Island& island, const std::vector<size_t>& members,
+              const std::vector<TranslateMemo::State::Record*>& records, const Options& options) {
+  if (island.generation == 0 || island.members.size() != members.size()) return false;
+  for (size_t k = 0; k < members.size(); ++k) {
+    if (island.members[k] != records[members[k]]->serial) return false;
+  }
+  if (!options.now.has_value()) return true;
+  return island.translated_at.has_value() && *options.now >= *island.translated_at &&
+         (!island.stable_until.has_value() || *options.now <= *island.stable_until);
+}
+
+// The islands' output, in one snapshot: virtual hosts sorted by name (no two
+// islands have one in common), Secrets and credentials once per name (the
+// same name is the same object; a Secret used for its key pair in one
+// island and for its CA bundle alone in another ships both).
+void MergeIslands(const std::vector<const TranslateMemo::State::Island*>& islands,
+                  v1::Snapshot& snapshot, std::vector<Diagnostic>& diagnostics) {
+  size_t hosts = 0;
+  for (const auto* island : islands) hosts += island->virtual_hosts.size();
+  auto& vhosts = *snapshot.mutable_virtual_hosts();
+  vhosts.Reserve(static_cast<int>(hosts));
+  std::map<std::string_view, const v1::Secret*> secrets;
+  std::map<std::string_view, const v1::Credentials*> credentials;
+  for (const auto* island : islands) {
+    for (const v1::VirtualHost& vh : island->virtual_hosts) *vhosts.Add() = vh;
+    for (const v1::Secret& secret : island->secrets) {
+      auto [it, inserted] = secrets.try_emplace(secret.name(), &secret);
+      if (!inserted && it->second->certificate_chain().empty()) it->second = &secret;
+    }
+    for (const v1::Credentials& list : island->credentials)
+      credentials.try_emplace(list.name(), &list);
+    diagnostics.insert(diagnostics.end(), island->diagnostics.begin(), island->diagnostics.end());
+  }
+  auto by_name = [](const v1::VirtualHost* a, const v1::VirtualHost* b) {
+    return a->name() < b->name();
+  };
+  if (!std::is_sorted(vhosts.pointer_begin(), vhosts.pointer_end(), by_name)) {
+    std::sort(vhosts.pointer_begin(), vhosts.pointer_end(), by_name);
+  }
+  for (const auto& [name, secret] : secrets) *snapshot.add_secrets() = *secret;
+  for (const auto& [name, list] : credentials) *snapshot.add_credentials() = *list;
+}
+
 }  // namespace
 
 Result Translate(const ClusterState& state, const Options& options, TranslateMemo* memo_owner) {
   Result result;
   DiagnosticSink diagnostics(&result.diagnostics);
   v1::Snapshot& snapshot = result.snapshot;
-  TranslateMemo::State* memo = memo_owner == nullptr ? nullptr : &memo_owner->state();
+  // Without a memo, a memo of this translation alone: the same code runs.
+  TranslateMemo local;
+  TranslateMemo::State& memo = (memo_owner == nullptr ? local : *memo_owner).state();
 
   // Settings first: they are the defaults of every Ingress's annotations.
   Settings settings;
@@ -426,24 +579,39 @@ Result Translate(const ClusterState& state, const Options& options, TranslateMem
   backends.SetClusterDefaults(settings.cluster_defaults);
   TlsResolver tls(state, options.now);
   CredentialsResolver credentials(state);
-  VirtualHostBuilder vhosts;
-  std::vector<WwwRedirect> www_redirects;
-  if (memo != nullptr) {
-    CheckSettingsKey(*memo, options, settings_config_map);
-    ++memo->generation;
+  Resolvers resolvers{backends, tls, credentials};
+  const bool same_settings = CheckSettingsKey(memo, options, settings_config_map);
+  CheckSharedInputs(memo, state, options, same_settings);
+  ++memo.generation;
+
+  const std::vector<const Ingress*> served = ServedByAge(state, options, diagnostics, &memo);
+  const std::vector<TranslateMemo::State::Record*> records = UpdateRecords(served, settings, memo);
+  std::vector<const std::vector<std::string>*> keys;
+  keys.reserve(records.size());
+  for (const auto* record : records) keys.push_back(&record->host_keys);
+  // Oldest island first, so that a cluster name first asked for by two
+  // islands always gets the same one's entry.
+  std::vector<const TranslateMemo::State::Island*> islands;
+  for (const std::vector<size_t>& members : GroupIntoIslands(keys)) {
+    TranslateMemo::State::Island& island = memo.islands[records[members.front()]->serial];
+    if (Reusable(island, members, records, options)) {
+      backends.AddRequested(island.clusters);
+    } else {
+      TranslateIsland(members, served, records, state, options, resolvers, island);
+    }
+    island.generation = memo.generation;
+    islands.push_back(&island);
   }
-  for (const Ingress* ingress : ServedByAge(state, options, diagnostics, memo)) {
-    TranslateIngress(*ingress, state, settings, backends, tls, credentials, vhosts, www_redirects,
-                     diagnostics, memo);
+  result.served_ingresses.reserve(served.size());
+  for (const Ingress* ingress : served) {
     result.served_ingresses.push_back({ingress->meta.ns, ingress->meta.name});
   }
-  if (memo != nullptr && memo->parsed.size() != result.served_ingresses.size()) SweepParsed(*memo);
-  AddWwwRedirects(www_redirects, vhosts);
   // Usually sorted already: Ingresses without creation timestamps (manifest
   // files) are served in name order.
   if (!std::is_sorted(result.served_ingresses.begin(), result.served_ingresses.end())) {
     std::sort(result.served_ingresses.begin(), result.served_ingresses.end());
   }
+  MergeIslands(islands, snapshot, result.diagnostics);
 
   if (!options.default_backend_service.empty()) {
     if (auto id =
@@ -452,12 +620,9 @@ Result Translate(const ClusterState& state, const Options& options, TranslateMem
           backends.ResolveDefault(id->first, id->second, diagnostics).action;
     }
   }
-
-  vhosts.Emit(tls, snapshot, diagnostics);
   backends.Emit(snapshot, diagnostics);
-  tls.Emit(snapshot);
-  credentials.Emit(snapshot);
   SortDiagnostics(result.diagnostics);
+  Sweep(memo, served.size(), islands.size());
   return result;
 }
 

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "controller/translate/test_certs.h"
 #include "controller/translate/test_util.h"
 #include "controller/translate/translator.h"
 #include "gmock/gmock.h"
@@ -157,6 +158,102 @@ TEST_F(TranslateMemoTest, WarmGivesTheSameSnapshotsAsColdAcrossChanges) {
   ExpectSameAsCold("Ingresses reordered");
   state_.ingresses.clear();
   ExpectSameAsCold("every Ingress deleted");
+}
+
+const v1::VirtualHost* FindHost(const Result& result, const std::string& name) {
+  for (const v1::VirtualHost& vh : result.snapshot.virtual_hosts()) {
+    if (vh.name() == name) return &vh;
+  }
+  return nullptr;
+}
+
+// Ingresses meet on hosts (islands.h): each change here joins or splits the
+// groups a warm translation keeps.
+TEST_F(TranslateMemoTest, WarmGivesTheSameSnapshotsAsColdAsIngressesMeetOnHosts) {
+  ExpectSameAsCold("first");
+  // "api" (the oldest) takes web's path: it wins web's host, then lets go.
+  FindIngress(state_, "api")
+      ->rules.push_back(
+          IngressRule{"web.example.com", {Path("/", "Prefix", Backend("other", 8080))}});
+  ExpectSameAsCold("an Ingress joins another's host");
+  FindIngress(state_, "api")->rules.pop_back();
+  ExpectSameAsCold("and leaves it");
+
+  // A www redirect, until another Ingress routes the www host itself.
+  Ingress shop = MakeIngress("shop", "shop.example.com", {Path("/", "Prefix", Backend("app", 80))},
+                             "2024-02-01T00:00:00Z");
+  shop.meta.annotations["nginx.ingress.kubernetes.io/from-to-www-redirect"] = "true";
+  state_.ingresses.push_back(shop);
+  ExpectSameAsCold("www redirect");
+  Result redirected = Translate(state_, options_);
+  const v1::VirtualHost* www = FindHost(redirected, "host:www.shop.example.com");
+  ASSERT_NE(www, nullptr);
+  EXPECT_TRUE(www->routes(0).action().has_redirect());
+  state_.ingresses.push_back(MakeIngress("www-shop", "www.shop.example.com",
+                                         {Path("/", "Prefix", Backend("app", 80))},
+                                         "2024-02-02T00:00:00Z"));
+  ExpectSameAsCold("the www host routed by a rule");
+  Result routed = Translate(state_, options_);
+  www = FindHost(routed, "host:www.shop.example.com");
+  ASSERT_NE(www, nullptr);
+  EXPECT_TRUE(www->routes(0).action().has_cluster());
+
+  // A canary on web's host, then without the main Ingresses.
+  Ingress canary =
+      MakeIngress("web-canary", "web.example.com", {Path("/", "Prefix", Backend("other", 8080))},
+                  "2024-02-03T00:00:00Z");
+  canary.meta.annotations["nginx.ingress.kubernetes.io/canary"] = "true";
+  canary.meta.annotations["nginx.ingress.kubernetes.io/canary-weight"] = "10";
+  state_.ingresses.push_back(canary);
+  ExpectSameAsCold("canary added");
+  Result with_canary = Translate(state_, options_);
+  ASSERT_NE(FindHost(with_canary, "host:web.example.com"), nullptr);
+  EXPECT_TRUE(FindHost(with_canary, "host:web.example.com")->routes(0).has_canary());
+  std::erase_if(state_.ingresses,
+                [](const Ingress& i) { return i.meta.name == "web" || i.meta.name == "late"; });
+  ExpectSameAsCold("the canary's main Ingresses deleted");
+  EXPECT_EQ(FindHost(Translate(state_, options_), "host:web.example.com"),
+            nullptr);  // no dereference
+}
+
+// A kept island's certificate checks hold until `now` passes the next
+// threshold (a warning's start, an expiry): then the island is translated
+// again.
+TEST(TranslateMemoTlsTest, WarmFollowsTheClockAcrossCertificateThresholds) {
+  const absl::Time t0 =
+      absl::FromCivil(absl::CivilSecond(2030, 1, 1, 0, 0, 0), absl::UTCTimeZone());
+  ClusterState state;
+  state.ingress_classes.push_back(OurClass(/*is_default=*/true));
+  state.services.push_back(MakeService("app", {Port("http", 80)}));
+  Secret secret;
+  secret.meta = Meta("default", "web-tls");
+  secret.type = "kubernetes.io/tls";
+  secret.data["tls.crt"] = CertPem(EcKey(), t0 - absl::Hours(24 * 365), t0 + absl::Hours(24 * 30));
+  secret.data["tls.key"] = KeyPem(EcKey());
+  state.secrets.push_back(secret);
+  Ingress web = MakeIngress("web", "web.example.com", {Path("/", "Prefix", Backend("app", 80))});
+  web.tls.push_back(IngressTls{{"web.example.com"}, "web-tls"});
+  state.ingresses.push_back(web);
+  state.ingresses.push_back(
+      MakeIngress("plain", "plain.example.com", {Path("/", "Prefix", Backend("app", 80))}));
+
+  Options options;
+  TranslateMemo memo;
+  auto has_reason = [](const Result& r, const std::string& reason) {
+    return std::any_of(r.diagnostics.begin(), r.diagnostics.end(),
+                       [&](const Diagnostic& d) { return d.reason == reason; });
+  };
+  for (int hours : {0, 1, 24 * 16 - 1, 24 * 16 + 1, 24 * 20, 24 * 30 + 1, 24 * 31}) {
+    SCOPED_TRACE(hours);
+    options.now = t0 + absl::Hours(hours);
+    Result cold = Translate(state, options);
+    Result warm = Translate(state, options, &memo);
+    EXPECT_EQ(Bytes(warm.snapshot), Bytes(cold.snapshot));
+    EXPECT_EQ(warm.diagnostics, cold.diagnostics);
+    EXPECT_EQ(has_reason(cold, "CertificateExpiresSoon"), hours > 24 * 16 && hours <= 24 * 30);
+    ASSERT_NE(FindHost(cold, "host:web.example.com"), nullptr);
+    EXPECT_EQ(FindHost(cold, "host:web.example.com")->tls_secret().empty(), hours > 24 * 30);
+  }
 }
 
 TEST_F(TranslateMemoTest, OneMemoServesDifferentOptions) {
