@@ -246,7 +246,8 @@ void Controller::Translate() {
   }
   auto start = std::chrono::steady_clock::now();
   translate::Options translate_options = options_.translate;
-  translate_options.now = absl::Now();  // the translator reads no clock of its own
+  translate_options.now = absl::Now();           // the translator reads no clock of its own
+  translate_options.share_virtual_hosts = true;  // the store knows unchanged ones by address
   translate::Result result =
       translate::Translate(loaded->state, translate_options, &translate_memo_);
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -277,7 +278,7 @@ void Controller::Translate() {
   PublishStatus(result, diagnostics);
   uint64_t before = store_.version();
   auto store_start = Clock::now();
-  uint64_t version = store_.Update(std::move(result.snapshot));
+  uint64_t version = store_.Update(std::move(result.snapshot), std::move(result.virtual_hosts));
   if (version != before) {
     LogInfo("controller", "snapshot version ", version, " (", diagnostics.size(),
             " diagnostics; read in ", load_us, " us, translated in ",

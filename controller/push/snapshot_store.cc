@@ -74,15 +74,70 @@ bool SameEntry(const Entry& a, const Entry& b) {
   return a == b || a->wire == b->wire;
 }
 
-// Moves the resources of `from` into `to`, sorted by name, reusing the latest
-// version's entry when the bytes are unchanged so that retained versions share
-// it, and the latest's whole vector when nothing in the kind changed (then it
-// returns true). `scratch` is a reusable buffer.
+// Builds `to` from `count` resources sorted by name (at(i), and take(i) to
+// own one), reusing the latest version's entry when the resource is the very
+// object the latest holds or its bytes are unchanged, so that retained
+// versions share it, and the latest's whole vector when nothing in the kind
+// changed (then it returns true). `scratch` is a reusable buffer.
+template <typename Kind, typename At, typename Take>
+bool Build(size_t count, const At& at, const Take& take, const Kind* latest, Kind& to,
+           std::string& scratch) {
+  using Entry = typename Kind::element_type::value_type;
+  using Stored = std::remove_const_t<typename Entry::element_type>;
+  static const auto* const kEmpty = new std::vector<Entry>();
+  const std::vector<Entry>& old = latest != nullptr ? **latest : *kEmpty;
+  auto out = std::make_shared<std::vector<Entry>>();
+  out->reserve(count);
+  // Unchanged: the same names in the same order, every entry reused.
+  bool same = latest != nullptr;
+  size_t j = 0;  // walks `old` alongside, both sorted
+  for (size_t i = 0; i < count; ++i) {
+    const auto& resource = at(i);
+    const std::string& name = KeyOf(resource);
+    while (j < old.size() && KeyOf(*old[j]->resource) < name) {
+      same = false;  // removed
+      ++j;
+    }
+    const Entry* match = j < old.size() && KeyOf(*old[j]->resource) == name ? &old[j] : nullptr;
+    if (match != nullptr && (*match)->resource.get() == &resource) {
+      ++j;
+      out->push_back(*match);
+      continue;
+    }
+    const size_t size = resource.ByteSizeLong();
+    std::string wire;
+    if (match != nullptr) {
+      ++j;
+      // Equal bytes need equal sizes; only then serialize, into the reused buffer.
+      if ((*match)->wire.size() == size) {
+        SerializeInto(resource, size, scratch);
+        if (scratch == (*match)->wire) {
+          out->push_back(*match);
+          continue;
+        }
+        wire = scratch;
+      }
+    }
+    same = false;
+    if (wire.empty() && size > 0) SerializeInto(resource, size, wire);
+    auto stored = std::make_shared<Stored>();
+    stored->resource = take(i);
+    stored->wire = std::move(wire);
+    out->push_back(std::move(stored));
+  }
+  if (j < old.size()) same = false;
+  if (same) {
+    to = *latest;
+    return true;
+  }
+  to = std::move(out);
+  return false;
+}
+
+// Build from the resources of `from`, moving each new one out of it.
 template <typename T, typename Kind>
 bool Index(google::protobuf::RepeatedPtrField<T>& from, const Kind* latest, Kind& to,
            std::string_view kind, std::string& scratch) {
-  using Entry = typename Kind::element_type::value_type;
-  using Stored = std::remove_const_t<typename Entry::element_type>;
   // The translator emits every kind sorted by name: then the input is taken in
   // its own order. Any other order (and duplicate names) goes through a stable
   // sort of indices, so that of equal names the first in the input is kept.
@@ -106,50 +161,29 @@ bool Index(google::protobuf::RepeatedPtrField<T>& from, const Kind* latest, Kind
     order.resize(kept);
   }
   const size_t count = sorted ? static_cast<size_t>(from.size()) : order.size();
+  auto at = [&](size_t i) -> T& { return from[sorted ? static_cast<int>(i) : order[i]]; };
+  auto take = [&](size_t i) { return std::make_shared<const T>(std::move(at(i))); };
+  return Build(count, at, take, latest, to, scratch);
+}
 
-  static const auto* const kEmpty = new std::vector<Entry>();
-  const std::vector<Entry>& old = latest != nullptr ? **latest : *kEmpty;
-  auto out = std::make_shared<std::vector<Entry>>();
-  out->reserve(count);
-  // Unchanged: the same names in the same order, every entry reused.
-  bool same = latest != nullptr;
-  size_t j = 0;  // walks `old` alongside, both sorted
-  for (size_t i = 0; i < count; ++i) {
-    T& resource = from[sorted ? static_cast<int>(i) : order[i]];
-    const std::string& name = KeyOf(resource);
-    while (j < old.size() && KeyOf(old[j]->resource) < name) {
-      same = false;  // removed
-      ++j;
-    }
-    const Entry* match = j < old.size() && KeyOf(old[j]->resource) == name ? &old[j] : nullptr;
-    const size_t size = resource.ByteSizeLong();
-    std::string wire;
-    if (match != nullptr) {
-      ++j;
-      // Equal bytes need equal sizes; only then serialize, into the reused buffer.
-      if ((*match)->wire.size() == size) {
-        SerializeInto(resource, size, scratch);
-        if (scratch == (*match)->wire) {
-          out->push_back(*match);
-          continue;
-        }
-        wire = scratch;
-      }
-    }
-    same = false;
-    if (wire.empty() && size > 0) SerializeInto(resource, size, wire);
-    auto stored = std::make_shared<Stored>();
-    stored->resource = std::move(resource);
-    stored->wire = std::move(wire);
-    out->push_back(std::move(stored));
+// Build from resources the caller shares (the translator's virtual hosts,
+// kept from one translation to the next): one that is the very object the
+// latest version holds costs no serialization.
+template <typename T, typename Kind>
+bool IndexShared(const std::vector<std::shared_ptr<const T>>& from, const Kind* latest, Kind& to,
+                 std::string_view kind, std::string& scratch) {
+  bool sorted = true;
+  for (size_t i = 1; i < from.size() && sorted; ++i) {
+    sorted = KeyOf(*from[i - 1]) < KeyOf(*from[i]);
   }
-  if (j < old.size()) same = false;
-  if (same) {
-    to = *latest;
-    return true;
+  if (!sorted) {  // not from the translator: the general path sorts and reports
+    google::protobuf::RepeatedPtrField<T> copies;
+    for (const auto& r : from) *copies.Add() = *r;
+    return Index(copies, latest, to, kind, scratch);
   }
-  to = std::move(out);
-  return false;
+  auto at = [&](size_t i) -> const T& { return *from[i]; };
+  auto take = [&](size_t i) { return from[i]; };
+  return Build(from.size(), at, take, latest, to, scratch);
 }
 
 template <typename T>
@@ -172,14 +206,14 @@ void Diff(const Kind& base_kind, const Kind& to_kind,
   size_t it = 0;
   while (ib < base.size() || it < to.size()) {
     if (it == to.size() ||
-        (ib < base.size() && KeyOf(base[ib]->resource) < KeyOf(to[it]->resource))) {
-      *removed->Add() = KeyOf(base[ib]->resource);
+        (ib < base.size() && KeyOf(*base[ib]->resource) < KeyOf(*to[it]->resource))) {
+      *removed->Add() = KeyOf(*base[ib]->resource);
       ++ib;
-    } else if (ib == base.size() || KeyOf(to[it]->resource) < KeyOf(base[ib]->resource)) {
-      *upserts->Add() = to[it]->resource;
+    } else if (ib == base.size() || KeyOf(*to[it]->resource) < KeyOf(*base[ib]->resource)) {
+      *upserts->Add() = *to[it]->resource;
       ++it;
     } else {
-      if (!SameEntry(base[ib], to[it])) *upserts->Add() = to[it]->resource;
+      if (!SameEntry(base[ib], to[it])) *upserts->Add() = *to[it]->resource;
       ++ib;
       ++it;
     }
@@ -189,7 +223,7 @@ void Diff(const Kind& base_kind, const Kind& to_kind,
 template <typename T, typename Kind>
 void CopyAll(const Kind& from, google::protobuf::RepeatedPtrField<T>* to) {
   to->Reserve(static_cast<int>(from->size()));
-  for (const auto& stored : *from) *to->Add() = stored->resource;
+  for (const auto& stored : *from) *to->Add() = *stored->resource;
 }
 
 }  // namespace
@@ -242,15 +276,24 @@ uint64_t SnapshotStore::version() const {
   return history_.empty() ? 0 : history_.back()->version;
 }
 
-std::shared_ptr<SnapshotStore::Version> SnapshotStore::BuildVersion(v1::Snapshot& full,
-                                                                    const Version* latest,
-                                                                    bool* same) {
+std::shared_ptr<SnapshotStore::Version> SnapshotStore::BuildVersion(
+    v1::Snapshot& full, const std::vector<std::shared_ptr<const v1::VirtualHost>>& shared_hosts,
+    const Version* latest, bool* same) {
   auto v = std::make_shared<Version>();
   std::string scratch;
   // Every kind is built (no short-circuit): the version needs them all.
   bool unchanged = latest != nullptr;
-  unchanged &= Index(*full.mutable_virtual_hosts(), latest ? &latest->virtual_hosts : nullptr,
-                     v->virtual_hosts, "virtual host", scratch);
+  if (!shared_hosts.empty()) {
+    for (const v1::VirtualHost& vh : full.virtual_hosts()) {
+      LogError(kLog, "virtual host \"", vh.name(),
+               "\" in a snapshot with shared virtual hosts; ignored");
+    }
+    unchanged &= IndexShared(shared_hosts, latest ? &latest->virtual_hosts : nullptr,
+                             v->virtual_hosts, "virtual host", scratch);
+  } else {
+    unchanged &= Index(*full.mutable_virtual_hosts(), latest ? &latest->virtual_hosts : nullptr,
+                       v->virtual_hosts, "virtual host", scratch);
+  }
   unchanged &= Index(*full.mutable_clusters(), latest ? &latest->clusters : nullptr, v->clusters,
                      "cluster", scratch);
   unchanged &= Index(*full.mutable_endpoints(), latest ? &latest->endpoints : nullptr, v->endpoints,
@@ -271,7 +314,8 @@ std::shared_ptr<SnapshotStore::Version> SnapshotStore::BuildVersion(v1::Snapshot
   return v;
 }
 
-uint64_t SnapshotStore::Update(v1::Snapshot full) {
+uint64_t SnapshotStore::Update(v1::Snapshot full,
+                               std::vector<std::shared_ptr<const v1::VirtualHost>> virtual_hosts) {
   uint64_t version;
   bool created = false;
   // What was not moved into the new version (the translated duplicates of
@@ -285,7 +329,7 @@ uint64_t SnapshotStore::Update(v1::Snapshot full) {
     // Built under the lock only so that `latest` stays the latest; Update has one
     // caller (the translator loop) in practice, so nobody waits on this.
     bool same = false;
-    auto next = BuildVersion(full, latest, &same);
+    auto next = BuildVersion(full, virtual_hosts, latest, &same);
     leftovers->Swap(&full);
     if (same) {
       version = latest->version;

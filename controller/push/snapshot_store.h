@@ -49,8 +49,12 @@ class SnapshotStore {
   // version now current: a new one if the content differs from the latest, else
   // the latest unchanged. Resources are keyed by name; within a kind the store
   // keeps them sorted by name, and a duplicate name keeps the first one (the
-  // translator never emits duplicates; this is logged).
-  uint64_t Update(v1::Snapshot full);
+  // translator never emits duplicates; this is logged). `virtual_hosts`, when
+  // not empty, are the snapshot's virtual hosts instead of full's (which must
+  // then have none): shared with the caller, who must not change them; one
+  // the latest version already holds is recognised by its address.
+  uint64_t Update(v1::Snapshot full,
+                  std::vector<std::shared_ptr<const v1::VirtualHost>> virtual_hosts = {});
 
   // The latest version; 0 before the first Update.
   uint64_t version() const;
@@ -71,12 +75,13 @@ class SnapshotStore {
   void RemoveListener(int id);
 
  private:
-  // A resource and its deterministic wire bytes, computed once when the
-  // resource is new: comparing the next translation against it serializes
-  // only the new side, and versions that share the resource share the bytes.
+  // A resource (shared, as the translator's virtual hosts may be) and its
+  // deterministic wire bytes, computed once when the resource is new: comparing the next
+  // translation against it serializes only the new side, and versions that share the resource share
+  // the bytes.
   template <typename T>
   struct Stored {
-    T resource;
+    std::shared_ptr<const T> resource;  // never null
     std::string wire;
   };
   // One kind of a version: sorted by name (the key), no duplicate names.
@@ -100,8 +105,9 @@ class SnapshotStore {
 
   // Builds the version for `full` (consumed), sharing what is unchanged from
   // `latest`; *same says whether its content equals the latest's.
-  static std::shared_ptr<Version> BuildVersion(v1::Snapshot& full, const Version* latest,
-                                               bool* same);
+  static std::shared_ptr<Version> BuildVersion(
+      v1::Snapshot& full, const std::vector<std::shared_ptr<const v1::VirtualHost>>& shared_hosts,
+      const Version* latest, bool* same);
   static std::shared_ptr<v1::ServerMessage> FullMessage(const Version& v,
                                                         const std::string& instance);
   static std::shared_ptr<v1::ServerMessage> DeltaMessage(const Version& base, const Version& to,

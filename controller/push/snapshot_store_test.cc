@@ -5,6 +5,7 @@
 #include <google/protobuf/util/message_differencer.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <memory>
 #include <string>
@@ -119,6 +120,45 @@ TEST(SnapshotStoreTest, EndpointChangeSendsOnlyThatClustersEndpoints) {
                   endpoints { address: "10.0.0.3" }
                 }
               )pb")));
+}
+
+// The translator's virtual hosts, shared: the sample's two, sorted by name.
+std::vector<std::shared_ptr<const v1::VirtualHost>> SharedHosts(v1::Snapshot& snapshot) {
+  std::vector<std::shared_ptr<const v1::VirtualHost>> hosts;
+  for (v1::VirtualHost& vh : *snapshot.mutable_virtual_hosts()) {
+    hosts.push_back(std::make_shared<const v1::VirtualHost>(vh));
+  }
+  snapshot.clear_virtual_hosts();
+  std::sort(hosts.begin(), hosts.end(),
+            [](const auto& a, const auto& b) { return a->name() < b->name(); });
+  return hosts;
+}
+
+TEST(SnapshotStoreTest, SharedVirtualHostsAreTheSameContentAsOwnedOnes) {
+  SnapshotStore owned;
+  SnapshotStore shared;
+  owned.Update(Sample());
+  v1::Snapshot sample = Sample();
+  auto hosts = SharedHosts(sample);
+  shared.Update(sample, hosts);
+  EXPECT_THAT(shared.MessageFor(0, "")->full(), EqualsProto(owned.MessageFor(0, "")->full()));
+
+  // The same objects, or equal copies: no new version.
+  EXPECT_EQ(shared.Update(sample, hosts), 1u);
+  v1::Snapshot again = Sample();
+  EXPECT_EQ(shared.Update(again, SharedHosts(again)), 1u);
+
+  // One host changed: a delta with it alone.
+  auto next = hosts;
+  auto web = std::make_shared<v1::VirtualHost>(*next[1]);
+  web->add_hostnames("www.example.com");
+  next[1] = web;
+  ASSERT_EQ(shared.Update(sample, next), 2u);
+  EXPECT_THAT(
+      shared.MessageFor(1, shared.instance())->delta(), EqualsProto(Parse<v1::Delta>(R"pb(
+        base_version: 1
+        virtual_hosts { name: "web" hostnames: "web.example.com" hostnames: "www.example.com" }
+      )pb")));
 }
 
 TEST(SnapshotStoreTest, DeltaCarriesRemovalsAndTheChangeFlags) {

@@ -247,15 +247,16 @@ ResolvedBackend BackendResolver::ResolveDefault(const std::string& ns, const std
   return Resolve(ns, backend, BackendOwner{"Service", &meta, "", std::nullopt}, diagnostics);
 }
 
-void BackendResolver::Emit(v1::Snapshot& snapshot, DiagnosticSink& diagnostics) const {
+void BackendResolver::Emit(const std::vector<std::shared_ptr<const v1::VirtualHost>>& virtual_hosts,
+                           v1::Snapshot& snapshot, DiagnosticSink& diagnostics) const {
   std::set<std::string> used;
   auto use = [&](const v1::RouteAction& a) {
     if (a.has_cluster()) used.insert(a.cluster());
     for (const v1::WeightedCluster& wc : a.weighted_clusters().clusters())
       used.insert(wc.cluster());
   };
-  for (const v1::VirtualHost& vh : snapshot.virtual_hosts()) {
-    for (const v1::Route& r : vh.routes()) {
+  for (const auto& vh : virtual_hosts) {
+    for (const v1::Route& r : vh->routes()) {
       use(r.action());
       if (r.has_canary()) used.insert(r.canary().cluster());
       if (!r.external_auth().cluster().empty()) used.insert(r.external_auth().cluster());

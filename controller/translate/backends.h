@@ -3,6 +3,7 @@
 // port), shared by every route that names it.
 
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -64,10 +65,11 @@ class BackendResolver {
   // address), shared by everyone who names the same address and protocol.
   std::string AddStaticCluster(std::string_view ip, uint32_t port, v1::Cluster::Protocol protocol);
 
-  // Appends the clusters that the snapshot's routes and default action name
-  // (a route that lost a conflict leaves its cluster unused) and their
-  // endpoints, sorted by name.
-  void Emit(v1::Snapshot& snapshot, DiagnosticSink& diagnostics) const;
+  // Appends the clusters that the routes of `virtual_hosts` and the
+  // snapshot's default action name (a route that lost a conflict leaves its
+  // cluster unused) and their endpoints, sorted by name.
+  void Emit(const std::vector<std::shared_ptr<const v1::VirtualHost>>& virtual_hosts,
+            v1::Snapshot& snapshot, DiagnosticSink& diagnostics) const;
 
   // What a cluster is made of.
   struct ClusterEntry {

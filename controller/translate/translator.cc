@@ -24,6 +24,8 @@
 #include "controller/translate/routes.h"
 #include "controller/translate/settings.h"
 #include "controller/translate/tls.h"
+#include "google/protobuf/io/coded_stream.h"
+#include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 
 namespace portico::controller::translate {
 
@@ -67,7 +69,7 @@ struct TranslateMemo::State {
   // unchanged, and the TLS checks it made give the same answers at `now`.
   struct Island {
     std::vector<uint64_t> members;  // Record serials, oldest first
-    std::vector<v1::VirtualHost> virtual_hosts;
+    std::vector<std::shared_ptr<const v1::VirtualHost>> virtual_hosts;  // sorted by name
     std::vector<v1::Secret> secrets;
     std::vector<v1::Credentials> credentials;
     std::vector<BackendResolver::Requested> clusters;
@@ -470,6 +472,41 @@ std::vector<T> Take(google::protobuf::RepeatedPtrField<T>& field) {
                         std::make_move_iterator(field.end()));
 }
 
+bool SameBytes(const google::protobuf::Message& a, const google::protobuf::Message& b) {
+  const size_t size = a.ByteSizeLong();
+  if (size != b.ByteSizeLong()) return false;
+  auto bytes = [size](const google::protobuf::Message& m) {
+    std::string out;
+    out.reserve(size);
+    google::protobuf::io::StringOutputStream stream(&out);
+    google::protobuf::io::CodedOutputStream coded(&stream);
+    coded.SetSerializationDeterministic(true);
+    m.SerializeWithCachedSizes(&coded);
+    return out;
+  };
+  return bytes(a) == bytes(b);
+}
+
+// The island's new virtual hosts (sorted by name), each one equal to the one
+// of the same name it had (`before`) being that object: the snapshot store
+// then knows it unchanged by its address.
+std::vector<std::shared_ptr<const v1::VirtualHost>> KeepUnchanged(
+    google::protobuf::RepeatedPtrField<v1::VirtualHost>& after,
+    const std::vector<std::shared_ptr<const v1::VirtualHost>>& before) {
+  std::vector<std::shared_ptr<const v1::VirtualHost>> out;
+  out.reserve(after.size());
+  size_t j = 0;
+  for (v1::VirtualHost& vh : after) {
+    while (j < before.size() && before[j]->name() < vh.name()) ++j;
+    if (j < before.size() && before[j]->name() == vh.name() && SameBytes(*before[j], vh)) {
+      out.push_back(before[j]);
+    } else {
+      out.push_back(std::make_shared<const v1::VirtualHost>(std::move(vh)));
+    }
+  }
+  return out;
+}
+
 // Translates one island's Ingresses (indices into `served`) into `island`.
 void TranslateIsland(const std::vector<size_t>& members, const std::vector<const Ingress*>& served,
                      const std::vector<TranslateMemo::State::Record*>& records,
@@ -492,7 +529,7 @@ void TranslateIsland(const std::vector<size_t>& members, const std::vector<const
   vhosts.Emit(resolvers.tls, part, diagnostics);
   resolvers.tls.Emit(part);
   resolvers.credentials.Emit(part);
-  island.virtual_hosts = Take(*part.mutable_virtual_hosts());
+  island.virtual_hosts = KeepUnchanged(*part.mutable_virtual_hosts(), island.virtual_hosts);
   island.secrets = Take(*part.mutable_secrets());
   island.credentials = Take(*part.mutable_credentials());
   island.clusters = resolvers.backends.TakeRequested();
@@ -511,34 +548,35 @@ bool Reusable(const TranslateMemo::State::Island& island, const std::vector<size
          (!island.stable_until.has_value() || *options.now <= *island.stable_until);
 }
 
-// The islands' output, in one snapshot: virtual hosts sorted by name (no two
-// islands have one in common), Secrets and credentials once per name (the
+// The islands' output, in one Result: virtual hosts sorted by name in
+// result.virtual_hosts (no two islands have one in common), diagnostics, and
+// in the snapshot Secrets and credentials once per name (the
 // same name is the same object; a Secret used for its key pair in one
 // island and for its CA bundle alone in another ships both).
-void MergeIslands(const std::vector<const TranslateMemo::State::Island*>& islands,
-                  v1::Snapshot& snapshot, std::vector<Diagnostic>& diagnostics) {
+void MergeIslands(const std::vector<const TranslateMemo::State::Island*>& islands, Result& result) {
+  v1::Snapshot& snapshot = result.snapshot;
+  std::vector<std::shared_ptr<const v1::VirtualHost>>& vhosts = result.virtual_hosts;
   size_t hosts = 0;
   for (const auto* island : islands) hosts += island->virtual_hosts.size();
-  auto& vhosts = *snapshot.mutable_virtual_hosts();
-  vhosts.Reserve(static_cast<int>(hosts));
+  vhosts.reserve(hosts);
   std::map<std::string_view, const v1::Secret*> secrets;
   std::map<std::string_view, const v1::Credentials*> credentials;
   for (const auto* island : islands) {
-    for (const v1::VirtualHost& vh : island->virtual_hosts) *vhosts.Add() = vh;
+    vhosts.insert(vhosts.end(), island->virtual_hosts.begin(), island->virtual_hosts.end());
     for (const v1::Secret& secret : island->secrets) {
       auto [it, inserted] = secrets.try_emplace(secret.name(), &secret);
       if (!inserted && it->second->certificate_chain().empty()) it->second = &secret;
     }
     for (const v1::Credentials& list : island->credentials)
       credentials.try_emplace(list.name(), &list);
-    diagnostics.insert(diagnostics.end(), island->diagnostics.begin(), island->diagnostics.end());
+    result.diagnostics.insert(result.diagnostics.end(), island->diagnostics.begin(),
+                              island->diagnostics.end());
   }
-  auto by_name = [](const v1::VirtualHost* a, const v1::VirtualHost* b) {
-    return a->name() < b->name();
-  };
-  if (!std::is_sorted(vhosts.pointer_begin(), vhosts.pointer_end(), by_name)) {
-    std::sort(vhosts.pointer_begin(), vhosts.pointer_end(), by_name);
+  auto by_name = [](const auto& a, const auto& b) { return a->name() < b->name(); };
+  if (!std::is_sorted(vhosts.begin(), vhosts.end(), by_name)) {
+    std::sort(vhosts.begin(), vhosts.end(), by_name);
   }
+
   for (const auto& [name, secret] : secrets) *snapshot.add_secrets() = *secret;
   for (const auto& [name, list] : credentials) *snapshot.add_credentials() = *list;
 }
@@ -611,7 +649,7 @@ Result Translate(const ClusterState& state, const Options& options, TranslateMem
   if (!std::is_sorted(result.served_ingresses.begin(), result.served_ingresses.end())) {
     std::sort(result.served_ingresses.begin(), result.served_ingresses.end());
   }
-  MergeIslands(islands, snapshot, result.diagnostics);
+  MergeIslands(islands, result);
 
   if (!options.default_backend_service.empty()) {
     if (auto id =
@@ -620,7 +658,12 @@ Result Translate(const ClusterState& state, const Options& options, TranslateMem
           backends.ResolveDefault(id->first, id->second, diagnostics).action;
     }
   }
-  backends.Emit(snapshot, diagnostics);
+  backends.Emit(result.virtual_hosts, snapshot, diagnostics);
+  if (!options.share_virtual_hosts) {
+    snapshot.mutable_virtual_hosts()->Reserve(static_cast<int>(result.virtual_hosts.size()));
+    for (const auto& vh : result.virtual_hosts) *snapshot.add_virtual_hosts() = *vh;
+    result.virtual_hosts.clear();
+  }
   SortDiagnostics(result.diagnostics);
   Sweep(memo, served.size(), islands.size());
   return result;

@@ -30,6 +30,9 @@ struct Options {
   // certificates expired at `now` are skipped, those close to expiry get a
   // warning. Unset: expiry is not checked (the rest of the Secret still is).
   std::optional<absl::Time> now;
+  // Put the virtual hosts in Result::virtual_hosts, shared with the memo,
+  // instead of copies in Result::snapshot.
+  bool share_virtual_hosts = false;
 };
 
 struct Diagnostic {
@@ -52,7 +55,11 @@ struct ObjectName {
 };
 
 struct Result {
-  v1::Snapshot snapshot;                // version is left 0: the snapshot store numbers them
+  v1::Snapshot snapshot;  // version is left 0: the snapshot store numbers them
+  // With Options::share_virtual_hosts: the virtual hosts, sorted by name
+  // (snapshot.virtual_hosts is then empty). Immutable: a host that did not
+  // change since the memo's last translation is the same object as then.
+  std::vector<std::shared_ptr<const v1::VirtualHost>> virtual_hosts;
   std::vector<Diagnostic> diagnostics;  // sorted
   // The Ingresses of our class, sorted: the status writer publishes our
   // address on exactly these (status is a result of the build).

@@ -98,11 +98,25 @@ class TranslateMemoTest : public ::testing::Test {
     Result again = Translate(state_, options_, &memo_);
     EXPECT_EQ(Bytes(again.snapshot), Bytes(cold.snapshot));
     EXPECT_EQ(again.diagnostics, cold.diagnostics);
+    // And the same virtual hosts when they are shared, as the controller asks.
+    Options share = options_;
+    share.share_virtual_hosts = true;
+    Result shared = Translate(state_, share, &shared_memo_);
+    EXPECT_EQ(Bytes(WithHosts(shared)), Bytes(cold.snapshot));
+    EXPECT_EQ(shared.diagnostics, cold.diagnostics);
+  }
+
+  static v1::Snapshot WithHosts(const Result& shared) {
+    v1::Snapshot snapshot = shared.snapshot;
+    EXPECT_EQ(snapshot.virtual_hosts_size(), 0);
+    for (const auto& vh : shared.virtual_hosts) *snapshot.add_virtual_hosts() = *vh;
+    return snapshot;
   }
 
   ClusterState state_;
   Options options_;
   TranslateMemo memo_;
+  TranslateMemo shared_memo_;  // for translations with Options::share_virtual_hosts
 };
 
 TEST_F(TranslateMemoTest, WarmGivesTheSameSnapshotsAsColdAcrossChanges) {
@@ -216,6 +230,28 @@ TEST_F(TranslateMemoTest, WarmGivesTheSameSnapshotsAsColdAsIngressesMeetOnHosts)
             nullptr);  // no dereference
 }
 
+// Shared virtual hosts that did not change are the objects of the last
+// translation, also when their island was translated again.
+TEST_F(TranslateMemoTest, SharedVirtualHostsKeepTheirObjectWhileUnchanged) {
+  options_.share_virtual_hosts = true;
+  Result first = Translate(state_, options_, &memo_);
+  auto host = [](const Result& r, const std::string& name) -> const v1::VirtualHost* {
+    for (const auto& vh : r.virtual_hosts) {
+      if (vh->name() == name) return vh.get();
+    }
+    return nullptr;
+  };
+  ASSERT_NE(host(first, "host:api.example.com"), nullptr);
+  ASSERT_NE(host(first, "host:web.example.com"), nullptr);
+  FindIngress(state_, "api")->rules[0].paths[0].backend = Backend("other", 8080);
+  // "late" loses web's only path to "web": editing it changes no host.
+  FindIngress(state_, "late")->meta.labels["edited"] = "yes";
+  Result second = Translate(state_, options_, &memo_);
+  EXPECT_NE(host(second, "host:api.example.com"), host(first, "host:api.example.com"));
+  EXPECT_EQ(host(second, "host:web.example.com"), host(first, "host:web.example.com"));
+  EXPECT_EQ(host(second, "catch-all"), host(first, "catch-all"));
+}
+
 // A kept island's certificate checks hold until `now` passes the next
 // threshold (a warning's start, an expiry): then the island is translated
 // again.
@@ -287,6 +323,7 @@ TEST(TranslateBench, OneChangeInTenThousandIngresses) {
   std::sort(state.ingresses.begin(), state.ingresses.end(),
             [](const Ingress& a, const Ingress& b) { return a.meta.name < b.meta.name; });
   Options options;
+  options.share_virtual_hosts = true;  // as the controller translates
   TranslateMemo memo;
   (void)Translate(state, options, &memo);
   std::vector<double> ms;
@@ -297,7 +334,7 @@ TEST(TranslateBench, OneChangeInTenThousandIngresses) {
     Result result = Translate(state, options, &memo);
     ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
                      .count());
-    ASSERT_EQ(result.snapshot.virtual_hosts_size(), kIngresses);
+    ASSERT_EQ(result.virtual_hosts.size(), kIngresses);
   }
   std::sort(ms.begin(), ms.end());
   std::printf("Translate (result freed outside): median %.2f ms, fastest %.2f ms\n",
