@@ -79,6 +79,10 @@ struct TranslateMemo::State {
     uint64_t generation = 0;
   };
   absl::node_hash_map<uint64_t, Island> islands;  // by the serial of the first member
+  // GroupIntoIslands of the last translation: its Records in order, and the
+  // islands they gave (kept while those Records' host keys are unchanged).
+  std::vector<const Record*> grouped;
+  std::vector<std::vector<size_t>> groups;
   // What islands read besides their Ingresses and the settings; a change
   // drops every Island. (EndpointSlices are read when clusters are emitted,
   // for every translation; IngressClasses only select Ingresses.)
@@ -205,7 +209,9 @@ void CheckSharedInputs(TranslateMemo::State& memo, const ClusterState& state,
 // Ingress and the settings.
 std::vector<TranslateMemo::State::Record*> UpdateRecords(const std::vector<const Ingress*>& served,
                                                          const Settings& settings,
-                                                         TranslateMemo::State& memo) {
+                                                         TranslateMemo::State& memo,
+                                                         bool* keys_changed) {
+  *keys_changed = false;
   std::vector<TranslateMemo::State::Record*> records;
   records.reserve(served.size());
   for (const Ingress* ingress : served) {
@@ -219,7 +225,11 @@ std::vector<TranslateMemo::State::Record*> UpdateRecords(const std::vector<const
       record.annotation_diagnostics.clear();
       DiagnosticSink sink(&record.annotation_diagnostics);
       record.annotations = ParseAnnotations(*ingress, settings.https, sink, settings.ip_filter);
-      record.host_keys = HostKeys(*ingress);
+      std::vector<std::string> keys = HostKeys(*ingress);
+      if (keys != record.host_keys) {
+        *keys_changed = true;
+        record.host_keys = std::move(keys);
+      }
     }
     record.generation = memo.generation;
     records.push_back(&record);
@@ -623,14 +633,21 @@ Result Translate(const ClusterState& state, const Options& options, TranslateMem
   ++memo.generation;
 
   const std::vector<const Ingress*> served = ServedByAge(state, options, diagnostics, &memo);
-  const std::vector<TranslateMemo::State::Record*> records = UpdateRecords(served, settings, memo);
-  std::vector<const std::vector<std::string>*> keys;
-  keys.reserve(records.size());
-  for (const auto* record : records) keys.push_back(&record->host_keys);
+  bool keys_changed = false;
+  const std::vector<TranslateMemo::State::Record*> records =
+      UpdateRecords(served, settings, memo, &keys_changed);
+  if (keys_changed ||
+      !std::equal(records.begin(), records.end(), memo.grouped.begin(), memo.grouped.end())) {
+    std::vector<const std::vector<std::string>*> keys;
+    keys.reserve(records.size());
+    for (const auto* record : records) keys.push_back(&record->host_keys);
+    memo.groups = GroupIntoIslands(keys);
+    memo.grouped.assign(records.begin(), records.end());
+  }
   // Oldest island first, so that a cluster name first asked for by two
   // islands always gets the same one's entry.
   std::vector<const TranslateMemo::State::Island*> islands;
-  for (const std::vector<size_t>& members : GroupIntoIslands(keys)) {
+  for (const std::vector<size_t>& members : memo.groups) {
     TranslateMemo::State::Island& island = memo.islands[records[members.front()]->serial];
     if (Reusable(island, members, records, options)) {
       backends.AddRequested(island.clusters);
