@@ -1,6 +1,7 @@
 #include "controller/translate/translator.h"
 
 #include <algorithm>
+#include <deque>
 #include <map>
 #include <optional>
 #include <set>
@@ -63,6 +64,10 @@ struct TranslateMemo::State {
   absl::node_hash_map<std::pair<std::string, std::string>, Record, NameHash, NameEq> records;
   uint64_t serials = 0;
   uint64_t generation = 0;
+  // Records of this translation's Ingresses whose namespace/name an earlier
+  // one of it had (sources report and drop such duplicates; a caller may
+  // not): never kept.
+  std::deque<Record> duplicates;
 
   // One island's output (islands.h), valid while its Ingresses are the same
   // Records in the same order, the inputs every island reads (below) are
@@ -214,11 +219,13 @@ std::vector<TranslateMemo::State::Record*> UpdateRecords(const std::vector<const
   *keys_changed = false;
   std::vector<TranslateMemo::State::Record*> records;
   records.reserve(served.size());
+  memo.duplicates.clear();
   for (const Ingress* ingress : served) {
     const ObjectMeta& meta = ingress->meta;
     auto it = memo.records.find(std::pair<std::string_view, std::string_view>(meta.ns, meta.name));
     if (it == memo.records.end()) it = memo.records.try_emplace({meta.ns, meta.name}).first;
-    TranslateMemo::State::Record& record = it->second;
+    const bool duplicate = it->second.generation == memo.generation;
+    TranslateMemo::State::Record& record = duplicate ? memo.duplicates.emplace_back() : it->second;
     if (record.serial == 0 || !(record.ingress == *ingress)) {
       record.ingress = *ingress;
       record.serial = ++memo.serials;
@@ -682,7 +689,7 @@ Result Translate(const ClusterState& state, const Options& options, TranslateMem
     result.virtual_hosts.clear();
   }
   SortDiagnostics(result.diagnostics);
-  Sweep(memo, served.size(), islands.size());
+  Sweep(memo, served.size() - memo.duplicates.size(), islands.size());
   return result;
 }
 

@@ -230,6 +230,25 @@ TEST_F(TranslateMemoTest, WarmGivesTheSameSnapshotsAsColdAsIngressesMeetOnHosts)
             nullptr);  // no dereference
 }
 
+// Two Ingresses of one namespace/name (sources drop such duplicates; a
+// caller of Translate may not): each is translated as itself.
+TEST_F(TranslateMemoTest, DuplicateNamesAreEachTranslatedAsThemselves) {
+  Ingress twin = *FindIngress(state_, "api");
+  twin.rules = {IngressRule{"twin.example.com", {Path("/", "Prefix", Backend("other", 8080))}}};
+  twin.meta.annotations = {
+      {"nginx.ingress.kubernetes.io/permanent-redirect", "https://elsewhere.example.com/"}};
+  state_.ingresses.push_back(twin);
+  ExpectSameAsCold("a duplicate");
+  ExpectSameAsCold("again");
+  Result result = Translate(state_, options_, &memo_);
+  const v1::VirtualHost* twin_host = FindHost(result, "host:twin.example.com");
+  const v1::VirtualHost* api_host = FindHost(result, "host:api.example.com");
+  ASSERT_NE(twin_host, nullptr);
+  ASSERT_NE(api_host, nullptr);
+  EXPECT_TRUE(twin_host->routes(0).action().has_redirect());
+  EXPECT_EQ(api_host->routes(0).action().cluster(), "default/app:80");
+}
+
 // Shared virtual hosts that did not change are the objects of the last
 // translation, also when their island was translated again.
 TEST_F(TranslateMemoTest, SharedVirtualHostsKeepTheirObjectWhileUnchanged) {
