@@ -185,6 +185,32 @@ TEST(LoadManifestDirectoryTest, CacheDecodesOnlyChangedFiles) {
   EXPECT_EQ(again->files, (std::vector<std::string>{dir / "b.yaml", dir / "c.yaml"}));
 }
 
+// ObjectMeta::revision: kept while a file is taken from the cache, new for
+// every object of a file decoded again, and never the same for two objects.
+TEST(LoadManifestDirectoryTest, ObjectsKeepTheirRevisionUntilTheirFileIsDecodedAgain) {
+  TempDir dir;
+  WriteFile(dir / "a.yaml", ConfigMap("a"));
+  WriteFile(dir / "b.yaml", ConfigMap("b"));
+  ManifestCache cache;
+  absl::StatusOr<LoadedManifests> first = LoadManifestDirectory(dir.path(), &cache);
+  ASSERT_TRUE(first.ok());
+  ASSERT_EQ(first->state.config_maps.size(), 2u);
+  const uint64_t a = first->state.config_maps[0].meta.revision;
+  const uint64_t b = first->state.config_maps[1].meta.revision;
+  EXPECT_NE(a, 0u);
+  EXPECT_NE(b, 0u);
+  EXPECT_NE(a, b);
+
+  WriteFile(dir / ".b.tmp", ConfigMap("b", "changed"));
+  fs::rename(dir / ".b.tmp", dir / "b.yaml");
+  absl::StatusOr<LoadedManifests> again = LoadManifestDirectory(dir.path(), &cache);
+  ASSERT_TRUE(again.ok());
+  ASSERT_EQ(again->state.config_maps.size(), 2u);
+  EXPECT_EQ(again->state.config_maps[0].meta.revision, a);
+  EXPECT_NE(again->state.config_maps[1].meta.revision, b);
+  EXPECT_NE(again->state.config_maps[1].meta.revision, 0u);
+}
+
 TEST(LoadManifestDirectoryTest, CacheKeepsDiagnosticsOfBrokenFiles) {
   TempDir dir;
   WriteFile(dir / "bad.yaml", "kind: [unclosed");

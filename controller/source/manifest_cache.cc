@@ -68,6 +68,17 @@ const DecodedFile* ManifestCache::Lookup(const std::string& name, const FileIden
 const DecodedFile* ManifestCache::Store(const std::string& name, const FileIdentity& identity,
                                         DecodedFile decoded) {
   ++stores_;
+  // Decoded anew, so possibly changed: every object gets a new revision.
+  translate::ClusterState& state = decoded.state;
+  auto renumber = [](auto& objects) {
+    for (auto& o : objects) o.meta.revision = translate::NextRevision();
+  };
+  renumber(state.ingresses);
+  renumber(state.ingress_classes);
+  renumber(state.services);
+  renumber(state.endpoint_slices);
+  renumber(state.secrets);
+  renumber(state.config_maps);
   Entry& entry = files_[name];
   entry.identity = identity;
   entry.decoded = std::move(decoded);

@@ -3,6 +3,7 @@
 // values. Sources (file, kube) decode manifests into these; the translator
 // never sees JSON or YAML. Only the fields Portico uses are kept.
 
+#include <atomic>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -21,6 +22,11 @@ struct ObjectMeta {
   std::map<std::string, std::string> annotations;
   // Where the object came from, for diagnostics ("examples/app.yaml#2").
   std::string source;
+  // Set by the source that decoded the object: unique in the process, and new
+  // whenever the object may have changed, so that two objects with the same
+  // non-zero revision are equal (NextRevision; the translator's memo relies
+  // on it). 0: unknown.
+  uint64_t revision = 0;
   friend bool operator==(const ObjectMeta&, const ObjectMeta&) = default;
 };
 
@@ -139,6 +145,20 @@ struct ConfigMap {
   std::map<std::string, std::string> data;
   friend bool operator==(const ConfigMap&, const ConfigMap&) = default;
 };
+
+// A revision no object of this process has had yet (ObjectMeta::revision).
+inline uint64_t NextRevision() {
+  static std::atomic<uint64_t> last{0};
+  return last.fetch_add(1, std::memory_order_relaxed) + 1;
+}
+
+// Whether two objects are equal: by revision when both have one, else by
+// content.
+template <typename T>
+bool SameObject(const T& a, const T& b) {
+  if (a.meta.revision != 0 && a.meta.revision == b.meta.revision) return true;
+  return a == b;
+}
 
 // Everything the translator reads. Order is irrelevant: the translator sorts.
 struct ClusterState {

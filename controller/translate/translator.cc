@@ -192,13 +192,18 @@ bool CheckSettingsKey(TranslateMemo::State& memo, const Options& options,
   return false;
 }
 
+template <typename T>
+bool SameObjects(const std::vector<T>& a, const std::vector<T>& b) {
+  return std::equal(a.begin(), a.end(), b.begin(), b.end(), SameObject<T>);
+}
+
 // Keeps the memo's Islands only when what every island reads is unchanged.
 void CheckSharedInputs(TranslateMemo::State& memo, const ClusterState& state,
                        const Options& options, bool same_settings) {
   const bool now_set = options.now.has_value();
   if (same_settings && memo.shared_known && memo.now_set == now_set &&
-      memo.services == state.services && memo.secrets == state.secrets &&
-      memo.config_maps == state.config_maps) {
+      SameObjects(memo.services, state.services) && SameObjects(memo.secrets, state.secrets) &&
+      SameObjects(memo.config_maps, state.config_maps)) {
     return;
   }
   memo.islands.clear();
@@ -226,7 +231,7 @@ std::vector<TranslateMemo::State::Record*> UpdateRecords(const std::vector<const
     if (it == memo.records.end()) it = memo.records.try_emplace({meta.ns, meta.name}).first;
     const bool duplicate = it->second.generation == memo.generation;
     TranslateMemo::State::Record& record = duplicate ? memo.duplicates.emplace_back() : it->second;
-    if (record.serial == 0 || !(record.ingress == *ingress)) {
+    if (record.serial == 0 || !SameObject(record.ingress, *ingress)) {
       record.ingress = *ingress;
       record.serial = ++memo.serials;
       record.annotation_diagnostics.clear();

@@ -249,6 +249,21 @@ TEST_F(TranslateMemoTest, DuplicateNamesAreEachTranslatedAsThemselves) {
   EXPECT_EQ(api_host->routes(0).action().cluster(), "default/app:80");
 }
 
+// A source's revision stands for the object's content: an Ingress whose
+// revision is unchanged is not compared, and one without is.
+TEST_F(TranslateMemoTest, ARevisionStandsForTheContent) {
+  Ingress* api = FindIngress(state_, "api");
+  api->meta.revision = NextRevision();
+  ExpectSameAsCold("with revisions");
+  api = FindIngress(state_, "api");
+  api->rules[0].paths[0].backend = Backend("other", 8080);
+  api->meta.revision = NextRevision();
+  ExpectSameAsCold("edited, with a new revision");
+  api->meta.revision = 0;
+  api->rules[0].paths[0].backend = Backend("app", 80);
+  ExpectSameAsCold("edited, without a revision");
+}
+
 // Shared virtual hosts that did not change are the objects of the last
 // translation, also when their island was translated again.
 TEST_F(TranslateMemoTest, SharedVirtualHostsKeepTheirObjectWhileUnchanged) {
