@@ -186,6 +186,7 @@ bool CheckSettingsKey(TranslateMemo::State& memo, const Options& options,
     return true;
   }
   memo.records.clear();
+  memo.grouped.clear();  // pointed at the records
   memo.settings_known = true;
   memo.settings_option = options.settings_config_map;
   memo.settings_data = std::move(data);

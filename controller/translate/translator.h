@@ -66,13 +66,14 @@ struct Result {
   std::vector<ObjectName> served_ingresses;
 };
 
-// What one translation can lend the next: each served Ingress's parsed
-// annotations (with the diagnostics they gave), keyed by what they were parsed
-// from (the Ingress's namespace, name, uid and annotations, and the settings
-// ConfigMap), and the order by age of the served Ingresses, kept while their
-// names and creation timestamps are unchanged. Owned by the caller, who passes
-// the same memo to successive translations; its contents are the translator's.
-// A translation gives the same Result with a memo, warm or cold, as without.
+// What one translation can lend the next: for each served Ingress a copy,
+// its parsed annotations and its hosts; for each island (Ingresses that share
+// hosts, islands.h) what it gave; and the order by age of the served
+// Ingresses. An island's output is reused while its Ingresses, the Services,
+// Secrets, ConfigMaps and settings, and its certificates' validity at `now`
+// are unchanged (docs/translator.md). Owned by the caller, who passes the same
+// memo to successive translations; its contents are the translator's. A
+// translation gives the same Result with a memo, warm or cold, as without.
 // Not thread-safe: one translation at a time per memo.
 class TranslateMemo {
  public:
