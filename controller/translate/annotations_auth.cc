@@ -117,6 +117,7 @@ void CredentialsResolver::Resolve(const Ingress& ingress, const BasicAuthAnnotat
   const std::string name = portico::StrCat(ingress.meta.ns, "/", annotations.secret);
   // The same Secret read both ways is two different lists.
   const std::string id = annotations.auth_map ? portico::StrCat(name, "#auth-map") : name;
+  if (reads_ != nullptr) reads_->Note(ReadKind::kSecret, ingress.meta.ns, annotations.secret);
   auto found = secrets_.find({ingress.meta.ns, annotations.secret});
   const Parsed& parsed =
       Parse(id, found == secrets_.end() ? nullptr : found->second, annotations.auth_map);

@@ -20,6 +20,7 @@
 #include "controller/translate/cluster_state.h"
 #include "controller/translate/diagnostics.h"
 #include "controller/translate/htpasswd.h"
+#include "controller/translate/reads.h"
 #include "portico/v1/snapshot.pb.h"
 
 namespace portico::controller::translate {
@@ -48,6 +49,9 @@ class CredentialsResolver {
   void Resolve(const Ingress& ingress, const BasicAuthAnnotations& annotations,
                v1::Route& route_policy, DiagnosticSink& diagnostics);
 
+  // Where Resolve notes the Secrets it looks up; null: nowhere.
+  void SetReadLog(ReadLog* reads) { reads_ = reads; }
+
   // Forgets the lists used so far (each Secret stays parsed): Emit then
   // appends only what Resolve used after this.
   void StartIsland() { used_.clear(); }
@@ -65,6 +69,7 @@ class CredentialsResolver {
   std::map<std::pair<std::string, std::string>, const Secret*> secrets_;
   std::map<std::string, Parsed> parsed_;  // by credentials name
   std::map<std::string, const Parsed*> used_;
+  ReadLog* reads_ = nullptr;
 };
 
 }  // namespace portico::controller::translate

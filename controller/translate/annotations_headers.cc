@@ -217,7 +217,7 @@ void ParseHeaderAnnotations(AnnotationReader& read, v1::Route& route_policy) {
 }
 
 void ResolveCustomHeaders(const Ingress& ingress, const std::vector<ConfigMap>& config_maps,
-                          v1::Route& route_policy, DiagnosticSink& diagnostics) {
+                          v1::Route& route_policy, DiagnosticSink& diagnostics, ReadLog* reads) {
   if (ingress.meta.annotations.empty()) return;  // most Ingresses: no key to build
   const std::string key = portico::StrCat(kNginxPrefix, "custom-headers");
   auto it = ingress.meta.annotations.find(key);
@@ -244,6 +244,7 @@ void ResolveCustomHeaders(const Ingress& ingress, const std::vector<ConfigMap>& 
     invalid(portico::StrCat("\"", value, "\" is not a ConfigMap name"));
     return;
   }
+  if (reads != nullptr) reads->Note(ReadKind::kConfigMap, ingress.meta.ns, name);
   auto config_map = std::find_if(config_maps.begin(), config_maps.end(), [&](const ConfigMap& c) {
     return c.meta.ns == ingress.meta.ns && c.meta.name == name;
   });

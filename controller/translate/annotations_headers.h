@@ -20,6 +20,7 @@
 #include "controller/translate/annotation_reader.h"
 #include "controller/translate/cluster_state.h"
 #include "controller/translate/diagnostics.h"
+#include "controller/translate/reads.h"
 #include "portico/v1/snapshot.pb.h"
 
 namespace portico::controller::translate {
@@ -50,7 +51,9 @@ absl::StatusOr<v1::HeaderRewrite> ParseHeaderRewrite(std::string_view text);
 // header to set to its value, in key order, before response-headers' edits.
 // `config_maps`: those the source supplies (the file source: every manifest;
 // the kube source: only the settings ConfigMap, docs/headers.md).
+// `reads` (may be null): where the ConfigMap looked up is noted.
 void ResolveCustomHeaders(const Ingress& ingress, const std::vector<ConfigMap>& config_maps,
-                          v1::Route& route_policy, DiagnosticSink& diagnostics);
+                          v1::Route& route_policy, DiagnosticSink& diagnostics,
+                          ReadLog* reads = nullptr);
 
 }  // namespace portico::controller::translate

@@ -142,6 +142,7 @@ ResolvedBackend BackendResolver::Resolve(std::string_view ns, const IngressBacke
   std::string port_ref = ref.number.has_value() ? std::to_string(*ref.number) : *ref.name;
   const std::string service_id = portico::StrCat(ns, "/", backend.service_name);
 
+  if (reads_ != nullptr) reads_->Note(ReadKind::kService, ns, backend.service_name);
   auto it = services_.find({std::string(ns), backend.service_name});
   ClusterEntry entry;
   std::string cluster_port = port_ref;

@@ -14,6 +14,7 @@
 #include "controller/translate/cluster_state.h"
 #include "controller/translate/diagnostics.h"
 #include "controller/translate/endpoints.h"
+#include "controller/translate/reads.h"
 #include "portico/v1/snapshot.pb.h"
 
 namespace portico::controller::translate {
@@ -50,6 +51,9 @@ struct ResolvedBackend {
 class BackendResolver {
  public:
   explicit BackendResolver(const ClusterState& state);
+
+  // Where Resolve notes the Services it looks up; null: nowhere.
+  void SetReadLog(ReadLog* reads) { reads_ = reads; }
 
   // The settings ConfigMap's cluster settings, under every cluster's own.
   void SetClusterDefaults(v1::Cluster defaults) { defaults_ = std::move(defaults); }
@@ -111,6 +115,7 @@ class BackendResolver {
   std::vector<Requested> requested_;
   absl::flat_hash_set<std::string> requested_names_;
   v1::Cluster defaults_;
+  ReadLog* reads_ = nullptr;
 };
 
 }  // namespace portico::controller::translate

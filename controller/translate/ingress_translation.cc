@@ -109,7 +109,8 @@ void TranslateIngress(const Ingress& ingress, IngressAnnotations annotations,
                       std::vector<WwwRedirect>& www_redirects, DiagnosticSink& diagnostics) {
   BackendResolver& backends = resolvers.backends;
   TlsResolver& tls = resolvers.tls;
-  ResolveCustomHeaders(ingress, state.config_maps, annotations.route_policy, diagnostics);
+  ResolveCustomHeaders(ingress, state.config_maps, annotations.route_policy, diagnostics,
+                       resolvers.reads);
   ResolveCaSecret(ingress, tls, annotations.cluster_policy, diagnostics);
   resolvers.credentials.Resolve(ingress, annotations.basic_auth, annotations.route_policy,
                                 diagnostics);

@@ -12,6 +12,7 @@
 #include "controller/translate/cluster_state.h"
 #include "controller/translate/diagnostics.h"
 #include "controller/translate/https_policy.h"
+#include "controller/translate/reads.h"
 #include "controller/translate/routes.h"
 #include "controller/translate/tls.h"
 #include "portico/v1/snapshot.pb.h"
@@ -23,6 +24,7 @@ struct Resolvers {
   BackendResolver& backends;
   TlsResolver& tls;
   CredentialsResolver& credentials;
+  ReadLog* reads = nullptr;  // where the ConfigMaps looked up are noted
 };
 
 // A from-to-www-redirect request: `host` is a rule host of `ingress`; its

@@ -26,6 +26,7 @@ void TlsResolver::AddIngress(const Ingress& ingress, DiagnosticSink& diagnostics
       continue;
     }
     const std::string id = portico::StrCat(ingress.meta.ns, "/", tls.secret_name);
+    if (reads_ != nullptr) reads_->Note(ReadKind::kSecret, ingress.meta.ns, tls.secret_name);
     auto it = secrets_.find({ingress.meta.ns, tls.secret_name});
     if (it == secrets_.end()) {
       diagnostics.Warn("Ingress", ingress.meta, "SecretNotFound",
@@ -126,6 +127,7 @@ void CheckTlsHosts(const Ingress& ingress, const std::vector<std::string>& route
 
 std::optional<std::string> TlsResolver::UseCaSecret(const std::string& ns, const std::string& name,
                                                     std::string* error) {
+  if (reads_ != nullptr) reads_->Note(ReadKind::kSecret, ns, name);
   auto it = secrets_.find({ns, name});
   if (it == secrets_.end()) {
     *error = "not found";

@@ -11,6 +11,7 @@
 #include "absl/time/time.h"
 #include "controller/translate/cluster_state.h"
 #include "controller/translate/diagnostics.h"
+#include "controller/translate/reads.h"
 #include "controller/translate/tls_secret.h"
 #include "portico/v1/snapshot.pb.h"
 
@@ -35,6 +36,10 @@ class TlsResolver {
   // other (translator.cc's islands): forgets the spec.tls entries and the
   // Secrets used so far, keeps the index and the Secrets already checked.
   void StartIsland();
+
+  // Where AddIngress and UseCaSecret note the Secrets they look up; null:
+  // nowhere.
+  void SetReadLog(ReadLog* reads) { reads_ = reads; }
 
   // Call for each served Ingress, oldest first.
   void AddIngress(const Ingress& ingress, DiagnosticSink& diagnostics);
@@ -68,6 +73,7 @@ class TlsResolver {
 
   std::optional<absl::Time> now_;
   std::optional<absl::Time> stable_until_;
+  ReadLog* reads_ = nullptr;
   std::map<std::pair<std::string, std::string>, const Secret*> secrets_;
   // Each Secret is parsed once, however many Ingresses name it.
   std::map<const Secret*, TlsSecretCheck> checked_;

@@ -4,6 +4,7 @@
 #include <deque>
 #include <map>
 #include <optional>
+#include <set>
 #include <tuple>
 #include <utility>
 
@@ -18,6 +19,7 @@
 #include "controller/translate/diagnostics.h"
 #include "controller/translate/ingress_translation.h"
 #include "controller/translate/islands.h"
+#include "controller/translate/reads.h"
 #include "controller/translate/routes.h"
 #include "controller/translate/settings.h"
 #include "controller/translate/tls.h"
@@ -66,8 +68,8 @@ struct TranslateMemo::State {
   std::deque<Record> duplicates;
 
   // One island's output (islands.h), valid while its Ingresses are the same
-  // Records in the same order, the inputs every island reads (below) are
-  // unchanged, and the TLS checks it made give the same answers at `now`.
+  // Records in the same order, the objects it looked up are unchanged, and
+  // the TLS checks it made give the same answers at `now`.
   struct Island {
     std::vector<uint64_t> members;  // Record serials, oldest first
     std::vector<std::shared_ptr<const v1::VirtualHost>> virtual_hosts;  // sorted by name
@@ -75,6 +77,7 @@ struct TranslateMemo::State {
     std::vector<v1::Credentials> credentials;
     std::vector<BackendResolver::Requested> clusters;
     std::vector<Diagnostic> diagnostics;
+    std::vector<Read> reads;                  // the Services, Secrets and ConfigMaps it looked up
     std::optional<absl::Time> translated_at;  // Options::now
     std::optional<absl::Time> stable_until;   // TlsResolver::stable_until
     uint64_t generation = 0;
@@ -84,9 +87,10 @@ struct TranslateMemo::State {
   // islands they gave (kept while those Records' host keys are unchanged).
   std::vector<const Record*> grouped;
   std::vector<std::vector<size_t>> groups;
-  // What islands read besides their Ingresses and the settings; a change
-  // drops every Island. (EndpointSlices are read when clusters are emitted,
-  // for every translation; IngressClasses only select Ingresses.)
+  // The objects islands look up, as last translated: a change to one is a
+  // change to the islands that read it. (EndpointSlices are read when
+  // clusters are emitted, for every translation; IngressClasses only select
+  // Ingresses.)
   bool shared_known = false;
   bool now_set = false;
   std::vector<Service> services;
@@ -194,21 +198,54 @@ bool SameObjects(const std::vector<T>& a, const std::vector<T>& b) {
   return std::equal(a.begin(), a.end(), b.begin(), b.end(), SameObject<T>);
 }
 
-// Keeps the memo's Islands only when what every island reads is unchanged.
-void CheckSharedInputs(TranslateMemo::State& memo, const ClusterState& state,
-                       const Options& options, bool same_settings) {
-  const bool now_set = options.now.has_value();
-  if (same_settings && memo.shared_known && memo.now_set == now_set &&
-      SameObjects(memo.services, state.services) && SameObjects(memo.secrets, state.secrets) &&
-      SameObjects(memo.config_maps, state.config_maps)) {
-    return;
+// Adds to `changed` the names of `kind` whose object differs from `before`
+// to `after` (added, removed or edited). Of two objects of one name the
+// first counts, as the resolvers take the first.
+template <typename T>
+void AddChanged(ReadKind kind, const std::vector<T>& before, const std::vector<T>& after,
+                std::set<Read>& changed) {
+  using Name = std::pair<std::string_view, std::string_view>;
+  std::map<Name, const T*> old_by_name;
+  std::map<Name, const T*> new_by_name;
+  for (const T& o : before) old_by_name.try_emplace(Name(o.meta.ns, o.meta.name), &o);
+  for (const T& o : after) new_by_name.try_emplace(Name(o.meta.ns, o.meta.name), &o);
+  auto add = [&](const Name& name) {
+    changed.insert({kind, std::string(name.first), std::string(name.second)});
+  };
+  for (const auto& [name, o] : old_by_name) {
+    auto it = new_by_name.find(name);
+    if (it == new_by_name.end() || !SameObject(*o, *it->second)) add(name);
   }
-  memo.islands.clear();
+  for (const auto& [name, o] : new_by_name) {
+    if (!old_by_name.contains(name)) add(name);
+  }
+}
+
+// Brings the memo's copy of one kind up to date, adding what changed to
+// `changed` when `diff`.
+template <typename T>
+void Refresh(ReadKind kind, std::vector<T>& copy, const std::vector<T>& now, bool diff,
+             std::set<Read>& changed) {
+  if (SameObjects(copy, now)) return;
+  if (diff) AddChanged(kind, copy, now, changed);
+  copy = now;
+}
+
+// The Services, Secrets and ConfigMaps changed since the memo's last
+// translation. Every Island is dropped instead when what all islands read
+// changed: the settings, or whether there is a clock.
+std::set<Read> CheckSharedInputs(TranslateMemo::State& memo, const ClusterState& state,
+                                 const Options& options, bool same_settings) {
+  const bool now_set = options.now.has_value();
+  const bool keep = same_settings && memo.shared_known && memo.now_set == now_set;
+  if (!keep) memo.islands.clear();
   memo.shared_known = true;
   memo.now_set = now_set;
-  memo.services = state.services;
-  memo.secrets = state.secrets;
-  memo.config_maps = state.config_maps;
+  std::set<Read> changed;
+  Refresh(ReadKind::kService, memo.services, state.services, keep, changed);
+  Refresh(ReadKind::kSecret, memo.secrets, state.secrets, keep, changed);
+  Refresh(ReadKind::kConfigMap, memo.config_maps, state.config_maps, keep, changed);
+  return changed;
 }
 
 // The Record of each served Ingress, made anew for an Ingress that is new or
@@ -320,6 +357,11 @@ void TranslateIsland(const std::vector<size_t>& members, const std::vector<const
   resolvers.backends.StartIsland();
   resolvers.tls.StartIsland();
   resolvers.credentials.StartIsland();
+  ReadLog reads;
+  resolvers.reads = &reads;
+  resolvers.backends.SetReadLog(&reads);
+  resolvers.tls.SetReadLog(&reads);
+  resolvers.credentials.SetReadLog(&reads);
   island.members.clear();
   island.diagnostics.clear();
   DiagnosticSink diagnostics(&island.diagnostics);
@@ -341,15 +383,26 @@ void TranslateIsland(const std::vector<size_t>& members, const std::vector<const
   island.secrets = Take(*part.mutable_secrets());
   island.credentials = Take(*part.mutable_credentials());
   island.clusters = resolvers.backends.TakeRequested();
+  island.reads = reads.Take();
+  resolvers.reads = nullptr;
+  resolvers.backends.SetReadLog(nullptr);
+  resolvers.tls.SetReadLog(nullptr);
+  resolvers.credentials.SetReadLog(nullptr);
   island.translated_at = options.now;
   island.stable_until = resolvers.tls.stable_until();
 }
 
 bool Reusable(const TranslateMemo::State::Island& island, const std::vector<size_t>& members,
-              const std::vector<TranslateMemo::State::Record*>& records, const Options& options) {
+              const std::vector<TranslateMemo::State::Record*>& records,
+              const std::set<Read>& changed, const Options& options) {
   if (island.generation == 0 || island.members.size() != members.size()) return false;
   for (size_t k = 0; k < members.size(); ++k) {
     if (island.members[k] != records[members[k]]->serial) return false;
+  }
+  if (!changed.empty()) {
+    for (const Read& read : island.reads) {
+      if (changed.contains(read)) return false;
+    }
   }
   if (!options.now.has_value()) return true;
   return island.translated_at.has_value() && *options.now >= *island.translated_at &&
@@ -427,7 +480,7 @@ Result Translate(const ClusterState& state, const Options& options, TranslateMem
   CredentialsResolver credentials(state);
   Resolvers resolvers{backends, tls, credentials};
   const bool same_settings = CheckSettingsKey(memo, options, settings_config_map);
-  CheckSharedInputs(memo, state, options, same_settings);
+  const std::set<Read> changed = CheckSharedInputs(memo, state, options, same_settings);
   ++memo.generation;
 
   const std::vector<const Ingress*> served = ServedByAge(state, options, diagnostics, &memo);
@@ -447,7 +500,7 @@ Result Translate(const ClusterState& state, const Options& options, TranslateMem
   std::vector<const TranslateMemo::State::Island*> islands;
   for (const std::vector<size_t>& members : memo.groups) {
     TranslateMemo::State::Island& island = memo.islands[records[members.front()]->serial];
-    if (Reusable(island, members, records, options)) {
+    if (Reusable(island, members, records, changed, options)) {
       backends.AddRequested(island.clusters);
     } else {
       TranslateIsland(members, served, records, state, options, resolvers, island);

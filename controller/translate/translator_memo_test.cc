@@ -230,6 +230,43 @@ TEST_F(TranslateMemoTest, WarmGivesTheSameSnapshotsAsColdAsIngressesMeetOnHosts)
             nullptr);  // no dereference
 }
 
+// An island looks up Services, Secrets and ConfigMaps by name: a change to
+// one of them, or its creation after a miss, reaches exactly the islands that
+// named it.
+TEST_F(TranslateMemoTest, WarmGivesTheSameSnapshotsAsColdAsTheObjectsIslandsNameChange) {
+  FindIngress(state_, "other")->meta.annotations["nginx.ingress.kubernetes.io/custom-headers"] =
+      "headers";
+  ExpectSameAsCold("custom headers from a missing ConfigMap");
+  ConfigMap headers;
+  headers.meta = Meta("default", "headers");
+  headers.data["X-Frame-Options"] = "DENY";
+  state_.config_maps.push_back(headers);
+  ExpectSameAsCold("the ConfigMap created");
+  state_.config_maps.back().data["X-Frame-Options"] = "SAMEORIGIN";
+  ExpectSameAsCold("the ConfigMap edited");
+
+  // "api" names the Service "missing" for /v2.
+  state_.services.push_back(MakeService("missing", {Port("http", 80)}));
+  ExpectSameAsCold("a missing Service created");
+  state_.services.back().ports[0].port = 81;
+  ExpectSameAsCold("its port changed");
+  state_.services.pop_back();
+  ExpectSameAsCold("and deleted again");
+
+  // Two Services of one name: the first counts.
+  state_.services.push_back(MakeService("app", {Port("http", 8080)}));
+  ExpectSameAsCold("a second app Service");
+  state_.services.erase(state_.services.begin());
+  ExpectSameAsCold("the first app Service deleted");
+
+  // "web" names both Secrets: its TLS one and its users.
+  state_.secrets.push_back(state_.secrets[1]);
+  state_.secrets.erase(state_.secrets.begin() + 1);
+  ExpectSameAsCold("Secrets reordered");
+  state_.secrets.clear();
+  ExpectSameAsCold("Secrets deleted");
+}
+
 // Two Ingresses of one namespace/name (sources drop such duplicates; a
 // caller of Translate may not): each is translated as itself.
 TEST_F(TranslateMemoTest, DuplicateNamesAreEachTranslatedAsThemselves) {
@@ -324,6 +361,14 @@ TEST(TranslateMemoTlsTest, WarmFollowsTheClockAcrossCertificateThresholds) {
     ASSERT_NE(FindHost(cold, "host:web.example.com"), nullptr);
     EXPECT_EQ(FindHost(cold, "host:web.example.com")->tls_secret().empty(), hours > 24 * 30);
   }
+  // Renewed (as cert-manager does, in place): the island that names it follows.
+  state.secrets[0].data["tls.crt"] = CertPem(EcKey(), t0, t0 + absl::Hours(24 * 400), "renewed");
+  Result cold = Translate(state, options);
+  Result warm = Translate(state, options, &memo);
+  EXPECT_EQ(Bytes(warm.snapshot), Bytes(cold.snapshot));
+  EXPECT_EQ(warm.diagnostics, cold.diagnostics);
+  ASSERT_NE(FindHost(cold, "host:web.example.com"), nullptr);
+  EXPECT_FALSE(FindHost(cold, "host:web.example.com")->tls_secret().empty());
 }
 
 TEST_F(TranslateMemoTest, OneMemoServesDifferentOptions) {
