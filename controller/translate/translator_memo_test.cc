@@ -371,6 +371,38 @@ TEST(TranslateMemoTlsTest, WarmFollowsTheClockAcrossCertificateThresholds) {
   EXPECT_FALSE(FindHost(cold, "host:web.example.com")->tls_secret().empty());
 }
 
+// proxy-ssl-secret names a CA Secret: its creation after a miss reaches the
+// island that named it.
+TEST(TranslateMemoCaTest, ACaSecretCreatedAfterAMissReachesItsIsland) {
+  ClusterState state;
+  state.ingress_classes.push_back(OurClass(/*is_default=*/true));
+  state.services.push_back(MakeService("app", {Port("https", 443)}));
+  Ingress web = MakeIngress("web", "web.example.com", {Path("/", "Prefix", Backend("app", 443))});
+  web.meta.annotations = {{"nginx.ingress.kubernetes.io/backend-protocol", "HTTPS"},
+                          {"nginx.ingress.kubernetes.io/proxy-ssl-verify", "on"},
+                          {"nginx.ingress.kubernetes.io/proxy-ssl-secret", "default/backend-ca"}};
+  state.ingresses.push_back(web);
+  Options options;
+  TranslateMemo memo;
+  auto same_as_cold = [&](const std::string& step) {
+    SCOPED_TRACE(step);
+    Result cold = Translate(state, options);
+    Result warm = Translate(state, options, &memo);
+    EXPECT_EQ(Bytes(warm.snapshot), Bytes(cold.snapshot));
+    EXPECT_EQ(warm.diagnostics, cold.diagnostics);
+    return Bytes(cold.snapshot);
+  };
+  const std::string missing = same_as_cold("CA Secret missing");
+  Secret ca;
+  ca.meta = Meta("default", "backend-ca");
+  ca.type = "Opaque";
+  const absl::Time now = absl::Now();
+  ca.data["ca.crt"] =
+      CertPem(EcKey(), now - absl::Hours(24), now + absl::Hours(24 * 365), "backend-ca");
+  state.secrets.push_back(ca);
+  EXPECT_NE(same_as_cold("CA Secret created"), missing);
+}
+
 TEST_F(TranslateMemoTest, OneMemoServesDifferentOptions) {
   ExpectSameAsCold("first");
   options_.ingress_class = "other";  // selects nothing
