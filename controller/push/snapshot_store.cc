@@ -11,8 +11,7 @@
 
 #include "absl/strings/escaping.h"
 #include "common/log.h"
-#include "google/protobuf/io/coded_stream.h"
-#include "google/protobuf/io/zero_copy_stream_impl_lite.h"
+#include "portico/v1/wire_bytes.h"
 
 namespace portico::controller::push {
 namespace {
@@ -31,35 +30,15 @@ std::string NewInstanceId() {
   return absl::BytesToHexString(bytes);
 }
 
-// Deterministic wire bytes: the snapshot has no map fields, and freshly
-// translated messages carry no unknown fields, so equal bytes mean equal
-// messages. Much cheaper than MessageDifferencer's reflection, which at
-// 10,000 virtual hosts took a quarter of every update. `size` is the
-// message's ByteSizeLong(), which also fills the cached sizes used here.
-void SerializeInto(const google::protobuf::Message& m, size_t size, std::string& bytes) {
-  bytes.resize(size);
-  google::protobuf::io::ArrayOutputStream stream(bytes.data(), static_cast<int>(size));
-  google::protobuf::io::CodedOutputStream out(&stream);
-  out.SetSerializationDeterministic(true);
-  m.SerializeWithCachedSizes(&out);
-}
-
-bool Equal(const google::protobuf::Message& a, const google::protobuf::Message& b) {
-  if (a.GetDescriptor() != b.GetDescriptor()) return false;
-  size_t size = a.ByteSizeLong();
-  if (size != b.ByteSizeLong()) return false;
-  std::string wire_a, wire_b;
-  SerializeInto(a, size, wire_a);
-  SerializeInto(b, size, wire_b);
-  return wire_a == wire_b;
-}
+using v1::SameWireBytes;
+using v1::SerializeDeterministic;
 
 // Same resource: shared pointer (unchanged since the version it came from) or equal content.
 template <typename T>
 bool Same(const std::shared_ptr<const T>& a, const std::shared_ptr<const T>& b) {
   if (a == b) return true;
   if (a == nullptr || b == nullptr) return false;
-  return Equal(*a, *b);
+  return SameWireBytes(*a, *b);
 }
 
 // The name a resource is keyed by within its kind.
@@ -110,7 +89,7 @@ bool Build(size_t count, const At& at, const Take& take, const Kind* latest, Kin
       ++j;
       // Equal bytes need equal sizes; only then serialize, into the reused buffer.
       if ((*match)->wire.size() == size) {
-        SerializeInto(resource, size, scratch);
+        SerializeDeterministic(resource, size, scratch);
         if (scratch == (*match)->wire) {
           out->push_back(*match);
           continue;
@@ -119,7 +98,7 @@ bool Build(size_t count, const At& at, const Take& take, const Kind* latest, Kin
       }
     }
     same = false;
-    if (wire.empty() && size > 0) SerializeInto(resource, size, wire);
+    if (wire.empty() && size > 0) SerializeDeterministic(resource, size, wire);
     auto stored = std::make_shared<Stored>();
     stored->resource = take(i);
     stored->wire = std::move(wire);
@@ -189,7 +168,7 @@ bool IndexShared(const std::vector<std::shared_ptr<const T>>& from, const Kind* 
 template <typename T>
 std::shared_ptr<const T> Shared(bool has, T& value, const std::shared_ptr<const T>& latest) {
   if (!has) return nullptr;
-  if (latest != nullptr && Equal(*latest, value)) return latest;
+  if (latest != nullptr && SameWireBytes(*latest, value)) return latest;
   return std::make_shared<const T>(std::move(value));
 }
 

@@ -9,8 +9,7 @@
 #include "controller/translate/annotations_upstream.h"
 #include "controller/translate/annotations_upstream_tls.h"
 #include "controller/translate/backend_protocol.h"
-#include "google/protobuf/io/coded_stream.h"
-#include "google/protobuf/io/zero_copy_stream_impl_lite.h"
+#include "portico/v1/wire_bytes.h"
 
 namespace portico::controller::translate {
 namespace {
@@ -19,13 +18,7 @@ namespace {
 // across controller restarts, so a cluster keeps its name (and the data
 // plane its pools) from one snapshot to the next.
 std::string PolicyHash(const v1::Cluster& policy) {
-  std::string bytes;
-  {
-    google::protobuf::io::StringOutputStream stream(&bytes);
-    google::protobuf::io::CodedOutputStream out(&stream);
-    out.SetSerializationDeterministic(true);
-    policy.SerializeToCodedStream(&out);
-  }
+  const std::string bytes = v1::WireBytes(policy);
   uint64_t h = 14695981039346656037ull;
   for (unsigned char c : bytes) {
     h ^= c;

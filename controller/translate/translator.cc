@@ -23,8 +23,7 @@
 #include "controller/translate/routes.h"
 #include "controller/translate/settings.h"
 #include "controller/translate/tls.h"
-#include "google/protobuf/io/coded_stream.h"
-#include "google/protobuf/io/zero_copy_stream_impl_lite.h"
+#include "portico/v1/wire_bytes.h"
 
 namespace portico::controller::translate {
 
@@ -314,21 +313,6 @@ std::vector<T> Take(google::protobuf::RepeatedPtrField<T>& field) {
                         std::make_move_iterator(field.end()));
 }
 
-bool SameBytes(const google::protobuf::Message& a, const google::protobuf::Message& b) {
-  const size_t size = a.ByteSizeLong();
-  if (size != b.ByteSizeLong()) return false;
-  auto bytes = [size](const google::protobuf::Message& m) {
-    std::string out;
-    out.reserve(size);
-    google::protobuf::io::StringOutputStream stream(&out);
-    google::protobuf::io::CodedOutputStream coded(&stream);
-    coded.SetSerializationDeterministic(true);
-    m.SerializeWithCachedSizes(&coded);
-    return out;
-  };
-  return bytes(a) == bytes(b);
-}
-
 // The island's new virtual hosts (sorted by name), each one equal to the one
 // of the same name it had (`before`) being that object: the snapshot store
 // then knows it unchanged by its address.
@@ -340,7 +324,7 @@ std::vector<std::shared_ptr<const v1::VirtualHost>> KeepUnchanged(
   size_t j = 0;
   for (v1::VirtualHost& vh : after) {
     while (j < before.size() && before[j]->name() < vh.name()) ++j;
-    if (j < before.size() && before[j]->name() == vh.name() && SameBytes(*before[j], vh)) {
+    if (j < before.size() && before[j]->name() == vh.name() && v1::SameWireBytes(*before[j], vh)) {
       out.push_back(before[j]);
     } else {
       out.push_back(std::make_shared<const v1::VirtualHost>(std::move(vh)));

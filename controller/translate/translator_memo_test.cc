@@ -11,23 +11,15 @@
 #include "controller/translate/test_util.h"
 #include "controller/translate/translator.h"
 #include "gmock/gmock.h"
-#include "google/protobuf/io/coded_stream.h"
-#include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "gtest/gtest.h"
+#include "portico/v1/wire_bytes.h"
 
 namespace portico::controller::translate {
 namespace {
 
 using namespace testing;  // NOLINT: the test builders
 
-std::string Bytes(const v1::Snapshot& snapshot) {
-  std::string out;
-  google::protobuf::io::StringOutputStream stream(&out);
-  google::protobuf::io::CodedOutputStream coded(&stream);
-  coded.SetSerializationDeterministic(true);
-  snapshot.SerializeToCodedStream(&coded);
-  return out;
-}
+std::string Bytes(const v1::Snapshot& snapshot) { return v1::WireBytes(snapshot); }
 
 Secret AuthSecret(std::string name, std::string htpasswd) {
   Secret s;

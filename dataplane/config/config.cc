@@ -21,10 +21,9 @@
 #include "dataplane/config/tls_config.h"
 #include "dataplane/config/upstream_tls_config.h"
 #include "dataplane/upstream/maglev.h"
-#include "google/protobuf/io/coded_stream.h"
-#include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "google/protobuf/util/json_util.h"
 #include "openssl/evp.h"
+#include "portico/v1/wire_bytes.h"
 
 namespace portico::dataplane::config {
 namespace {
@@ -426,19 +425,9 @@ void IndexEndpoints(upstream::ClusterConfig& cc) {
 
 using ClusterMap = absl::flat_hash_map<std::string, std::shared_ptr<const upstream::ClusterConfig>>;
 
-// Deterministic wire bytes: equal bytes mean equal messages (the snapshot has
-// no map fields), which is what sharing a compiled object needs.
-std::string WireBytes(const google::protobuf::Message& m) {
-  std::string bytes;
-  m.ByteSizeLong();  // fills the cached sizes the serialization below uses
-  {
-    google::protobuf::io::StringOutputStream stream(&bytes);
-    google::protobuf::io::CodedOutputStream out(&stream);
-    out.SetSerializationDeterministic(true);
-    m.SerializeWithCachedSizes(&out);
-  }
-  return bytes;
-}
+// Equal wire bytes mean equal messages, which is what sharing a compiled
+// object needs.
+using v1::WireBytes;
 
 // A cluster's compilation reads the v1::Cluster and its ClusterEndpoints, and
 // for TLS upstreams the CA Secret too: those are always compiled again.
