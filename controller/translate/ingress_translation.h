@@ -24,7 +24,9 @@ struct Resolvers {
   BackendResolver& backends;
   TlsResolver& tls;
   CredentialsResolver& credentials;
-  ReadLog* reads = nullptr;  // where the ConfigMaps looked up are noted
+  // Where the resolvers above note what they look up, and TranslateIngress
+  // the ConfigMaps.
+  ReadLog* reads;
 };
 
 // A from-to-www-redirect request: `host` is a rule host of `ingress`; its

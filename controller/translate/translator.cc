@@ -341,11 +341,6 @@ void TranslateIsland(const std::vector<size_t>& members, const std::vector<const
   resolvers.backends.StartIsland();
   resolvers.tls.StartIsland();
   resolvers.credentials.StartIsland();
-  ReadLog reads;
-  resolvers.reads = &reads;
-  resolvers.backends.SetReadLog(&reads);
-  resolvers.tls.SetReadLog(&reads);
-  resolvers.credentials.SetReadLog(&reads);
   island.members.clear();
   island.diagnostics.clear();
   DiagnosticSink diagnostics(&island.diagnostics);
@@ -356,7 +351,7 @@ void TranslateIsland(const std::vector<size_t>& members, const std::vector<const
     for (const Diagnostic& d : record.annotation_diagnostics) diagnostics.Add(d);
     TranslateIngress(*served[i], record.annotations, state, resolvers, vhosts, www_redirects,
                      diagnostics);
-    island.members.push_back(records[i]->serial);
+    island.members.push_back(record.serial);
   }
   AddWwwRedirects(www_redirects, vhosts);
   v1::Snapshot part;
@@ -367,11 +362,7 @@ void TranslateIsland(const std::vector<size_t>& members, const std::vector<const
   island.secrets = Take(*part.mutable_secrets());
   island.credentials = Take(*part.mutable_credentials());
   island.clusters = resolvers.backends.TakeRequested();
-  island.reads = reads.Take();
-  resolvers.reads = nullptr;
-  resolvers.backends.SetReadLog(nullptr);
-  resolvers.tls.SetReadLog(nullptr);
-  resolvers.credentials.SetReadLog(nullptr);
+  island.reads = resolvers.reads->Take();
   island.translated_at = options.now;
   island.stable_until = resolvers.tls.stable_until();
 }
@@ -462,7 +453,13 @@ Result Translate(const ClusterState& state, const Options& options, TranslateMem
   backends.SetClusterDefaults(settings.cluster_defaults);
   TlsResolver tls(state, options.now);
   CredentialsResolver credentials(state);
-  Resolvers resolvers{backends, tls, credentials};
+  // One log for every island: each translated island takes what it noted,
+  // and a kept one looks nothing up.
+  ReadLog reads;
+  backends.SetReadLog(&reads);
+  tls.SetReadLog(&reads);
+  credentials.SetReadLog(&reads);
+  Resolvers resolvers{backends, tls, credentials, &reads};
   const bool same_settings = CheckSettingsKey(memo, options, settings_config_map);
   const std::set<Read> changed = CheckSharedInputs(memo, state, options, same_settings);
   ++memo.generation;
