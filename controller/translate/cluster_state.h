@@ -168,7 +168,6 @@ struct ClusterState {
   std::vector<EndpointSlice> endpoint_slices;
   std::vector<Secret> secrets;
   std::vector<ConfigMap> config_maps;
-  friend bool operator==(const ClusterState&, const ClusterState&) = default;
 };
 
 }  // namespace portico::controller::translate
